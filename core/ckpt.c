@@ -1,0 +1,202 @@
+/* ckpt: explicit little-endian encoding, one cursor for writing and one
+ * for reading. The reader checks every length against the bytes left
+ * before using it, and checks the CRC before touching the net, so a
+ * truncated or corrupt buffer is refused without changing anything. */
+#include "ckpt.h"
+
+#include <string.h>
+
+#include "err.h"
+
+static const uint8_t MAGIC[8] = {'A', 'R', 'A', 'L', 'N', 'E', 'T', 0};
+#define HEADER_BYTES (8 + 4 * 4)
+#define LAYER_BYTES 16
+#define TAIL_BYTES (3 * 8 + 4 * 4)
+
+uint32_t ckpt_crc32(const uint8_t *p, size_t n)
+{
+    /* Bitwise, without a table: core/ keeps no static state, and a
+     * checkpoint is written once per training round. */
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+typedef struct cursor {
+    uint8_t *w;
+    const uint8_t *r;
+    size_t left;
+} cursor;
+
+static void put_u32(cursor *c, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        *c->w++ = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(cursor *c, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        *c->w++ = (uint8_t)(v >> (8 * i));
+}
+
+static void put_f32s(cursor *c, const float *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, &f[i], 4);
+        put_u32(c, v);
+    }
+}
+
+static uint32_t get_u32(cursor *c)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)c->r[i] << (8 * i);
+    c->r += 4, c->left -= 4;
+    return v;
+}
+
+static uint64_t get_u64(cursor *c)
+{
+    uint64_t lo = get_u32(c);
+    return lo | (uint64_t)get_u32(c) << 32;
+}
+
+static float get_f32(cursor *c)
+{
+    uint32_t v = get_u32(c);
+    float f;
+    memcpy(&f, &v, 4);
+    return f;
+}
+
+static void get_f32s(cursor *c, float *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        f[i] = get_f32(c);
+}
+
+size_t ckpt_size(const net *n)
+{
+    return HEADER_BYTES + (size_t)n->spec.n_layers * LAYER_BYTES +
+           TAIL_BYTES + 4 * (3 * n->n_param + n->n_state) + 4;
+}
+
+long ckpt_save(const net *n, uint8_t *buf, size_t cap)
+{
+    size_t size = ckpt_size(n);
+    if (cap < size)
+        return ARAL_ETOOBIG;
+    cursor c = {buf, NULL, cap};
+    memcpy(c.w, MAGIC, 8);
+    c.w += 8;
+    put_u32(&c, CKPT_VERSION);
+    put_u32(&c, (uint32_t)n->spec.in);
+    put_u32(&c, (uint32_t)n->spec.cond);
+    put_u32(&c, (uint32_t)n->spec.n_layers);
+    for (int i = 0; i < n->spec.n_layers; i++) {
+        const layer_spec *l = &n->spec.layers[i];
+        put_u32(&c, (uint32_t)l->kind);
+        put_u32(&c, (uint32_t)l->out);
+        put_u32(&c, (uint32_t)l->flags);
+        put_f32s(&c, &l->param, 1);
+    }
+    put_u64(&c, n->n_param);
+    put_u64(&c, n->n_state);
+    put_u64(&c, (uint64_t)n->adam_step);
+    put_f32s(&c, &n->adam.lr, 1);
+    put_f32s(&c, &n->adam.beta1, 1);
+    put_f32s(&c, &n->adam.beta2, 1);
+    put_f32s(&c, &n->adam.eps, 1);
+    put_f32s(&c, n->param, n->n_param);
+    put_f32s(&c, n->state, n->n_state);
+    put_f32s(&c, n->adam_m, n->n_param);
+    put_f32s(&c, n->adam_v, n->n_param);
+    put_u32(&c, ckpt_crc32(buf, size - 4));
+    return (long)size;
+}
+
+/* Checks magic, version, CRC and the header; fills spec and the counts. */
+static int read_header(cursor *c, const uint8_t *buf, size_t len,
+                       net_spec *spec, uint64_t counts[3])
+{
+    if (len < HEADER_BYTES + TAIL_BYTES + 4 || memcmp(buf, MAGIC, 8))
+        return ARAL_EINVAL;
+    c->r = buf + 8, c->left = len - 8;
+    uint32_t version = get_u32(c);
+    if (version > CKPT_VERSION)
+        return ARAL_EVERSION;
+    if (version != CKPT_VERSION)
+        return ARAL_EINVAL;
+    uint32_t crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
+                   (uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
+    if (ckpt_crc32(buf, len - 4) != crc)
+        return ARAL_EINVAL;
+    memset(spec, 0, sizeof(*spec));
+    spec->in = (int)get_u32(c);
+    spec->cond = (int)get_u32(c);
+    uint32_t nl = get_u32(c);
+    if (nl == 0 || nl > NET_MAX_LAYERS ||
+        c->left < (size_t)nl * LAYER_BYTES + TAIL_BYTES + 4)
+        return ARAL_EINVAL;
+    spec->n_layers = (int)nl;
+    for (uint32_t i = 0; i < nl; i++) {
+        layer_spec *l = &spec->layers[i];
+        l->kind = (layer_kind)get_u32(c);
+        l->out = (int)get_u32(c);
+        l->flags = (int)get_u32(c);
+        l->param = get_f32(c);
+    }
+    for (int i = 0; i < 3; i++)
+        counts[i] = get_u64(c);
+    return 0;
+}
+
+int ckpt_read_spec(const uint8_t *buf, size_t len, net_spec *out)
+{
+    cursor c;
+    uint64_t counts[3];
+    return read_header(&c, buf, len, out, counts);
+}
+
+static int same_spec(const net_spec *a, const net_spec *b)
+{
+    if (a->in != b->in || a->cond != b->cond || a->n_layers != b->n_layers)
+        return 0;
+    for (int i = 0; i < a->n_layers; i++) {
+        const layer_spec *x = &a->layers[i], *y = &b->layers[i];
+        if (x->kind != y->kind || x->out != y->out || x->flags != y->flags ||
+            x->param != y->param)
+            return 0;
+    }
+    return 1;
+}
+
+int ckpt_load(net *n, const uint8_t *buf, size_t len)
+{
+    cursor c;
+    net_spec spec;
+    uint64_t counts[3];
+    int rc = read_header(&c, buf, len, &spec, counts);
+    if (rc)
+        return rc;
+    if (!same_spec(&spec, &n->spec) || counts[0] != n->n_param ||
+        counts[1] != n->n_state || len != ckpt_size(n))
+        return ARAL_EINVAL;
+    n->adam_step = (int64_t)counts[2];
+    n->adam.lr = get_f32(&c);
+    n->adam.beta1 = get_f32(&c);
+    n->adam.beta2 = get_f32(&c);
+    n->adam.eps = get_f32(&c);
+    get_f32s(&c, n->param, n->n_param);
+    get_f32s(&c, n->state, n->n_state);
+    get_f32s(&c, n->adam_m, n->n_param);
+    get_f32s(&c, n->adam_v, n->n_param);
+    return 0;
+}

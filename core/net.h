@@ -1,0 +1,83 @@
+/* net: a fixed stack of layers with its parameters, gradients, optimiser
+ * state and normalisation statistics in four flat arenas, allocated once.
+ *
+ * A tape holds the activations of one forward pass of a net for up to
+ * max_batch rows; a net may have several tapes, so one training step can
+ * apply it to several batches and back-propagate through each. Neither
+ * net_forward nor net_backward allocates.
+ *
+ * A conditional net (cond > 0) takes [x ; c] as input: x has `in` columns
+ * and c has `cond` columns (a one-hot label or any soft condition).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layer.h"
+#include "rng.h"
+#include "tensor.h"
+
+#define NET_MAX_LAYERS 32
+
+typedef struct net_spec {
+    int in;   /* width of x */
+    int cond; /* width of the condition appended to x; 0 for none */
+    int n_layers;
+    layer_spec layers[NET_MAX_LAYERS];
+} net_spec;
+
+typedef struct adam_opts {
+    float lr, beta1, beta2, eps;
+} adam_opts;
+
+typedef struct net {
+    net_spec spec;
+    layer layers[NET_MAX_LAYERS];
+    size_t n_param, n_state;
+    float *param, *grad, *adam_m, *adam_v, *state;
+    adam_opts adam;
+    int64_t adam_step;
+} net;
+
+typedef struct tape tape;
+
+/* Appends a layer to a spec; returns the spec for chaining. Asserts that
+ * NET_MAX_LAYERS is not exceeded (a spec is written by us, not a client). */
+net_spec *net_spec_add(net_spec *s, layer_kind kind, int out, int flags,
+                       float param);
+
+/* Builds a net and initialises its parameters from r. Caller frees with
+ * net_free. NULL on allocation failure or an invalid spec. */
+net *net_new(const net_spec *spec, rng *r);
+void net_free(net *n);
+int net_out_width(const net *n);
+/* Width of layer i's output. */
+int net_layer_width(const net *n, int i);
+
+/* Activations for up to max_batch rows of n. Caller frees with tape_free;
+ * the tape borrows n, which must outlive it. */
+tape *tape_new(const net *n, int max_batch);
+void tape_free(tape *t);
+int tape_max_batch(const tape *t);
+
+/* Forward pass of x (and condition c when the net has one; pass a mat with
+ * data NULL otherwise). rows <= max_batch. r feeds noise and dropout in
+ * NET_TRAIN mode (may be NULL in NET_EVAL). Returns the output view,
+ * borrowed from the tape until its next forward. */
+mat net_forward(net *n, tape *t, mat x, mat c, net_mode mode, rng *r);
+/* Layer i's output of the last forward (borrowed, as above). */
+mat tape_layer_output(const tape *t, int i);
+
+/* Back-propagates dy, the gradient of the loss with respect to the output
+ * of layer `from` (n_layers - 1 for the net's output), through layers
+ * from..0 of the last forward on t. Adds parameter gradients into n->grad
+ * when param_grads; computes the gradient with respect to x when want_dx
+ * and returns it (rows x in, borrowed from the tape), else an empty mat. */
+mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
+                 bool want_dx);
+
+void net_zero_grad(net *n);
+/* Data-dependent initialisation: a forward pass of x in which every
+ * weight-normalised layer sets its g and b from the batch statistics of
+ * its input (see dense_wn_init_data). x.rows >= 2. */
+void net_init_data(net *n, tape *t, mat x, mat c, rng *r);
