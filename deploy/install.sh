@@ -6,7 +6,7 @@
 #   deploy/install.sh bench   test + wrk and the PyTorch reference
 set -euo pipefail
 
-build=(gcc meson ninja-build pkg-config libmicrohttpd-dev libcjson-dev
+build=(gcc meson ninja-build pkg-config python3 libmicrohttpd-dev libcjson-dev nettle-dev
        libsqlite3-dev libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev)
 want=("${build[@]}")
 case "${1:-build}" in

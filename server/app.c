@@ -1,0 +1,112 @@
+/* app: thread-local store connections and pool refresh. Connections are
+ * registered in a list so that main can close them after the MHD threads
+ * have stopped (a thread-local destructor would run on thread exit, which
+ * MHD does not promise to reach before stop returns). */
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "app.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "err.h"
+
+#define MAX_STORES 256
+
+static _Thread_local store *tls_store;
+static pthread_mutex_t stores_mu = PTHREAD_MUTEX_INITIALIZER;
+static store *stores[MAX_STORES];
+static int n_stores;
+
+store *app_store(struct app *a)
+{
+    if (tls_store)
+        return tls_store;
+    char err[256];
+    store_opts o = {.create = false, .durable_full = a->cfg.durable_full,
+                    .no_autocheckpoint = true};
+    store *st = store_open(a->cfg.db, o, err, sizeof(err));
+    if (!st) {
+        fprintf(stderr, "arald: %s\n", err);
+        return NULL;
+    }
+    pthread_mutex_lock(&stores_mu);
+    if (n_stores < MAX_STORES) {
+        stores[n_stores++] = st;
+        tls_store = st;
+    }
+    pthread_mutex_unlock(&stores_mu);
+    if (!tls_store)
+        store_close(st);
+    return tls_store;
+}
+
+void app_stores_close(void)
+{
+    pthread_mutex_lock(&stores_mu);
+    for (int i = 0; i < n_stores; i++)
+        store_close(stores[i]);
+    n_stores = 0;
+    pthread_mutex_unlock(&stores_mu);
+}
+
+int app_refresh_pool(struct app *a, store *st)
+{
+    int64_t *ids;
+    size_t n;
+    int rc = store_pool_ids(st, &ids, &n);
+    if (rc)
+        return rc;
+    ranking *r = ranking_new_random(ids, n, a->cfg.seed);
+    free(ids);
+    if (!r)
+        return ARAL_ENOMEM;
+    rc = lease_table_reload(a->leases, st, r);
+    ranking_publish(&a->ranking, r); /* hands over our reference */
+    return rc;
+}
+
+static pthread_t ckpt_thread;
+static atomic_bool ckpt_stop;
+static bool ckpt_running;
+
+static void *checkpointer(void *arg)
+{
+    struct app *a = arg;
+    char err[256];
+    store_opts o = {.durable_full = a->cfg.durable_full};
+    store *st = store_open(a->cfg.db, o, err, sizeof(err));
+    if (!st) {
+        fprintf(stderr, "arald: checkpointer: %s\n", err);
+        return NULL;
+    }
+    while (!atomic_load(&ckpt_stop)) {
+        store_checkpoint(st);
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    store_checkpoint(st);
+    store_close(st);
+    return NULL;
+}
+
+int app_checkpointer_start(struct app *a)
+{
+    atomic_store(&ckpt_stop, false);
+    if (pthread_create(&ckpt_thread, NULL, checkpointer, a))
+        return ARAL_EIO;
+    pthread_setname_np(ckpt_thread, "arald-ckpt");
+    ckpt_running = true;
+    return 0;
+}
+
+void app_checkpointer_stop(void)
+{
+    if (!ckpt_running)
+        return;
+    atomic_store(&ckpt_stop, true);
+    pthread_join(ckpt_thread, NULL);
+    ckpt_running = false;
+}

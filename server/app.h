@@ -1,0 +1,63 @@
+/* app: what every handler may reach. One per daemon, built by main.c
+ * before the HTTP threads start and torn down after they stop.
+ *
+ * Threads (the full list; see main.c):
+ * - main: parses arguments, opens the database, starts and stops MHD,
+ *   waits for SIGTERM/SIGINT on a self-pipe.
+ * - MHD pool threads (`threads`, at least 2): HTTP only. Each opens its own
+ *   store connection on first use (thread-local). Never call BLAS.
+ * - arald-ckpt: WAL checkpoints on its own connection (app.c).
+ * - OpenBLAS helper threads exist from load time but are idle: nothing
+ *   in arald calls BLAS yet (the retrain worker comes later).
+ * Shared state: `leases` (own mutex), `ranking` (atomic slot), `metrics`
+ * (atomics), `project` and `cfg` (read-only after start).
+ */
+#pragma once
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lease.h"
+#include "metrics.h"
+#include "ranking.h"
+#include "store.h"
+
+typedef struct app_config {
+    char db[512];
+    char bind[64];
+    int port;              /* 0: any free port */
+    int threads;           /* MHD pool size */
+    int lease_ttl_s;
+    long max_body;         /* bytes */
+    int max_batch;         /* items in one POST /v1/labels or /v1/samples */
+    int conn_timeout_s;
+    int max_connections;
+    bool open;             /* allow binding beyond loopback */
+    bool durable_full;     /* synchronous=FULL */
+    bool access_log;
+    uint64_t seed;         /* of the random order */
+    char port_file[512];   /* write the bound port here (tests) */
+} app_config;
+
+struct app {
+    app_config cfg;
+    project_info project;
+    lease_table *leases;
+    ranking_slot ranking;
+    metrics *metrics;
+    int64_t started_ms;
+    atomic_bool ready;
+};
+
+/* The calling thread's store connection (opened on first use; NULL when
+ * the database cannot be opened). Borrowed: closed by app_stores_close. */
+store *app_store(struct app *a);
+void app_stores_close(void);
+/* Starts and stops the checkpointer thread ("arald-ckpt"): a PASSIVE WAL
+ * checkpoint every 200 ms on its own connection, so that HTTP threads
+ * (whose connections have autocheckpoint off) never pay for one. */
+int app_checkpointer_start(struct app *a);
+void app_checkpointer_stop(void);
+/* Rebuilds the random order over the current pool and reloads the lease
+ * table (after imports). */
+int app_refresh_pool(struct app *a, store *st);

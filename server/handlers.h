@@ -1,0 +1,26 @@
+/* handlers: one plain function per route (see router.c for the table). */
+#pragma once
+#include "router.h"
+
+typedef void (*handler_fn)(const struct req *rq, struct resp *rs);
+
+void handle_health(const struct req *rq, struct resp *rs);
+void handle_ready(const struct req *rq, struct resp *rs);
+void handle_version(const struct req *rq, struct resp *rs);
+void handle_metrics(const struct req *rq, struct resp *rs);
+void handle_project(const struct req *rq, struct resp *rs);
+
+void handle_samples_list(const struct req *rq, struct resp *rs);
+void handle_sample_get(const struct req *rq, struct resp *rs);
+void handle_sample_image(const struct req *rq, struct resp *rs);
+void handle_samples_post(const struct req *rq, struct resp *rs);
+
+void handle_leases_post(const struct req *rq, struct resp *rs);
+void handle_lease_delete(const struct req *rq, struct resp *rs);
+void handle_queue(const struct req *rq, struct resp *rs);
+
+void handle_labels_post(const struct req *rq, struct resp *rs);
+void handle_label_undo(const struct req *rq, struct resp *rs);
+void handle_export(const struct req *rq, struct resp *rs);
+
+void handle_static(const struct req *rq, struct resp *rs);

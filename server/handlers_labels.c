@@ -1,0 +1,393 @@
+/* handlers_labels: take labels (one or a batch, all or nothing), undo
+ * them, export the current labels as a stream.
+ *
+ * A label through a lease is accepted while the lease is live, and also
+ * after it expired as long as nobody else has leased or labeled the
+ * sample since: the annotator's work is not thrown away for being slow.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "handlers.h"
+#include "util.h"
+
+typedef struct label_item {
+    int64_t lease_id, sample_id;
+    int label;
+    char annotator[STORE_NAME_MAX];
+} label_item;
+
+static void item_error(json *errors, int index, const char *code,
+                       const char *detail)
+{
+    json *e = json_new_object();
+    json_set_int(e, "index", index);
+    json_set_str(e, "code", code);
+    json_set_str(e, "detail", detail);
+    json_push(errors, e);
+}
+
+static void parse_item(const struct req *rq, const json *j, int idx,
+                       label_item *it, json *errors)
+{
+    const json *lid = json_get(j, "lease_id"), *sid = json_get(j, "sample_id");
+    const json *ann = json_get(j, "annotator");
+    memset(it, 0, sizeof(*it));
+    if (!json_is_object(j) || (lid != NULL) == (sid != NULL)) {
+        item_error(errors, idx, "bad_item",
+                   "give exactly one of lease_id or sample_id");
+        return;
+    }
+    if ((lid && (!json_int(lid, &it->lease_id) || it->lease_id < 1)) ||
+        (sid && (!json_int(sid, &it->sample_id) || it->sample_id < 1)))
+        item_error(errors, idx, "bad_id", "ids are positive integers");
+    it->label = app_class_index(rq->app, json_str(json_get(j, "label")));
+    if (it->label < 0)
+        item_error(errors, idx, "unknown_class",
+                   "label must be one of the project's class names");
+    const char *who = ann ? json_str(ann) : rq->who;
+    if (!who || !*who || strlen(who) >= STORE_NAME_MAX)
+        item_error(errors, idx, "bad_annotator", "annotator is 1-63 chars");
+    else
+        snprintf(it->annotator, sizeof(it->annotator), "%s", who);
+}
+
+/* Parses a single item or {"items": [...]} into *items (caller frees). */
+static int parse_labels(const struct req *rq, struct resp *rs, json *body,
+                        label_item **items, int *n)
+{
+    json *list = json_get(body, "items"), *errors = json_new_array();
+    int count = list ? json_size(list) : 1, i = 0;
+    if ((list && !json_is_array(list)) || count < 1 ||
+        count > rq->app->cfg.max_batch) {
+        json_free(errors);
+        resp_problem(rs, rq, count > rq->app->cfg.max_batch ? 413 : 400,
+                     count > rq->app->cfg.max_batch ? "batch_too_large"
+                                                    : "bad_request",
+                     "items is an array of 1..%d labels",
+                     rq->app->cfg.max_batch);
+        return ARAL_EINVAL;
+    }
+    *items = calloc((size_t)count, sizeof(label_item));
+    if (!list)
+        parse_item(rq, body, 0, *items, errors);
+    for (json *j = json_first(list); j; j = json_next(j), i++)
+        parse_item(rq, j, i, &(*items)[i], errors);
+    *n = count;
+    if (json_size(errors) == 0) {
+        json_free(errors);
+        return 0;
+    }
+    resp_problem_list(rs, rq, 422, "invalid_labels", errors,
+                      "some labels were refused; none was recorded");
+    return ARAL_EINVAL;
+}
+
+/* Resolves a lease into its sample, checking it is not lost. */
+static int resolve_lease(const struct req *rq, struct resp *rs,
+                         label_item *it)
+{
+    lease_row l;
+    int rc = store_lease_get(rq->st, it->lease_id, &l);
+    if (rc) {
+        resp_problem(rs, rq, 404, "unknown_lease", "no lease %lld",
+                     (long long)it->lease_id);
+        return ARAL_ENOTFOUND;
+    }
+    it->sample_id = l.sample_id;
+    snprintf(it->annotator, sizeof(it->annotator), "%s", l.annotator);
+    int64_t holder = lease_holder(rq->app->leases, l.sample_id, rq->now);
+    sample_row s;
+    if (store_sample_get(rq->st, l.sample_id, &s))
+        return ARAL_EIO;
+    /* A live lease and a current label cannot coexist (a label closes
+     * the labeler's lease), so a labeled sample means the lease is lost. */
+    bool lost = !strcmp(l.state, "done") || (holder && holder != l.id) ||
+                s.label >= 0;
+    if (lost) {
+        resp_problem(rs, rq, 409, "lease_expired",
+                     "lease %lld is no longer valid: the sample was %s",
+                     (long long)l.id,
+                     !strcmp(l.state, "done") ? "labeled through it already"
+                                              : "leased or labeled since");
+        return ARAL_ECONFLICT;
+    }
+    if (strcmp(l.state, "active"))
+        it->lease_id = 0; /* released: nothing to close */
+    return 0;
+}
+
+/* Checks a sample_id label: the sample exists, is in the pool, and is
+ * not leased to someone else. Closes the annotator's own lease on it. */
+static int resolve_sample(const struct req *rq, struct resp *rs,
+                          label_item *it)
+{
+    sample_row s;
+    if (store_sample_get(rq->st, it->sample_id, &s)) {
+        resp_problem(rs, rq, 404, "unknown_sample", "no sample %lld",
+                     (long long)it->sample_id);
+        return ARAL_ENOTFOUND;
+    }
+    if (strcmp(s.split, "pool")) {
+        resp_problem(rs, rq, 409, "not_in_pool",
+                     "sample %lld is in the eval split",
+                     (long long)it->sample_id);
+        return ARAL_ECONFLICT;
+    }
+    int64_t holder = lease_holder(rq->app->leases, s.id, rq->now);
+    lease_row l;
+    if (holder && (store_lease_get(rq->st, holder, &l) ||
+                   strcmp(l.annotator, it->annotator))) {
+        resp_problem(rs, rq, 409, "leased_to_other",
+                     "sample %lld is leased to another annotator",
+                     (long long)s.id);
+        return ARAL_ECONFLICT;
+    }
+    it->lease_id = holder;
+    return 0;
+}
+
+static int record(const struct req *rq, struct resp *rs, label_item *it,
+                  json *out)
+{
+    int rc = it->lease_id ? resolve_lease(rq, rs, it)
+                          : resolve_sample(rq, rs, it);
+    int64_t label_id;
+    if (!rc)
+        rc = store_label_insert(rq->st, it->sample_id, it->label,
+                                it->annotator, it->lease_id, rq->now,
+                                &label_id);
+    if (rc)
+        return rc;
+    if (it->lease_id)
+        lease_note_closed(rq->app->leases, it->sample_id, it->lease_id);
+    lease_note_label(rq->app->leases, it->sample_id, true);
+    json *o = json_new_object();
+    json_set_int(o, "label_id", label_id);
+    json_set_int(o, "sample_id", it->sample_id);
+    json_set_str(o, "label", rq->app->project.classes[it->label]);
+    json_set_null(o, "model_version");
+    json_push(out, o);
+    return 0;
+}
+
+static void reload_leases(const struct req *rq)
+{
+    ranking *r = lease_table_ranking(rq->app->leases);
+    lease_table_reload(rq->app->leases, rq->st, r);
+    ranking_release(r);
+}
+
+void handle_labels_post(const struct req *rq, struct resp *rs)
+{
+    json *body = req_json_object(rq, rs);
+    label_item *items = NULL;
+    int n = 0;
+    if (!body || parse_labels(rq, rs, body, &items, &n)) {
+        free(items);
+        json_free(body);
+        return;
+    }
+    json *out = json_new_array();
+    int rc = store_begin(rq->st);
+    for (int i = 0; !rc && i < n; i++)
+        rc = record(rq, rs, &items[i], out);
+    if (rc) {
+        if (rc != ARAL_EBUSY)
+            store_rollback(rq->st);
+        reload_leases(rq);
+        if (!rs->status)
+            resp_problem(rs, rq, 503, "storage_error", "labels not recorded");
+    } else if (store_commit(rq->st)) {
+        reload_leases(rq);
+        resp_problem(rs, rq, 503, "storage_error", "labels not recorded");
+    } else {
+        metrics_count_labels(rq->app->metrics, n);
+        json *o = json_new_object();
+        json_set(o, "items", out);
+        out = NULL;
+        resp_json(rs, 200, o);
+    }
+    json_free(out);
+    free(items);
+    json_free(body);
+}
+
+void handle_label_undo(const struct req *rq, struct resp *rs)
+{
+    int64_t id, retraction;
+    int current;
+    label_row l;
+    if (!req_param_id(rq, rs, 0, "label", &id))
+        return;
+    if (store_begin(rq->st)) {
+        resp_problem(rs, rq, 503, "storage_busy", "the database is busy");
+        return;
+    }
+    int rc = store_label_get(rq->st, id, &l);
+    if (!rc)
+        rc = store_label_undo(rq->st, id, rq->who, rq->now, &retraction,
+                              &current);
+    if (!rc)
+        lease_note_label(rq->app->leases, l.sample_id, current >= 0);
+    if (rc || store_commit(rq->st)) {
+        if (rc)
+            store_rollback(rq->st);
+        reload_leases(rq);
+        if (rc == ARAL_ENOTFOUND)
+            resp_problem(rs, rq, 404, "unknown_label", "no label %lld",
+                         (long long)id);
+        else if (rc == ARAL_ECONFLICT)
+            resp_problem(rs, rq, 409, "already_retracted",
+                         "label %lld is a retraction or already retracted",
+                         (long long)id);
+        else
+            resp_problem(rs, rq, 503, "storage_error", "undo not recorded");
+        return;
+    }
+    json *o = json_new_object();
+    json_set_int(o, "label_id", retraction);
+    json_set_int(o, "retracts", id);
+    json_set_int(o, "sample_id", l.sample_id);
+    json_set_str(o, "label",
+                 current >= 0 ? rq->app->project.classes[current] : NULL);
+    resp_json(rs, 200, o);
+}
+
+/* ---- export: pages of 512 rows, rendered into a buffer per page. */
+
+#define EXPORT_PAGE 512
+
+typedef struct export_stream {
+    struct app *app;
+    bool csv, header_done, finished;
+    int64_t after;
+    char *buf;
+    size_t len, pos, cap;
+} export_stream;
+
+static void append(export_stream *e, const char *s, size_t n)
+{
+    if (e->len + n + 1 > e->cap) {
+        size_t cap = (e->len + n + 1) * 2;
+        char *b = realloc(e->buf, cap);
+        if (!b)
+            return;
+        e->buf = b, e->cap = cap;
+    }
+    memcpy(e->buf + e->len, s, n);
+    e->len += n;
+}
+
+/* CSV field: quoted when it holds a comma, quote or line break. */
+static void csv_field(export_stream *e, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        append(e, s, strlen(s));
+        return;
+    }
+    append(e, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            append(e, "\"", 1); /* a quote is written twice */
+        append(e, p, 1);
+    }
+    append(e, "\"", 1);
+}
+
+static void export_row_out(void *ctx, const export_row *r)
+{
+    export_stream *e = ctx;
+    const char *label = e->app->project.classes[r->label];
+    char when[40], line[160];
+    util_iso8601(r->created_at, when, sizeof(when));
+    e->after = r->sample_id;
+    if (!e->csv) {
+        json *o = json_new_object();
+        json_set_int(o, "sample_id", r->sample_id);
+        json_set_str(o, "external_id",
+                     r->has_external_id ? r->external_id : NULL);
+        json_set_str(o, "label", label);
+        json_set_int(o, "label_id", r->label_id);
+        json_set_str(o, "annotator", r->annotator);
+        json_set_str(o, "created_at", when);
+        json_set_null(o, "model_version");
+        char *s = json_print(o);
+        json_free(o);
+        if (s) {
+            append(e, s, strlen(s));
+            append(e, "\n", 1);
+        }
+        free(s);
+        return;
+    }
+    snprintf(line, sizeof(line), "%lld,", (long long)r->sample_id);
+    append(e, line, strlen(line));
+    csv_field(e, r->has_external_id ? r->external_id : "");
+    append(e, ",", 1);
+    csv_field(e, label);
+    snprintf(line, sizeof(line), ",%lld,", (long long)r->label_id);
+    append(e, line, strlen(line));
+    csv_field(e, r->annotator);
+    snprintf(line, sizeof(line), ",%s,\n", when);
+    append(e, line, strlen(line));
+}
+
+static long export_read(void *ctx, char *out, size_t max)
+{
+    export_stream *e = ctx;
+    if (e->pos == e->len) {
+        e->pos = e->len = 0;
+        if (e->csv && !e->header_done) {
+            const char *h = "sample_id,external_id,label,label_id,annotator,"
+                            "created_at,model_version\n";
+            append(e, h, strlen(h));
+            e->header_done = true;
+        }
+        store *st = app_store(e->app);
+        if (!e->finished && st) {
+            int64_t before = e->after;
+            if (store_export_page(st, e->after, EXPORT_PAGE, export_row_out,
+                                  e) ||
+                e->after == before)
+                e->finished = true;
+        }
+        if (e->len == 0)
+            return -1;
+    }
+    size_t n = e->len - e->pos < max ? e->len - e->pos : max;
+    memcpy(out, e->buf + e->pos, n);
+    e->pos += n;
+    return (long)n;
+}
+
+static void export_free(void *ctx)
+{
+    export_stream *e = ctx;
+    free(e->buf);
+    free(e);
+}
+
+void handle_export(const struct req *rq, struct resp *rs)
+{
+    const char *fmt = req_query(rq, "format");
+    if (fmt && strcmp(fmt, "jsonl") && strcmp(fmt, "csv")) {
+        resp_problem(rs, rq, 400, "bad_query", "format is jsonl or csv");
+        return;
+    }
+    export_stream *e = calloc(1, sizeof(*e));
+    if (!e) {
+        resp_problem(rs, rq, 503, "no_memory", "out of memory");
+        return;
+    }
+    e->app = rq->app;
+    e->csv = fmt && !strcmp(fmt, "csv");
+    rs->status = 200;
+    rs->content_type = e->csv ? "text/csv; charset=utf-8"
+                              : "application/x-ndjson";
+    rs->stream = export_read;
+    rs->stream_ctx = e;
+    rs->stream_free = export_free;
+}

@@ -1,0 +1,150 @@
+/* handlers_leases: hand out samples, take them back, show the queue. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "handlers.h"
+#include "util.h"
+
+#define LEASE_MAX_N 100
+#define QUEUE_LIMIT_MAX 1000
+
+/* The annotator named in the body, else the token's name. */
+static const char *annotator_of(const struct req *rq, const json *body,
+                                struct resp *rs)
+{
+    const json *a = json_get(body, "annotator");
+    if (!a)
+        return rq->who;
+    const char *s = json_str(a);
+    if (!s || !*s || strlen(s) >= STORE_NAME_MAX) {
+        resp_problem(rs, rq, 422, "bad_annotator",
+                     "annotator is a string of 1-%d characters",
+                     STORE_NAME_MAX - 1);
+        return NULL;
+    }
+    return s;
+}
+
+static json *render_grant(const struct req *rq, const lease_grant *g,
+                          const ranking *r)
+{
+    sample_row s;
+    json *o = json_new_object();
+    char when[40];
+    json_set_int(o, "lease_id", g->lease_id);
+    json_set_int(o, "sample_id", g->sample_id);
+    bool known = store_sample_get(rq->st, g->sample_id, &s) == 0;
+    json_set_str(o, "external_id",
+                 known && s.has_external_id ? s.external_id : NULL);
+    util_iso8601(g->expires_at, when, sizeof(when));
+    json_set_str(o, "expires_at", when);
+    render_rank_fields(o, r, g->pos);
+    return o;
+}
+
+void handle_leases_post(const struct req *rq, struct resp *rs)
+{
+    json *body = req_json_object(rq, rs);
+    if (!body)
+        return;
+    int64_t n = 1;
+    const json *jn = json_get(body, "n");
+    const char *who = annotator_of(rq, body, rs);
+    if (who && jn && (!json_int(jn, &n) || n < 1 || n > LEASE_MAX_N)) {
+        resp_problem(rs, rq, 422, "bad_n", "n is an integer in 1..%d",
+                     LEASE_MAX_N);
+        who = NULL;
+    }
+    lease_grant g[LEASE_MAX_N];
+    int got = 0, rc = who ? store_begin(rq->st) : ARAL_EINVAL;
+    ranking *r = lease_table_ranking(rq->app->leases);
+    if (!rc) {
+        rc = lease_take(rq->app->leases, rq->st, who, (int)n, rq->now,
+                        rq->app->cfg.lease_ttl_s * 1000LL, g, &got);
+        json *o = json_new_object(), *items = json_new_array();
+        for (int i = 0; !rc && i < got; i++)
+            json_push(items, render_grant(rq, &g[i], r));
+        json_set(o, "items", items);
+        rc = rc ? (store_rollback(rq->st), rc) : store_commit(rq->st);
+        if (rc) {
+            json_free(o);
+            ranking *cur = lease_table_ranking(rq->app->leases);
+            lease_table_reload(rq->app->leases, rq->st, cur);
+            ranking_release(cur);
+            resp_problem(rs, rq, 503, "storage_error", "lease not recorded");
+        } else {
+            metrics_count_leases(rq->app->metrics, got);
+            resp_json(rs, 200, o);
+        }
+    }
+    ranking_release(r);
+    json_free(body);
+}
+
+void handle_lease_delete(const struct req *rq, struct resp *rs)
+{
+    int64_t id;
+    lease_row l;
+    if (!req_param_id(rq, rs, 0, "lease", &id))
+        return;
+    if (store_begin(rq->st)) {
+        resp_problem(rs, rq, 503, "storage_busy", "the database is busy");
+        return;
+    }
+    int rc = store_lease_get(rq->st, id, &l);
+    if (rc == ARAL_ENOTFOUND)
+        resp_problem(rs, rq, 404, "unknown_lease", "no lease %lld",
+                     (long long)id);
+    else if (!rc && strcmp(l.state, "active"))
+        resp_problem(rs, rq, 409, "lease_closed", "lease %lld is %s",
+                     (long long)id, l.state), rc = ARAL_ECONFLICT;
+    else if (!rc && (rc = store_lease_release(rq->st, id)) == 0)
+        lease_note_closed(rq->app->leases, l.sample_id, id);
+    if (rc) {
+        store_rollback(rq->st);
+        if (!rs->status)
+            resp_problem(rs, rq, 503, "storage_error", "could not release");
+        return;
+    }
+    if (store_commit(rq->st)) {
+        resp_problem(rs, rq, 503, "storage_error", "could not release");
+        return;
+    }
+    json *o = json_new_object();
+    json_set_int(o, "lease_id", id);
+    json_set_int(o, "sample_id", l.sample_id);
+    json_set_str(o, "state", "released");
+    resp_json(rs, 200, o);
+}
+
+void handle_queue(const struct req *rq, struct resp *rs)
+{
+    const char *lim = req_query(rq, "limit");
+    int64_t limit = 20;
+    if (lim && util_parse_i64(lim, 1, QUEUE_LIMIT_MAX, &limit)) {
+        resp_problem(rs, rq, 400, "bad_query", "limit is 1..%d",
+                     QUEUE_LIMIT_MAX);
+        return;
+    }
+    int64_t ids[QUEUE_LIMIT_MAX];
+    int32_t pos[QUEUE_LIMIT_MAX];
+    ranking *r = lease_table_ranking(rq->app->leases);
+    int n = lease_peek(rq->app->leases, rq->now, (int)limit, ids, pos);
+    json *o = json_new_object(), *items = json_new_array();
+    for (int i = 0; i < n; i++) {
+        json *it = json_new_object();
+        json_set_int(it, "sample_id", ids[i]);
+        render_rank_fields(it, r, pos[i]);
+        json_push(items, it);
+    }
+    lease_counts_t c;
+    lease_counts(rq->app->leases, rq->now, &c);
+    json_set_str(o, "strategy", r ? r->strategy : "random");
+    json_set(o, "items", items);
+    json_set_null(o, "next_cursor");
+    json_set_int(o, "total", c.free);
+    ranking_release(r);
+    resp_json(rs, 200, o);
+}

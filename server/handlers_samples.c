@@ -1,0 +1,399 @@
+/* handlers_samples: list, read, render as PNG, and import samples. An
+ * import decodes and validates every item before it writes anything, so a
+ * bad item refuses the whole request and changes nothing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "handlers.h"
+#include "import.h"
+#include "util.h"
+
+#define LIST_LIMIT_MAX 1000
+
+struct list_ctx {
+    const struct req *rq;
+    json *items;
+    int64_t last;
+    int count;
+};
+
+static void list_one(void *ctx, const sample_row *r)
+{
+    struct list_ctx *c = ctx;
+    json_push(c->items, render_sample(c->rq, r));
+    c->last = r->id;
+    c->count++;
+}
+
+static bool valid_filter(const char *state, const char *split)
+{
+    bool st_ok = !state || !strcmp(state, "unlabeled") ||
+                 !strcmp(state, "leased") || !strcmp(state, "labeled");
+    bool sp_ok = !split || !strcmp(split, "pool") || !strcmp(split, "eval");
+    return st_ok && sp_ok;
+}
+
+void handle_samples_list(const struct req *rq, struct resp *rs)
+{
+    const char *state = req_query(rq, "state"), *split = req_query(rq, "split");
+    const char *cursor = req_query(rq, "cursor"), *lim = req_query(rq, "limit");
+    int64_t after = 0, limit = 100, total;
+    if (!valid_filter(state, split) ||
+        (cursor && util_parse_i64(cursor, 0, (int64_t)1 << 53, &after)) ||
+        (lim && util_parse_i64(lim, 1, LIST_LIMIT_MAX, &limit))) {
+        resp_problem(rs, rq, 400, "bad_query",
+                     "state is unlabeled|leased|labeled, split is pool|eval, "
+                     "cursor is a sample id, limit is 1..%d",
+                     LIST_LIMIT_MAX);
+        return;
+    }
+    struct list_ctx c = {rq, json_new_array(), 0, 0};
+    int rc = store_samples_list(rq->st, state, split, rq->now, after,
+                                (int)limit, list_one, &c);
+    if (!rc)
+        rc = store_samples_count(rq->st, state, split, rq->now, &total);
+    if (rc) {
+        json_free(c.items);
+        resp_problem(rs, rq, 503, "storage_error", "could not read samples");
+        return;
+    }
+    json *o = json_new_object();
+    json_set(o, "items", c.items);
+    char next[24];
+    snprintf(next, sizeof(next), "%lld", (long long)c.last);
+    json_set_str(o, "next_cursor", c.count == limit ? next : NULL);
+    json_set_int(o, "total", total);
+    resp_json(rs, 200, o);
+}
+
+/* Loads sample :id or answers 404. */
+static bool load_sample(const struct req *rq, struct resp *rs, sample_row *s)
+{
+    int64_t id;
+    if (!req_param_id(rq, rs, 0, "sample", &id))
+        return false;
+    int rc = store_sample_get(rq->st, id, s);
+    if (rc == ARAL_ENOTFOUND)
+        resp_problem(rs, rq, 404, "unknown_sample", "no sample %lld",
+                     (long long)id);
+    else if (rc)
+        resp_problem(rs, rq, 503, "storage_error", "could not read sample");
+    return rc == 0;
+}
+
+void handle_sample_get(const struct req *rq, struct resp *rs)
+{
+    sample_row s;
+    if (load_sample(rq, rs, &s))
+        resp_json(rs, 200, render_sample(rq, &s));
+}
+
+void handle_sample_image(const struct req *rq, struct resp *rs)
+{
+    sample_row s;
+    if (!load_sample(rq, rs, &s))
+        return;
+    const project_info *p = &rq->app->project;
+    if (p->dim > 0) {
+        resp_problem(rs, rq, 404, "no_image",
+                     "samples of this project are vectors, not images");
+        return;
+    }
+    uint8_t *px = NULL, *png = NULL;
+    size_t len = 0, plen = 0;
+    int rc = store_sample_data(rq->st, s.id, &px, &len);
+    if (!rc && len != project_sample_bytes(p))
+        rc = ARAL_EINVAL;
+    if (!rc)
+        rc = import_png_encode(p, px, &png, &plen);
+    free(px);
+    if (rc) {
+        resp_problem(rs, rq, 503, "storage_error", "could not render");
+        return;
+    }
+    rs->status = 200;
+    rs->content_type = "image/png";
+    rs->body = (char *)png;
+    rs->len = plen;
+    /* A sample's bytes never change once stored. */
+    resp_header(rs, "Cache-Control", "private, max-age=86400, immutable");
+}
+
+/* ---- import. */
+
+typedef struct item {
+    uint8_t *data;
+    char *external_id;
+    const char *split;
+    int known_label;
+} item;
+
+typedef struct batch {
+    item *items;
+    int n;
+    json *errors;
+} batch;
+
+static void batch_free(batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        free(b->items[i].data);
+        free(b->items[i].external_id);
+    }
+    free(b->items);
+    json_free(b->errors);
+}
+
+static void item_error(batch *b, int index, const char *code, const char *msg)
+{
+    json *e = json_new_object();
+    json_set_int(e, "index", index);
+    json_set_str(e, "code", code);
+    json_set_str(e, "detail", msg);
+    json_push(b->errors, e);
+}
+
+static int decode_vector(const project_info *p, const json *v, uint8_t *out)
+{
+    if (json_size(v) != p->dim)
+        return ARAL_EINVAL;
+    int i = 0;
+    for (json *x = json_first(v); x; x = json_next(x), i++) {
+        double d = json_num(x);
+        if (!isfinite(d) || fabs(d) > 3.4e38)
+            return ARAL_EINVAL;
+        float f = (float)d;
+        memcpy(out + 4 * i, &f, 4); /* x86-64 and arm64: little-endian */
+    }
+    return 0;
+}
+
+/* Decodes one JSON item's payload into it->data. */
+static void decode_payload(const struct req *rq, batch *b, int idx,
+                           const json *j, item *it)
+{
+    const project_info *p = &rq->app->project;
+    const json *vec = json_get(j, "vector");
+    const char *b64 = json_str(json_get(j, "image_base64"));
+    char why[200];
+    if ((vec != NULL) == (b64 != NULL)) {
+        item_error(b, idx, "bad_item",
+                   "give exactly one of vector or image_base64");
+    } else if (vec) {
+        if (p->dim == 0 || !json_is_array(vec) ||
+            decode_vector(p, vec, it->data)) {
+            snprintf(why, sizeof(why),
+                     "wrong shape: the project takes %s%d floats",
+                     p->dim ? "vectors of " : "images, not vectors; ", p->dim);
+            item_error(b, idx, "wrong_shape", why);
+        }
+    } else {
+        uint8_t *raw;
+        size_t len;
+        if (import_base64(b64, &raw, &len)) {
+            item_error(b, idx, "bad_base64", "image_base64 is not base64");
+            return;
+        }
+        if (import_decode_image(p, raw, len, it->data, why, sizeof(why)))
+            item_error(b, idx, strstr(why, "wrong shape") ? "wrong_shape"
+                                                          : "bad_image", why);
+        free(raw);
+    }
+}
+
+/* Fields common to every kind of item: external_id, split, label. */
+static void decode_meta(const struct req *rq, batch *b, int idx,
+                        const char *ext, const char *split, const char *label,
+                        item *it)
+{
+    if (ext && (strlen(ext) == 0 || strlen(ext) > 255))
+        item_error(b, idx, "bad_external_id", "external_id is 1-255 chars");
+    else if (ext && !(it->external_id = strdup(ext)))
+        item_error(b, idx, "no_memory", "out of memory");
+    split = split ? split : "pool";
+    if (strcmp(split, "pool") && strcmp(split, "eval"))
+        item_error(b, idx, "bad_split", "split is pool or eval");
+    it->split = !strcmp(split, "eval") ? "eval" : "pool";
+    it->known_label = label ? app_class_index(rq->app, label) : -1;
+    if (label && it->known_label < 0)
+        item_error(b, idx, "unknown_class", "label is not one of the classes");
+}
+
+static int batch_alloc(const struct req *rq, batch *b, int n)
+{
+    size_t each = project_sample_bytes(&rq->app->project);
+    b->items = calloc((size_t)n, sizeof(item));
+    b->errors = json_new_array();
+    if (!b->items)
+        return ARAL_ENOMEM;
+    for (int i = 0; i < n; i++, b->n++)
+        if (!(b->items[i].data = malloc(each)))
+            return ARAL_ENOMEM;
+    return 0;
+}
+
+static int parse_json_items(const struct req *rq, struct resp *rs, batch *b)
+{
+    json *body = req_json_object(rq, rs);
+    if (!body)
+        return ARAL_EINVAL;
+    json *items = json_get(body, "items");
+    int n = json_size(items);
+    if (!json_is_array(items) || n == 0 || n > rq->app->cfg.max_batch) {
+        json_free(body);
+        resp_problem(rs, rq, json_size(items) > rq->app->cfg.max_batch ? 413
+                                                                       : 400,
+                     json_size(items) > rq->app->cfg.max_batch
+                         ? "batch_too_large" : "bad_request",
+                     "items is an array of 1..%d samples",
+                     rq->app->cfg.max_batch);
+        return ARAL_EINVAL;
+    }
+    int rc = batch_alloc(rq, b, n), i = 0;
+    for (json *j = json_first(items); !rc && j; j = json_next(j), i++) {
+        if (!json_is_object(j)) {
+            item_error(b, i, "bad_item", "each item is an object");
+            continue;
+        }
+        decode_meta(rq, b, i, json_str(json_get(j, "external_id")),
+                    json_str(json_get(j, "split")),
+                    json_str(json_get(j, "label")), &b->items[i]);
+        decode_payload(rq, b, i, j, &b->items[i]);
+    }
+    json_free(body);
+    return rc;
+}
+
+/* A raw image body (Content-Type image/png or image/jpeg). */
+static int parse_image_body(const struct req *rq, batch *b)
+{
+    int rc = batch_alloc(rq, b, 1);
+    char why[200];
+    if (rc)
+        return rc;
+    decode_meta(rq, b, 0, req_query(rq, "external_id"),
+                req_query(rq, "split"), req_query(rq, "label"), b->items);
+    if (import_decode_image(&rq->app->project, (const uint8_t *)rq->body,
+                            rq->body_len, b->items[0].data, why, sizeof(why)))
+        item_error(b, 0, strstr(why, "wrong shape") ? "wrong_shape"
+                                                    : "bad_image", why);
+    return 0;
+}
+
+static int insert_all(const struct req *rq, batch *b, json *out)
+{
+    size_t each = project_sample_bytes(&rq->app->project);
+    int inserted = 0, dups = 0, rc = store_begin(rq->st);
+    json *items = json_new_array();
+    for (int i = 0; !rc && i < b->n; i++) {
+        item *it = &b->items[i];
+        uint8_t hash[32];
+        int64_t id;
+        bool dup;
+        import_sample_hash(it->data, each, hash);
+        rc = store_sample_insert(rq->st, hash, it->external_id, it->split,
+                                 it->data, each, it->known_label, rq->now,
+                                 &id, &dup);
+        json *o = json_new_object();
+        json_set_int(o, "sample_id", id);
+        json_set_bool(o, "duplicate", dup);
+        json_push(items, o);
+        dup ? dups++ : inserted++;
+    }
+    if (!rc)
+        rc = app_refresh_pool(rq->app, rq->st);
+    if (rc) {
+        store_rollback(rq->st);
+        json_free(items);
+        return rc;
+    }
+    json_set(out, "items", items);
+    json_set_int(out, "inserted", inserted);
+    json_set_int(out, "duplicates", dups);
+    return store_commit(rq->st);
+}
+
+static int parse_idx_body(const struct req *rq, struct resp *rs,
+                          json *out)
+{
+    idx_data img;
+    char why[200];
+    import_stats stats;
+    const char *split = req_query(rq, "split");
+    const char *name = req_query(rq, "name");
+    split = split ? split : "pool";
+    if (strcmp(split, "pool") && strcmp(split, "eval")) {
+        resp_problem(rs, rq, 400, "bad_split", "split is pool or eval");
+        return ARAL_EINVAL;
+    }
+    if (import_idx_parse((const uint8_t *)rq->body, rq->body_len, &img, why,
+                         sizeof(why))) {
+        resp_problem(rs, rq, 422, "bad_idx", "%s", why);
+        return ARAL_EINVAL;
+    }
+    int rc = import_idx_into(rq->st, &rq->app->project, &img, NULL, split,
+                             name && *name && strlen(name) < 200 ? name
+                                                                 : "upload",
+                             rq->now, &stats, why, sizeof(why));
+    free(img.data);
+    if (rc == ARAL_EINVAL) {
+        resp_problem(rs, rq, 422, strstr(why, "wrong shape") ? "wrong_shape"
+                                                             : "bad_idx",
+                     "%s", why);
+        return rc;
+    }
+    if (!rc)
+        rc = app_refresh_pool(rq->app, rq->st);
+    json_set_int(out, "inserted", stats.inserted);
+    json_set_int(out, "duplicates", stats.duplicates);
+    if (rc)
+        resp_problem(rs, rq, 503, "storage_error", "import failed");
+    return rc;
+}
+
+static bool has_type(const struct req *rq, const char *type)
+{
+    const char *ct = rq->content_type;
+    return ct && !strncmp(ct, type, strlen(type)) &&
+           (ct[strlen(type)] == 0 || ct[strlen(type)] == ';');
+}
+
+void handle_samples_post(const struct req *rq, struct resp *rs)
+{
+    batch b = {0};
+    json *out = json_new_object();
+    int rc;
+    if (has_type(rq, "application/x-idx")) {
+        if (!parse_idx_body(rq, rs, out))
+            resp_json(rs, 200, out);
+        else
+            json_free(out);
+        return;
+    }
+    if (has_type(rq, "image/png") || has_type(rq, "image/jpeg"))
+        rc = parse_image_body(rq, &b);
+    else if (has_type(rq, "application/json") || !rq->content_type)
+        rc = parse_json_items(rq, rs, &b);
+    else {
+        resp_problem(rs, rq, 415, "unsupported_media_type",
+                     "send application/json, image/png, image/jpeg or "
+                     "application/x-idx");
+        rc = ARAL_EINVAL;
+    }
+    if (!rc && json_size(b.errors) > 0) {
+        resp_problem_list(rs, rq, 422, "invalid_samples", b.errors,
+                          "some samples were refused; none was imported");
+        b.errors = NULL;
+        rc = ARAL_EINVAL;
+    } else if (!rc && (rc = insert_all(rq, &b, out)) != 0) {
+        resp_problem(rs, rq, 503, "storage_error", "import failed");
+    }
+    if (!rc)
+        resp_json(rs, 200, out);
+    else
+        json_free(out);
+    batch_free(&b);
+}

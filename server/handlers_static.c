@@ -1,0 +1,40 @@
+/* handlers_static: web/ is compiled in (tools/embed.py); a URL is looked
+ * up in that table by exact string and nothing ever reaches the file
+ * system, so `..`, encoded slashes and NUL tricks can only miss. */
+#include <string.h>
+
+#include "embed.h"
+#include "handlers.h"
+
+void handle_static(const struct req *rq, struct resp *rs)
+{
+    if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
+        resp_problem(rs, rq, 405, "method_not_allowed",
+                     "static files are GET only");
+        return;
+    }
+    const char *path = !strcmp(rq->path, "/index.html") ? "/" : rq->path;
+    for (int i = 0; i < web_file_count; i++) {
+        const struct web_file *f = &web_files[i];
+        if (strcmp(f->path, path))
+            continue;
+        resp_header(rs, "ETag", f->etag);
+        resp_header(rs, "Cache-Control", "no-cache");
+        resp_header(rs, "Content-Security-Policy",
+                    "default-src 'self'; img-src 'self' data:");
+        if (rq->if_none_match && !strcmp(rq->if_none_match, f->etag)) {
+            rs->status = 304;
+            rs->body_static = true;
+            rs->body = (char *)"";
+            rs->len = 0;
+            return;
+        }
+        rs->status = 200;
+        rs->content_type = f->type;
+        rs->body = (char *)f->data;
+        rs->len = f->len;
+        rs->body_static = true;
+        return;
+    }
+    resp_problem(rs, rq, 404, "not_found", "no such file");
+}

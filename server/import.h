@@ -1,0 +1,55 @@
+/* import: turning outside bytes into samples. IDX files (gzip or plain),
+ * PNG and JPEG (decoded by libpng and libjpeg-turbo) and base64; SHA-256
+ * for dedupe and token hashes (nettle). Every reader validates sizes
+ * against the bytes it has before using them, and reports a one-line
+ * reason on refusal. Nothing here touches the network or the store,
+ * except import_idx_into, which inserts a parsed file in one transaction.
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define IMPORT_MAX_FILE (1u << 30) /* 1 GiB, decompressed */
+
+typedef struct idx_data {
+    int dims;       /* 1 (labels) or 3 (images) */
+    int count, rows, cols;
+    uint8_t *data;  /* count * rows * cols (or count) bytes; free() */
+} idx_data;
+
+/* Parses an IDX buffer, gunzipping it first when it starts with the gzip
+ * magic. Only unsigned-byte IDX with 1 or 3 dimensions is accepted. */
+int import_idx_parse(const uint8_t *buf, size_t len, idx_data *out,
+                     char *why, size_t n);
+/* Reads a whole file (at most IMPORT_MAX_FILE) and parses it. */
+int import_idx_file(const char *path, idx_data *out, char *why, size_t n);
+
+typedef struct import_stats {
+    int inserted, duplicates;
+} import_stats;
+
+/* Inserts images (and labels, may be NULL) into the pool or eval split in
+ * one transaction; external_id is "NAME:INDEX". Shapes are checked
+ * against the project first; on any error nothing is inserted. */
+int import_idx_into(store *st, const project_info *p, const idx_data *img,
+                    const idx_data *lab, const char *split, const char *name,
+                    int64_t now, import_stats *stats, char *why, size_t n);
+
+/* Decodes a PNG or JPEG (by magic bytes) into the project's shape
+ * (height x width x channels uint8). Gray and colour are converted to the
+ * project's channels; a different size is refused (wrong_shape). out
+ * holds project_sample_bytes(p). Returns 0, or ARAL_EINVAL with why. */
+int import_decode_image(const project_info *p, const uint8_t *buf,
+                        size_t len, uint8_t *out, char *why, size_t n);
+/* Encodes one image sample as PNG; caller frees *png with free(). */
+int import_png_encode(const project_info *p, const uint8_t *pixels,
+                      uint8_t **png, size_t *len);
+
+/* Base64 (RFC 4648, padding optional) to bytes; caller frees *out. */
+int import_base64(const char *s, uint8_t **out, size_t *len);
+
+void import_sha256(const void *data, size_t len, uint8_t out[32]);
+/* The dedupe hash of a sample: SHA-256 over its bytes. */
+void import_sample_hash(const void *data, size_t len, uint8_t out[32]);

@@ -1,0 +1,104 @@
+/* ranking: refcounted snapshots. Acquire and publish take a spinlock held
+ * for a handful of instructions: without it, a reader could load the
+ * pointer, be preempted while the publisher drops the last reference,
+ * and increment freed memory. */
+#include "ranking.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+static void lock(ranking_slot *s)
+{
+    while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire))
+        ;
+}
+
+static void unlock(ranking_slot *s)
+{
+    atomic_flag_clear_explicit(&s->lock, memory_order_release);
+}
+
+static void ranking_free(ranking *r)
+{
+    free(r->ids);
+    free(r->scores);
+    free(r->pseudo);
+    free(r->confidence);
+    free(r->pos_of);
+    free(r);
+}
+
+static int index_positions(ranking *r)
+{
+    r->max_id = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->ids[i] > r->max_id)
+            r->max_id = r->ids[i];
+    r->pos_of = malloc(sizeof(int32_t) * (size_t)(r->max_id + 1));
+    if (!r->pos_of)
+        return -1;
+    memset(r->pos_of, 0xff, sizeof(int32_t) * (size_t)(r->max_id + 1));
+    for (size_t i = 0; i < r->n; i++)
+        r->pos_of[r->ids[i]] = (int32_t)i;
+    return 0;
+}
+
+ranking *ranking_new_random(const int64_t *ids, size_t n, uint64_t seed)
+{
+    ranking *r = calloc(1, sizeof(*r));
+    uint32_t *perm = malloc(sizeof(uint32_t) * (n ? n : 1));
+    if (!r || !perm || !(r->ids = malloc(sizeof(int64_t) * (n ? n : 1)))) {
+        free(perm);
+        if (r)
+            ranking_free(r);
+        return NULL;
+    }
+    rng g;
+    rng_seed(&g, seed);
+    rng_permutation(&g, perm, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        r->ids[i] = ids[perm[i]];
+    free(perm);
+    r->n = n;
+    strcpy(r->strategy, "random");
+    r->model_version = -1;
+    atomic_init(&r->refs, 1);
+    if (index_positions(r)) {
+        ranking_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int32_t ranking_pos(const ranking *r, int64_t id)
+{
+    if (id < 0 || id > r->max_id)
+        return -1;
+    return r->pos_of[id];
+}
+
+ranking *ranking_acquire(ranking_slot *s)
+{
+    lock(s);
+    ranking *r = atomic_load(&s->cur);
+    if (r)
+        atomic_fetch_add(&r->refs, 1);
+    unlock(s);
+    return r;
+}
+
+void ranking_publish(ranking_slot *s, ranking *r)
+{
+    lock(s);
+    ranking *old = atomic_exchange(&s->cur, r);
+    unlock(s);
+    ranking_release(old);
+}
+
+void ranking_release(ranking *r)
+{
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1)
+        ranking_free(r);
+}

@@ -1,0 +1,401 @@
+/* router: the route table, then authentication, then (for POSTs with an
+ * Idempotency-Key) one transaction around the handler that also stores
+ * its response, so a replay can never half-apply (DEPS.md 3.5). */
+#include "router.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "handlers.h"
+#include "import.h"
+#include "util.h"
+
+enum {
+    ROLE_TOKEN = 0,    /* any valid token */
+    ROLE_ANNOTATE = 1,
+    ROLE_INGEST = 2,
+    ROLE_PUBLIC = 8,   /* no token needed */
+    ROLE_ADMIN_ONLY = 16,
+};
+
+struct route {
+    const char *method, *pattern, *name;
+    handler_fn fn;
+    int roles;
+};
+
+static const struct route ROUTES[] = {
+    {"GET", "/v1/health", "health", handle_health, ROLE_PUBLIC},
+    {"GET", "/v1/ready", "ready", handle_ready, ROLE_PUBLIC},
+    {"GET", "/v1/version", "version", handle_version, ROLE_TOKEN},
+    {"GET", "/v1/metrics", "metrics", handle_metrics, ROLE_ADMIN_ONLY},
+    {"GET", "/v1/project", "project", handle_project, ROLE_TOKEN},
+    {"GET", "/v1/samples", "samples_list", handle_samples_list, ROLE_TOKEN},
+    {"POST", "/v1/samples", "samples_post", handle_samples_post, ROLE_INGEST},
+    {"GET", "/v1/samples/:id", "sample_get", handle_sample_get, ROLE_TOKEN},
+    {"GET", "/v1/samples/:id/image", "sample_image", handle_sample_image,
+     ROLE_TOKEN},
+    {"POST", "/v1/leases", "leases_post", handle_leases_post, ROLE_ANNOTATE},
+    {"DELETE", "/v1/leases/:id", "lease_delete", handle_lease_delete,
+     ROLE_ANNOTATE},
+    {"GET", "/v1/queue", "queue", handle_queue, ROLE_TOKEN},
+    {"POST", "/v1/labels", "labels_post", handle_labels_post, ROLE_ANNOTATE},
+    {"POST", "/v1/labels/:id/undo", "label_undo", handle_label_undo,
+     ROLE_ANNOTATE},
+    {"GET", "/v1/export", "export", handle_export, ROLE_INGEST},
+};
+#define N_ROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))
+#define ROUTE_STATIC N_ROUTES
+#define ROUTE_NONE (N_ROUTES + 1)
+
+const char *const *router_route_names(int *n)
+{
+    static const char *names[N_ROUTES + 2];
+    for (int i = 0; i < N_ROUTES; i++)
+        names[i] = ROUTES[i].name;
+    names[ROUTE_STATIC] = "static";
+    names[ROUTE_NONE] = "unrouted";
+    *n = N_ROUTES + 2;
+    return names;
+}
+
+/* ---- helpers for handlers. */
+
+const char *req_query(const struct req *rq, const char *key)
+{
+    for (int i = 0; i < rq->n_query; i++)
+        if (!strcmp(rq->query[i].k, key))
+            return rq->query[i].v;
+    return NULL;
+}
+
+void resp_json(struct resp *rs, int status, json *j)
+{
+    rs->status = status;
+    rs->content_type = "application/json";
+    rs->body = json_print(j);
+    rs->len = rs->body ? strlen(rs->body) : 0;
+    json_free(j);
+}
+
+void resp_problem_list(struct resp *rs, const struct req *rq, int status,
+                       const char *code, json *errors, const char *detail)
+{
+    free(rs->body);
+    rs->status = status;
+    rs->content_type = "application/problem+json";
+    rs->body = json_problem(status, code, detail, rq->request_id, errors);
+    rs->len = rs->body ? strlen(rs->body) : 0;
+    rs->body_static = false;
+}
+
+void resp_problem(struct resp *rs, const struct req *rq, int status,
+                  const char *code, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    resp_problem_list(rs, rq, status, code, NULL, detail);
+}
+
+void resp_header(struct resp *rs, const char *name, const char *value)
+{
+    if (rs->n_hdr >= 4)
+        return;
+    rs->hdr_name[rs->n_hdr] = name;
+    snprintf(rs->hdr_value[rs->n_hdr], sizeof(rs->hdr_value[0]), "%s", value);
+    rs->n_hdr++;
+}
+
+json *req_json_object(const struct req *rq, struct resp *rs)
+{
+    char err[160];
+    json *j = json_parse(rq->body, rq->body_len, err, sizeof(err));
+    if (!j) {
+        resp_problem(rs, rq, 400, "bad_json", "%s", err);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_free(j);
+        resp_problem(rs, rq, 400, "bad_json", "the body must be an object");
+        return NULL;
+    }
+    return j;
+}
+
+int app_class_index(const struct app *a, const char *name)
+{
+    for (int i = 0; name && i < a->project.n_classes; i++)
+        if (!strcmp(a->project.classes[i], name))
+            return i;
+    return -1;
+}
+
+/* ---- matching. */
+
+/* Matches path against pattern segment by segment; ":x" takes one
+ * non-empty segment. */
+static bool match(const char *pattern, const char *path, const char **params,
+                  char store_[REQ_MAX_PARAMS][64])
+{
+    int np = 0;
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return false;
+        pattern++, path++;
+        size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+        if (sl == 0)
+            return false;
+        if (*pattern == ':') {
+            if (np >= REQ_MAX_PARAMS || sl >= 64)
+                return false;
+            memcpy(store_[np], path, sl);
+            store_[np][sl] = 0;
+            params[np] = store_[np];
+            np++;
+        } else if (pl != sl || memcmp(pattern, path, sl)) {
+            return false;
+        }
+        pattern += pl, path += sl;
+    }
+    return !*pattern && !*path;
+}
+
+/* ---- authentication. */
+
+static bool role_allows(const char *role, int need)
+{
+    if (need & ROLE_PUBLIC)
+        return true;
+    if (!strcmp(role, "admin"))
+        return true;
+    if (need & ROLE_ADMIN_ONLY)
+        return false;
+    if (need == ROLE_TOKEN)
+        return true;
+    return ((need & ROLE_ANNOTATE) && !strcmp(role, "annotate")) ||
+           ((need & ROLE_INGEST) && !strcmp(role, "ingest"));
+}
+
+static bool authenticate(struct req *rq, struct resp *rs)
+{
+    const char *a = rq->authorization;
+    if (!a || strncmp(a, "Bearer ", 7) || strlen(a + 7) > 200) {
+        resp_problem(rs, rq, 401, "unauthorized",
+                     "send Authorization: Bearer <token>");
+        resp_header(rs, "WWW-Authenticate", "Bearer");
+        return false;
+    }
+    uint8_t hash[32];
+    import_sha256(a + 7, strlen(a + 7), hash);
+    if (store_token_lookup(rq->st, hash, rq->role, rq->who)) {
+        resp_problem(rs, rq, 401, "unauthorized", "unknown or revoked token");
+        resp_header(rs, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        return false;
+    }
+    return true;
+}
+
+/* ---- idempotency. */
+
+static bool key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 128)
+        return false;
+    for (const char *p = k; *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return false;
+    return true;
+}
+
+static void body_hash(const struct req *rq, uint8_t out[32])
+{
+    size_t pl = strlen(rq->path);
+    char *buf = malloc(pl + 1 + rq->body_len);
+    if (!buf) {
+        memset(out, 0, 32);
+        return;
+    }
+    memcpy(buf, rq->path, pl);
+    buf[pl] = '\n';
+    memcpy(buf + pl + 1, rq->body, rq->body_len);
+    import_sha256(buf, pl + 1 + rq->body_len, out);
+    free(buf);
+}
+
+/* Replays a stored response, or answers 409 for another body. Returns
+ * false when the key is new. */
+static bool replay(const struct req *rq, struct resp *rs, const uint8_t h[32])
+{
+    uint8_t stored[32];
+    int status;
+    char *body;
+    if (store_idem_get(rq->st, rq->who, rq->idem_key, stored, &status, &body))
+        return false;
+    if (memcmp(stored, h, 32)) {
+        free(body);
+        resp_problem(rs, rq, 409, "idempotency_conflict",
+                     "Idempotency-Key %s was used with another request",
+                     rq->idem_key);
+        return true;
+    }
+    rs->status = status;
+    rs->content_type = "application/json";
+    rs->body = body;
+    rs->len = strlen(body);
+    resp_header(rs, "Idempotent-Replayed", "true");
+    return true;
+}
+
+static void fail_storage(struct req *rq, struct resp *rs)
+{
+    /* The transaction rolled back after a handler updated the lease
+     * table: bring the table back to what the database holds. */
+    ranking *r = lease_table_ranking(rq->app->leases);
+    lease_table_reload(rq->app->leases, rq->st, r);
+    ranking_release(r);
+    resp_problem(rs, rq, 503, "storage_error",
+                 "the database could not commit; nothing was changed");
+}
+
+static void run_idempotent(struct req *rq, struct resp *rs, handler_fn fn)
+{
+    if (!key_ok(rq->idem_key)) {
+        resp_problem(rs, rq, 400, "bad_idempotency_key",
+                     "Idempotency-Key must be 1-128 visible ASCII characters");
+        return;
+    }
+    uint8_t h[32];
+    body_hash(rq, h);
+    if (store_begin(rq->st)) {
+        resp_problem(rs, rq, 503, "storage_busy", "the database is busy");
+        return;
+    }
+    if (replay(rq, rs, h)) {
+        store_rollback(rq->st);
+        return;
+    }
+    fn(rq, rs);
+    bool ok = rs->status >= 200 && rs->status < 300 && rs->body && !rs->stream;
+    if (ok && store_idem_put(rq->st, rq->who, rq->idem_key, h, rs->status,
+                             rs->body, rq->now))
+        ok = false, store_rollback(rq->st), fail_storage(rq, rs);
+    else if (!ok)
+        store_rollback(rq->st);
+    else if (store_commit(rq->st))
+        fail_storage(rq, rs);
+}
+
+/* ---- dispatch. */
+
+static void method_not_allowed(struct req *rq, struct resp *rs)
+{
+    resp_problem(rs, rq, 405, "method_not_allowed",
+                 "%s is not allowed on %s", rq->method, rq->path);
+}
+
+void router_dispatch(struct req *rq, struct resp *rs)
+{
+    char params[REQ_MAX_PARAMS][64];
+    bool path_known = false;
+    rq->route = ROUTE_NONE;
+    if (strncmp(rq->path, "/v1/", 4) && strcmp(rq->path, "/v1")) {
+        rq->route = ROUTE_STATIC;
+        handle_static(rq, rs);
+        return;
+    }
+    for (int i = 0; i < N_ROUTES; i++) {
+        if (!match(ROUTES[i].pattern, rq->path, rq->params, params))
+            continue;
+        path_known = true;
+        if (strcmp(ROUTES[i].method, rq->method))
+            continue;
+        rq->route = i;
+        if (!(ROUTES[i].roles & ROLE_PUBLIC) && !authenticate(rq, rs))
+            return;
+        if (!role_allows(rq->role, ROUTES[i].roles)) {
+            resp_problem(rs, rq, 403, "forbidden",
+                         "role %s may not call %s %s", rq->role, rq->method,
+                         ROUTES[i].pattern);
+            return;
+        }
+        if (rq->query_overflow) {
+            resp_problem(rs, rq, 400, "bad_query", "too many query arguments");
+            return;
+        }
+        if (!strcmp(rq->method, "POST") && rq->idem_key)
+            run_idempotent(rq, rs, ROUTES[i].fn);
+        else
+            ROUTES[i].fn(rq, rs);
+        return;
+    }
+    if (path_known)
+        method_not_allowed(rq, rs);
+    else
+        resp_problem(rs, rq, 404, "not_found", "no such endpoint: %s",
+                     rq->path);
+}
+
+bool req_param_id(const struct req *rq, struct resp *rs, int i,
+                  const char *what, int64_t *out)
+{
+    char code[48];
+    snprintf(code, sizeof(code), "unknown_%s", what);
+    if (util_parse_i64(rq->params[i], 1, (int64_t)1 << 53, out) == 0)
+        return true;
+    resp_problem(rs, rq, 404, code, "no %s with id '%s'", what,
+                 rq->params[i]);
+    return false;
+}
+
+void render_rank_fields(json *o, const ranking *r, int32_t pos)
+{
+    bool scored = r && r->scores && pos >= 0;
+    json_set_str(o, "strategy", r ? r->strategy : "random");
+    if (scored) {
+        json_set_num(o, "score", r->scores[pos]);
+        json_set_int(o, "rank", pos + 1);
+        json_set_int(o, "pseudo_label", r->pseudo[pos]);
+        json_set_num(o, "confidence", r->confidence[pos]);
+        json_set_int(o, "model_version", r->model_version);
+    } else {
+        json_set_null(o, "score");
+        json_set_null(o, "rank");
+        json_set_null(o, "pseudo_label");
+        json_set_null(o, "confidence");
+        json_set_null(o, "model_version");
+    }
+}
+
+static const char *sample_state(const sample_row *s, int64_t now)
+{
+    if (s->label >= 0)
+        return "labeled";
+    if (s->lease_id && s->lease_expires > now)
+        return "leased";
+    return "unlabeled";
+}
+
+json *render_sample(const struct req *rq, const sample_row *s)
+{
+    const project_info *p = &rq->app->project;
+    json *o = json_new_object();
+    json_set_int(o, "sample_id", s->id);
+    json_set_str(o, "external_id", s->has_external_id ? s->external_id : NULL);
+    json_set_str(o, "split", s->split);
+    json_set_str(o, "state", sample_state(s, rq->now));
+    json_set_str(o, "label", s->label >= 0 ? p->classes[s->label] : NULL);
+    /* The eval split's truth is shown; the pool's hidden truth never is. */
+    bool eval = !strcmp(s->split, "eval") && s->known_label >= 0;
+    json_set_str(o, "known_label", eval ? p->classes[s->known_label] : NULL);
+    ranking *r = ranking_acquire(&rq->app->ranking);
+    render_rank_fields(o, r, r ? ranking_pos(r, s->id) : -1);
+    ranking_release(r);
+    return o;
+}

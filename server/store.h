@@ -1,0 +1,161 @@
+/* store: the only file that includes sqlite3.h. One store = one SQLite
+ * connection, used by one thread (each MHD pool thread and the CLI open
+ * their own). All SQL is here, as statements prepared once per connection.
+ *
+ * Writes: every write happens inside store_begin/store_commit, which take
+ * a process-wide mutex and then BEGIN IMMEDIATE, so writers queue on the
+ * mutex in microseconds instead of in SQLite's sleeping busy handler
+ * (DEPS.md 3.4). Transactions nest: only the outermost begin/commit reach
+ * SQLite, and a rollback anywhere makes the outermost commit roll back.
+ *
+ * Durability: WAL with synchronous=NORMAL survives a killed process (the
+ * kill -9 test); `full` adds an fsync per commit and survives power loss.
+ * Times are unix milliseconds.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+
+#define STORE_MAX_CLASSES 256
+#define STORE_NAME_MAX 64
+
+typedef struct project_info {
+    char name[STORE_NAME_MAX];
+    int height, width, channels; /* an image project, or */
+    int dim;                     /* a vector project (dim > 0) */
+    int n_classes;
+    char classes[STORE_MAX_CLASSES][STORE_NAME_MAX];
+    char keys[STORE_MAX_CLASSES][8];
+} project_info;
+
+/* Bytes of one sample: h*w*c uint8, or dim float32. */
+size_t project_sample_bytes(const project_info *p);
+
+typedef struct sample_row {
+    int64_t id;
+    char external_id[256];
+    bool has_external_id;
+    char split[8];
+    int known_label;   /* -1: none */
+    int label;         /* current label, -1: none */
+    int64_t label_id;
+    int64_t lease_id;  /* 0: none */
+    int64_t lease_expires;
+} sample_row;
+
+typedef struct lease_row {
+    int64_t id, sample_id, created_at, expires_at;
+    char annotator[STORE_NAME_MAX];
+    char state[12]; /* active, done, released */
+} lease_row;
+
+typedef struct label_row {
+    int64_t id, sample_id, lease_id, created_at, retracts;
+    int label; /* -1 for a retraction */
+    int64_t model_version; /* -1: none */
+    char annotator[STORE_NAME_MAX];
+    bool retracted; /* a later row retracts this one */
+} label_row;
+
+typedef struct export_row {
+    int64_t sample_id, label_id, created_at, model_version;
+    int label;
+    char external_id[256];
+    bool has_external_id;
+    char annotator[STORE_NAME_MAX];
+} export_row;
+
+typedef struct store_opts {
+    bool create;        /* create the file if missing */
+    bool durable_full;  /* synchronous=FULL */
+    bool no_autocheckpoint; /* leave checkpoints to store_checkpoint */
+} store_opts;
+
+/* Opens path, sets pragmas, applies pending migrations, prepares
+ * statements. On error returns NULL with a one-line reason in err (a
+ * schema newer than this build is refused). Caller frees: store_close. */
+store *store_open(const char *path, store_opts opts, char *err, size_t n);
+void store_close(store *st);
+int store_schema_version(store *st);
+/* The highest migration this build knows. */
+int store_schema_latest(void);
+
+int store_begin(store *st);
+int store_commit(store *st);
+void store_rollback(store *st);
+
+/* Project: init once; get fails with ARAL_ENOTFOUND before init. */
+int store_project_init(store *st, const project_info *p, int64_t now);
+int store_project_get(store *st, project_info *out);
+int store_setting_get(store *st, const char *key, char *out, size_t n);
+int store_setting_set(store *st, const char *key, const char *value);
+
+/* Inserts a sample unless one with the same hash exists (*dup = true and
+ * *id = the existing id). known_label -1 for none. */
+int store_sample_insert(store *st, const uint8_t hash[32], const char *ext_id,
+                        const char *split, const void *data, size_t len,
+                        int known_label, int64_t now, int64_t *id, bool *dup);
+int store_sample_get(store *st, int64_t id, sample_row *out);
+/* Copies the sample's bytes; caller frees *data with free(). */
+int store_sample_data(store *st, int64_t id, uint8_t **data, size_t *len);
+/* Pool ids in ascending order; caller frees *ids with free(). */
+int store_pool_ids(store *st, int64_t **ids, size_t *n);
+/* Calls fn for every pool sample's state (to load the lease table). */
+int store_pool_states(store *st,
+                      void (*fn)(void *ctx, int64_t id, int label,
+                                 int64_t lease_id, int64_t lease_expires),
+                      void *ctx);
+/* state: NULL, "unlabeled", "leased" or "labeled" (at time now); split
+ * NULL or "pool"/"eval". Rows with id > after, ascending, at most limit. */
+int store_samples_list(store *st, const char *state, const char *split,
+                       int64_t now, int64_t after, int limit,
+                       void (*fn)(void *ctx, const sample_row *r), void *ctx);
+int store_samples_count(store *st, const char *state, const char *split,
+                        int64_t now, int64_t *out);
+
+int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
+                       int64_t now, int64_t expires, int64_t *lease_id);
+int store_lease_get(store *st, int64_t lease_id, lease_row *out);
+/* active -> released, and the sample's lease cleared. */
+int store_lease_release(store *st, int64_t lease_id);
+
+/* Appends a label; sets the sample's current label; closes lease_id (0:
+ * none) and clears the sample's lease. */
+int store_label_insert(store *st, int64_t sample_id, int label,
+                       const char *annotator, int64_t lease_id, int64_t now,
+                       int64_t *label_id);
+int store_label_get(store *st, int64_t label_id, label_row *out);
+/* Appends a retraction of label_id and recomputes the sample's current
+ * label (*current: -1 if none is left). ARAL_ECONFLICT if label_id is a
+ * retraction or already retracted. */
+int store_label_undo(store *st, int64_t label_id, const char *annotator,
+                     int64_t now, int64_t *retraction_id, int *current);
+/* Current labels of samples with id > after, ascending, up to limit. */
+int store_export_page(store *st, int64_t after, int limit,
+                      void (*fn)(void *ctx, const export_row *r), void *ctx);
+
+/* Idempotency: ARAL_ENOTFOUND when the key is new; else the stored
+ * status, body hash and response (caller frees *response). */
+int store_idem_get(store *st, const char *principal, const char *key,
+                   uint8_t body_hash[32], int *status, char **response);
+int store_idem_put(store *st, const char *principal, const char *key,
+                   const uint8_t body_hash[32], int status,
+                   const char *response, int64_t now);
+
+int store_token_insert(store *st, const char *name, const char *role,
+                       const uint8_t hash[32], int64_t now);
+/* Role and name of a live token with this hash; ARAL_ENOTFOUND if none. */
+int store_token_lookup(store *st, const uint8_t hash[32], char role[16],
+                       char name[STORE_NAME_MAX]);
+
+/* A consistent copy of the database into a new file (VACUUM INTO). */
+int store_backup(store *st, const char *to, char *err, size_t n);
+/* A PASSIVE WAL checkpoint: copies committed pages into the database
+ * without blocking writers (the daemon runs it from its own thread so
+ * that no HTTP request pays for checkpoint I/O). */
+int store_checkpoint(store *st);
+/* PRAGMA integrity_check == "ok". */
+bool store_integrity_ok(store *st);
