@@ -242,14 +242,12 @@ static int parse_json_items(const struct req *rq, struct resp *rs, batch *b)
         return ARAL_EINVAL;
     json *items = json_get(body, "items");
     int n = json_size(items);
-    if (!json_is_array(items) || n == 0 || n > rq->app->cfg.max_batch) {
+    int max = rq->app->cfg.max_batch;
+    if (!json_is_array(items) || n == 0 || n > max) {
         json_free(body);
-        resp_problem(rs, rq, json_size(items) > rq->app->cfg.max_batch ? 413
-                                                                       : 400,
-                     json_size(items) > rq->app->cfg.max_batch
-                         ? "batch_too_large" : "bad_request",
-                     "items is an array of 1..%d samples",
-                     rq->app->cfg.max_batch);
+        resp_problem(rs, rq, n > max ? 413 : 400,
+                     n > max ? "batch_too_large" : "bad_request",
+                     "items is an array of 1..%d samples", max);
         return ARAL_EINVAL;
     }
     int rc = batch_alloc(rq, b, n), i = 0;

@@ -266,6 +266,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     return answer(a, c, url, method, cs);
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decoding of paths and query arguments, except that "%00" stays
+ * as it is: MHD's own decoder turns it into a NUL that silently cuts the
+ * string ("/app.js%00.png" would arrive as "/app.js"). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        int hi, lo;
+        if (*r == '%' && (hi = hex_digit(r[1])) >= 0 &&
+            (lo = hex_digit(r[2])) >= 0 && (hi | lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = 0;
+    return (size_t)(w - s);
+}
+
 static int parse_bind(const char *host, int port, struct sockaddr_in *v4)
 {
     memset(v4, 0, sizeof(*v4));
@@ -295,7 +324,8 @@ http_server *http_start(struct app *a, char *err, size_t n)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg.max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, n, "cannot listen on %s:%d (in use? not allowed?)",
                  a->cfg.bind, a->cfg.port);

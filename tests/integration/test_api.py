@@ -1,0 +1,255 @@
+"""The REST surface end to end: import -> lease -> label -> export, undo,
+lists, images, idempotency, auth, static files."""
+import csv
+import io
+import json
+
+from harness import (FASHION, Daemon, db_digest, idx_bytes, image_bytes,
+                     is_problem, png_bytes, run, vectors)
+
+
+def import_vectors(d, n, dim=4, seed=1, split="pool"):
+    items = vectors(n, dim, seed)
+    for it in items:
+        it["split"] = split
+    r = d.post("/v1/samples", {"items": items}, token="ingest")
+    assert r.status == 200, r.body
+    return [it["sample_id"] for it in r.json["items"]]
+
+
+def test_round_trip_export_holds_exactly_acknowledged_labels():
+    d = Daemon(dim=4, classes=["cat", "dog", "bird"])
+    try:
+        ids = import_vectors(d, 50)
+        acked = {}
+        for i in range(20):
+            lease = d.post("/v1/leases", {"annotator": "ann1", "n": 1},
+                           token="annotate").json["items"][0]
+            assert lease["strategy"] == "random" and lease["score"] is None
+            label = ["cat", "dog", "bird"][i % 3]
+            r = d.post("/v1/labels", {"lease_id": lease["lease_id"],
+                                      "label": label}, token="annotate")
+            assert r.status == 200, r.body
+            item = r.json["items"][0]
+            assert item["sample_id"] == lease["sample_id"]
+            acked[lease["sample_id"]] = (label, item["label_id"])
+        rows = [json.loads(line) for line in
+                d.get("/v1/export?format=jsonl", token="ingest")
+                .body.decode().splitlines()]
+        got = {r["sample_id"]: (r["label"], r["label_id"]) for r in rows}
+        assert got == acked, (got, acked)
+        assert all(r["annotator"] == "ann1" for r in rows)
+        assert all(r["external_id"].startswith("v1-") for r in rows)
+        text = d.get("/v1/export?format=csv", token="ingest")
+        assert text.header("content-type").startswith("text/csv")
+        table = list(csv.DictReader(io.StringIO(text.body.decode())))
+        assert {int(r["sample_id"]): (r["label"], int(r["label_id"]))
+                for r in table} == acked
+        assert len(set(ids)) == 50
+    finally:
+        d.stop()
+
+
+def test_export_streams_many_pages():
+    d = Daemon(dim=2, classes=["a", "b"])
+    try:
+        ids = import_vectors(d, 1000, dim=2) + import_vectors(d, 500, 2, 7)
+        items = [{"sample_id": i, "label": "ab"[i % 2]} for i in ids]
+        for k in (0, 1000):
+            r = d.post("/v1/labels", {"items": items[k:k + 1000]})
+            assert r.status == 200, r.body
+        body = d.get("/v1/export").body.decode().splitlines()
+        assert len(body) == 1500
+        assert sorted(json.loads(x)["sample_id"] for x in body) == sorted(ids)
+    finally:
+        d.stop()
+
+
+def test_undo_appends_and_returns_sample_to_queue():
+    d = Daemon(dim=4, classes=["a", "b"])
+    try:
+        sid = import_vectors(d, 3)[0]
+        first = d.post("/v1/labels", {"sample_id": sid, "label": "a"})
+        second = d.post("/v1/labels", {"sample_id": sid, "label": "b"})
+        lid2 = second.json["items"][0]["label_id"]
+        r = d.post(f"/v1/labels/{lid2}/undo")
+        assert r.status == 200 and r.json["label"] == "a", r.body
+        assert d.get(f"/v1/samples/{sid}").json["label"] == "a"
+        lid1 = first.json["items"][0]["label_id"]
+        assert d.post(f"/v1/labels/{lid1}/undo").json["label"] is None
+        s = d.get(f"/v1/samples/{sid}").json
+        assert s["state"] == "unlabeled" and s["label"] is None
+        is_problem(d.post(f"/v1/labels/{lid1}/undo"), 409, "already_retracted")
+        queue = [i["sample_id"] for i in d.get("/v1/queue?limit=10")
+                 .json["items"]]
+        assert sid in queue
+        assert d.get("/v1/export").body == b""
+    finally:
+        d.stop()
+
+
+def test_samples_list_states_and_cursor():
+    d = Daemon(dim=4, classes=["a", "b"])
+    try:
+        ids = import_vectors(d, 30)
+        import_vectors(d, 5, seed=9, split="eval")
+        d.post("/v1/labels", {"items": [{"sample_id": i, "label": "a"}
+                                        for i in ids[:4]]})
+        d.post("/v1/leases", {"n": 3})
+        def count(q):
+            return d.get("/v1/samples?" + q).json["total"]
+        assert count("state=labeled") == 4
+        assert count("state=leased") == 3
+        assert count("state=unlabeled&split=pool") == 23
+        assert count("split=eval") == 5
+        seen, cursor = [], None
+        while True:
+            q = "/v1/samples?limit=7" + (f"&cursor={cursor}" if cursor else "")
+            page = d.get(q).json
+            seen += [s["sample_id"] for s in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert seen == sorted(seen) and len(seen) == 35
+    finally:
+        d.stop()
+
+
+def test_images_png_jpeg_idx_and_png_render():
+    d = Daemon()
+    try:
+        px = image_bytes(3)
+        r = d.request("POST", "/v1/samples?external_id=shirt.png",
+                      token="ingest", raw=png_bytes(28, 28, px),
+                      headers={"Content-Type": "image/png"})
+        assert r.status == 200 and r.json["inserted"] == 1, r.body
+        sid = r.json["items"][0]["sample_id"]
+        img = d.get(f"/v1/samples/{sid}/image")
+        assert img.header("content-type") == "image/png"
+        assert img.body.startswith(b"\x89PNG")
+        again = d.post("/v1/samples", {"items": [
+            {"image_base64": __import__("base64").b64encode(img.body)
+             .decode()}]}, token="ingest")
+        assert again.json["duplicates"] == 1, again.body
+        rgb = png_bytes(28, 28, bytes(b for p in image_bytes(4)
+                                      for b in (p, p, p)), channels=3)
+        r = d.request("POST", "/v1/samples", raw=rgb, token="ingest",
+                      headers={"Content-Type": "image/png"})
+        assert r.json["inserted"] == 1, r.body
+        r = d.request("POST", "/v1/samples?split=eval&name=up", token="ingest",
+                      raw=idx_bytes([image_bytes(i) for i in range(10, 15)]),
+                      headers={"Content-Type": "application/x-idx"})
+        assert r.status == 200 and r.json["inserted"] == 5, r.body
+        ev = d.get("/v1/samples?split=eval").json["items"]
+        assert [s["external_id"] for s in ev] == [f"up:{i}" for i in range(5)]
+        try:
+            from PIL import Image
+        except ImportError:
+            raise AssertionError("python3-pil is needed for the JPEG case")
+        buf = io.BytesIO()
+        Image.frombytes("L", (28, 28), image_bytes(5)).save(buf, "JPEG")
+        r = d.request("POST", "/v1/samples", raw=buf.getvalue(),
+                      token="ingest", headers={"Content-Type": "image/jpeg"})
+        assert r.status == 200 and r.json["inserted"] == 1, r.body
+    finally:
+        d.stop()
+
+
+def test_idempotency_replays_and_conflicts():
+    d = Daemon(dim=4, classes=["a", "b"])
+    try:
+        import_vectors(d, 10)
+        h = {"Idempotency-Key": "k-1"}
+        a = d.post("/v1/leases", {"n": 2}, headers=h)
+        b = d.post("/v1/leases", {"n": 2}, headers=h)
+        assert a.status == b.status == 200 and a.body == b.body
+        assert b.header("idempotent-replayed") == "true"
+        assert d.get("/v1/samples?state=leased").json["total"] == 2
+        is_problem(d.post("/v1/leases", {"n": 3}, headers=h), 409,
+                   "idempotency_conflict")
+        lid = a.json["items"][0]["lease_id"]
+        h2 = {"Idempotency-Key": "label-1"}
+        x = d.post("/v1/labels", {"lease_id": lid, "label": "a"}, headers=h2)
+        y = d.post("/v1/labels", {"lease_id": lid, "label": "a"}, headers=h2)
+        assert x.status == 200 and x.body == y.body
+        assert len(d.get("/v1/export").body.splitlines()) == 1
+    finally:
+        d.stop()
+
+
+def test_auth_roles():
+    d = Daemon(dim=4, classes=["a", "b"])
+    try:
+        assert d.get("/v1/health", token=None).json == {"status": "ok"}
+        is_problem(d.get("/v1/project", token=None), 401, "unauthorized")
+        is_problem(d.get("/v1/project", token="nope"), 401, "unauthorized")
+        is_problem(d.post("/v1/samples", {"items": vectors(1, 4)},
+                          token="annotate"), 403, "forbidden")
+        is_problem(d.post("/v1/leases", {"n": 1}, token="ingest"), 403,
+                   "forbidden")
+        is_problem(d.get("/v1/metrics", token="annotate"), 403, "forbidden")
+        assert d.get("/v1/project", token="annotate").status == 200
+    finally:
+        d.stop()
+
+
+def test_project_version_metrics_queue():
+    d = Daemon(classes=FASHION)
+    try:
+        p = d.get("/v1/project").json
+        assert [c["name"] for c in p["classes"]] == FASHION
+        assert p["classes"][9]["key"] == "0"
+        assert p["input"] == {"kind": "image", "height": 28, "width": 28,
+                              "channels": 1}
+        v = d.get("/v1/version").json
+        assert v["schema_version"] == 1 and v["model_version"] is None
+        d.request("POST", "/v1/samples", token="ingest",
+                  raw=idx_bytes([image_bytes(i) for i in range(30)]),
+                  headers={"Content-Type": "application/x-idx"})
+        q = d.get("/v1/queue?limit=5").json
+        assert len(q["items"]) == 5 and q["total"] == 30
+        assert q["strategy"] == "random"
+        m = d.get("/v1/metrics")
+        assert m.header("content-type").startswith("text/plain")
+        text = m.body.decode()
+        assert "arald_queue_depth 30" in text
+        assert 'arald_http_requests_total{route="queue",code="2xx"} 1' in text
+    finally:
+        d.stop()
+
+
+def test_static_page_and_path_tricks():
+    d = Daemon(dim=4, classes=["a", "b"])
+    try:
+        for path, ctype in (("/", "text/html"), ("/app.js", "text/javascript"),
+                            ("/style.css", "text/css"),
+                            ("/favicon.ico", "image/x-icon")):
+            r = d.get(path, token=None)
+            assert r.status == 200 and r.header("content-type").startswith(
+                ctype), (path, r.status)
+            assert r.header("x-content-type-options") == "nosniff"
+        etag = d.get("/", token=None).header("etag")
+        assert d.get("/", token=None,
+                     headers={"If-None-Match": etag}).status == 304
+        before = db_digest(d.db)
+        for trick in ("/../t.db", "/%2e%2e/t.db", "/..%2Ft.db", "/web/../t.db",
+                      "/app.js%00.png", "//etc/passwd", "/.%2e/.%2e/etc/passwd",
+                      "/v1/../t.db"):
+            r = d.get(trick, token=None)
+            assert r.status in (400, 404), (trick, r.status)
+            assert b"SQLite" not in r.body
+            is_problem(r, r.status, r.json["code"])
+        assert db_digest(d.db) == before
+    finally:
+        d.stop()
+
+
+run([test_round_trip_export_holds_exactly_acknowledged_labels,
+     test_export_streams_many_pages,
+     test_undo_appends_and_returns_sample_to_queue,
+     test_samples_list_states_and_cursor,
+     test_images_png_jpeg_idx_and_png_render,
+     test_idempotency_replays_and_conflicts,
+     test_auth_roles,
+     test_project_version_metrics_queue,
+     test_static_page_and_path_tricks])

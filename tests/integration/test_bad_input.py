@@ -1,0 +1,172 @@
+"""Bad input gets a 4xx problem+json with a stable code and changes
+nothing: the database digest before and after every case is the same."""
+import http.client
+
+from harness import (Daemon, db_digest, idx_bytes, image_bytes, is_problem,
+                     png_bytes, run, vectors)
+
+D = None
+
+
+def setup():
+    global D
+    D = Daemon(serve_args=["--max-body", "65536", "--max-batch", "50"])
+    r = D.request("POST", "/v1/samples", token="ingest",
+                  raw=idx_bytes([image_bytes(i) for i in range(20)]),
+                  headers={"Content-Type": "application/x-idx"})
+    assert r.status == 200, r.body
+    lease = D.post("/v1/leases", {"annotator": "a", "n": 1}).json["items"][0]
+    D.post("/v1/labels", {"lease_id": lease["lease_id"], "label": "Bag"})
+
+
+def unchanged(fn):
+    """Runs a case and checks that the database did not change."""
+    def case():
+        before = db_digest(D.db)
+        fn()
+        assert db_digest(D.db) == before, "the database changed"
+    case.__name__ = fn.__name__
+    return case
+
+
+def raw_post(path, data, ctype="application/json"):
+    return D.request("POST", path, raw=data, headers={"Content-Type": ctype})
+
+
+@unchanged
+def test_malformed_json():
+    for path in ("/v1/labels", "/v1/leases", "/v1/samples"):
+        for body in (b"{", b"{\"n\": 1} trailing", b"", b"[1,2]", b"null",
+                     b"{\"n\":1,\"n\":2}", b"{\"annotator\":\"\xff\xfe\"}",
+                     b"\x00{}"):
+            r = raw_post(path, body)
+            p = is_problem(r, 400, "bad_json")
+            assert p["detail"], p
+
+
+@unchanged
+def test_wrong_shape_image_and_vector():
+    r = D.request("POST", "/v1/samples", raw=png_bytes(27, 28, bytes(27 * 28)),
+                  token="ingest", headers={"Content-Type": "image/png"})
+    p = is_problem(r, 422, "invalid_samples")
+    assert p["errors"][0]["code"] == "wrong_shape", p
+    assert "27x28" in p["errors"][0]["detail"] or "28x27" in \
+        p["errors"][0]["detail"], p
+    good = {"vector": [0.5] * 784}
+    r = D.post("/v1/samples", {"items": [good, {"vector": [1, 2, 3]}]})
+    p = is_problem(r, 422, "invalid_samples")
+    assert [e["index"] for e in p["errors"]] == [0, 1], p  # image project
+    r = D.request("POST", "/v1/samples", raw=b"GIF89a....", token="ingest",
+                  headers={"Content-Type": "image/png"})
+    assert is_problem(r, 422, "invalid_samples")["errors"][0]["code"] == \
+        "bad_image"
+    r = D.request("POST", "/v1/samples", raw=b"x", token="ingest",
+                  headers={"Content-Type": "text/plain"})
+    is_problem(r, 415, "unsupported_media_type")
+
+
+@unchanged
+def test_truncated_and_corrupt_idx():
+    whole = idx_bytes([image_bytes(i) for i in range(100, 104)], gz=False)
+    for bad in (whole[:-1], whole[:10], whole[:3], whole + b"x",
+                idx_bytes([image_bytes(1)])[:-8], b"\x1f\x8b" + b"junk" * 10):
+        r = D.request("POST", "/v1/samples", raw=bad, token="ingest",
+                      headers={"Content-Type": "application/x-idx"})
+        is_problem(r, 422, "bad_idx")
+
+
+@unchanged
+def test_unknown_ids():
+    is_problem(D.get("/v1/samples/999999"), 404, "unknown_sample")
+    is_problem(D.get("/v1/samples/abc"), 404, "unknown_sample")
+    is_problem(D.get("/v1/samples/-1/image"), 404, "unknown_sample")
+    is_problem(D.get("/v1/samples/99999999999999999999999"), 404,
+               "unknown_sample")
+    is_problem(D.post("/v1/labels/424242/undo"), 404, "unknown_label")
+    is_problem(D.post("/v1/labels", {"lease_id": 31337, "label": "Bag"}), 404,
+               "unknown_lease")
+    is_problem(D.post("/v1/labels", {"sample_id": 31337, "label": "Bag"}),
+               404, "unknown_sample")
+    is_problem(D.request("DELETE", "/v1/leases/0"), 404, "unknown_lease")
+    is_problem(D.get("/v1/nothing"), 404, "not_found")
+    is_problem(D.request("PUT", "/v1/labels"), 405, "method_not_allowed")
+
+
+@unchanged
+def test_label_outside_classes_refuses_the_whole_batch():
+    ids = [s["sample_id"] for s in D.get("/v1/samples?state=unlabeled")
+           .json["items"][:3]]
+    r = D.post("/v1/labels", {"items": [
+        {"sample_id": ids[0], "label": "Bag"},
+        {"sample_id": ids[1], "label": "Spaceship"},
+        {"sample_id": ids[2], "label": 3},
+        {"sample_id": 1.5, "label": "Bag"},
+        {"lease_id": 1, "sample_id": 2, "label": "Bag"}]})
+    p = is_problem(r, 422, "invalid_labels")
+    assert [(e["index"], e["code"]) for e in p["errors"]] == [
+        (1, "unknown_class"), (2, "unknown_class"), (3, "bad_id"),
+        (4, "bad_item")], p
+    is_problem(D.post("/v1/leases", {"n": 0}), 422, "bad_n")
+    is_problem(D.post("/v1/leases", {"n": 1e300}), 422, "bad_n")
+    is_problem(D.post("/v1/leases", {"n": 101}), 422, "bad_n")
+    is_problem(D.post("/v1/leases", {"annotator": ""}), 422, "bad_annotator")
+    is_problem(D.post("/v1/labels", {"items": [{"sample_id": 1,
+                                                "label": "Bag"}] * 51}),
+               413, "batch_too_large")
+
+
+@unchanged
+def test_body_over_the_limit():
+    big = b"{\"items\": [" + b"1," * 40000 + b"1]}"
+    is_problem(raw_post("/v1/samples", big), 413, "body_too_large")
+    # Without Content-Length (chunked): counted while it arrives.
+    conn = http.client.HTTPConnection("127.0.0.1", D.port, timeout=30)
+    conn.request("POST", "/v1/labels", body=iter([big[:40000], big[40000:]]),
+                 headers={"Authorization": "Bearer " + D.tokens["admin"],
+                          "Content-Type": "application/json"},
+                 encode_chunked=True)
+    r = conn.getresponse()
+    assert r.status == 413, r.status
+    conn.close()
+    assert D.get("/v1/health", token=None).status == 200
+
+
+@unchanged
+def test_bad_queries_and_tokens():
+    is_problem(D.get("/v1/samples?limit=0"), 400, "bad_query")
+    is_problem(D.get("/v1/samples?state=eaten"), 400, "bad_query")
+    is_problem(D.get("/v1/samples?cursor=x"), 400, "bad_query")
+    is_problem(D.get("/v1/queue?limit=100000"), 400, "bad_query")
+    is_problem(D.get("/v1/export?format=xml", token="ingest"), 400,
+               "bad_query")
+    is_problem(D.get("/v1/project", token="x" * 500), 401, "unauthorized")
+    is_problem(D.post("/v1/leases", {"n": 1},
+                      headers={"Idempotency-Key": "bad key"}),
+               400, "bad_idempotency_key")
+
+
+@unchanged
+def test_path_tricks():
+    for trick in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+                  "/index.html%00.js", "/v1/samples/1%2F..%2F2",
+                  "/v1/samples/%00"):
+        r = D.get(trick, token="admin")
+        assert r.status in (400, 404), (trick, r.status)
+        is_problem(r, r.status, r.json["code"])
+
+
+def teardown():
+    assert D.stop() == 0, "arald did not exit cleanly on SIGTERM"
+    log = D.read_log()
+    assert "runtime error" not in log and "AddressSanitizer" not in log, log
+
+
+setup()
+try:
+    run([test_malformed_json, test_wrong_shape_image_and_vector,
+         test_truncated_and_corrupt_idx, test_unknown_ids,
+         test_label_outside_classes_refuses_the_whole_batch,
+         test_body_over_the_limit, test_bad_queries_and_tokens,
+         test_path_tricks])
+finally:
+    teardown()

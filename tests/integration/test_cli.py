@@ -1,0 +1,165 @@
+"""The arald command line: help, argument errors, imports, schema
+versions, backups, configs. Every refusal is one line and exit != 0."""
+import io
+import os
+import re
+import sqlite3
+import tempfile
+
+from harness import (ARALD, Daemon, arald, db_digest, idx_bytes, image_bytes,
+                     integrity, png_bytes, run)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+README = os.path.join(HERE, "../../README.md")
+SERVE_FLAGS = ["--db", "--config", "--bind", "--port", "--open", "--threads",
+               "--lease-ttl", "--max-body", "--max-batch", "--timeout",
+               "--max-connections", "--durability", "--access-log", "--seed",
+               "--port-file"]
+CONFIG_KEYS = ["db", "bind", "port", "open", "threads", "lease_ttl",
+               "max_body", "max_batch", "timeout", "max_connections",
+               "durability", "access_log", "seed"]
+
+
+def new_db(shape="28x28x1"):
+    d = tempfile.mkdtemp(prefix="arald-cli-")
+    db = os.path.join(d, "t.db")
+    arald("init", "--db", db, "--classes", "a,b,c", "--shape", shape)
+    return d, db
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def refused(args, code_wanted=None, text=None):
+    code, out, err = arald(*args, check=False)
+    assert code != 0, (args, out)
+    if code_wanted is not None:
+        assert code == code_wanted, (args, code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("arald: "), (args, err)
+    if text:
+        assert text in err, (args, err)
+
+
+def test_help_names_every_flag_and_key():
+    out = arald("--help")[1]
+    readme = open(README).read()
+    for f in SERVE_FLAGS + ["--classes", "--shape", "--dim", "--keys",
+                            "--idx", "--labels", "--images", "--split",
+                            "--role", "--name", "--to"]:
+        assert f in out, f"--help lacks {f}"
+        assert f in readme, f"README lacks {f}"
+    for k in CONFIG_KEYS:
+        assert re.search(rf"\b{k}\b", out), f"--help lacks key {k}"
+        assert re.search(rf"\b{k}\b", readme), f"README lacks key {k}"
+
+
+def test_argument_errors_are_one_line():
+    d, db = new_db()
+    refused(["frobnicate"], 2, "unknown command")
+    refused(["serve", "--db", db, "--bogus"], 2, "unknown option --bogus")
+    refused(["serve"], 1, "--db")
+    refused(["serve", "--db", db, "--port", "99999"], 2, "bad value")
+    refused(["serve", "--db", db, "--bind", "0.0.0.0"], 1, "--open")
+    refused(["init", "--db", os.path.join(d, "x.db"), "--classes", "a,b",
+             "--shape", "28x28"], 1, "HxWxC")
+    refused(["init", "--db", os.path.join(d, "y.db"), "--classes", "a"], 1)
+    refused(["init", "--db", db, "--classes", "a,b", "--dim", "3"], 1,
+            "exists")
+    refused(["import", "--db", os.path.join(d, "none.db"), "--idx", "x"], 1,
+            "no database")
+    refused(["token", "create", "--db", db, "--role", "root", "--name", "x"],
+            1, "--role")
+
+
+def test_newer_schema_is_refused():
+    d, db = new_db()
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    before = db_digest(db)
+    refused(["serve", "--db", db, "--port", "0"], 1, "newer than this arald")
+    refused(["import", "--db", db, "--idx", "x"], 1, "newer")
+    assert db_digest(db) == before
+
+
+def test_idx_import_cli_and_truncated_file():
+    d, db = new_db()
+    imgs = [image_bytes(i) for i in range(12)]
+    images = write(os.path.join(d, "img.gz"), idx_bytes(imgs))
+    labels = write(os.path.join(d, "lab.gz"), idx_bytes(labels=[i % 3 for i in
+                                                                range(12)]))
+    out = arald("import", "--db", db, "--idx", images, "--labels", labels,
+                "--split", "eval")[1]
+    assert "imported 12 samples into eval" in out, out
+    out = arald("import", "--db", db, "--idx", images)[1]
+    assert "imported 0 samples" in out and "12 duplicates" in out, out
+    before = db_digest(db)
+    raw = idx_bytes([image_bytes(i) for i in range(50, 60)], gz=False)
+    for bad in (raw[:-5], raw[:7], idx_bytes(imgs)[:-10]):
+        refused(["import", "--db", db, "--idx",
+                 write(os.path.join(d, "bad"), bad)], 1)
+    wrong = write(os.path.join(d, "wl"), idx_bytes(labels=[0, 1, 5]))
+    refused(["import", "--db", db, "--idx", write(
+        os.path.join(d, "three"), idx_bytes(imgs[:3])), "--labels", wrong],
+        1, "outside the 3 classes")
+    assert db_digest(db) == before
+
+
+def test_images_dir_import_all_or_nothing():
+    from PIL import Image
+    d, db = new_db()
+    pics = os.path.join(d, "pics")
+    os.mkdir(pics)
+    write(os.path.join(pics, "a.png"), png_bytes(28, 28, image_bytes(1)))
+    buf = io.BytesIO()
+    Image.frombytes("L", (28, 28), image_bytes(2)).save(buf, "JPEG")
+    write(os.path.join(pics, "b.jpg"), buf.getvalue())
+    write(os.path.join(pics, "notes.txt"), b"ignored")
+    out = arald("import", "--db", db, "--images", pics)[1]
+    assert "imported 2 images" in out, out
+    write(os.path.join(pics, "c.png"), png_bytes(30, 28, bytes(30 * 28)))
+    write(os.path.join(pics, "d.png"), png_bytes(28, 28, image_bytes(3)))
+    before = db_digest(db)
+    code, _, err = arald("import", "--db", db, "--images", pics, check=False)
+    assert code != 0 and "c.png" in err and "wrong shape" in err, err
+    assert db_digest(db) == before
+
+
+def test_backup_and_check():
+    d, db = new_db()
+    arald("import", "--db", db, "--idx",
+          write(os.path.join(d, "i.gz"), idx_bytes([image_bytes(1)])))
+    copy = os.path.join(d, "copy.db")
+    assert "backup written" in arald("backup", "--db", db, "--to", copy)[1]
+    assert integrity(copy) == [("ok",)]
+    assert db_digest(copy) == db_digest(db)
+    assert arald("check", "--db", db)[1].strip() == "ok"
+    refused(["backup", "--db", db, "--to", copy], 1, "exists")
+
+
+def test_config_file_and_flags():
+    d, db = new_db()
+    cfg = write(os.path.join(d, "arald.conf"),
+                b"# comment\nlease_ttl = 7\nmax_batch=3\n")
+    srv = Daemon(db=db, serve_args=["--config", cfg, "--max-batch", "2"])
+    try:
+        p = srv.get("/v1/project").json
+        assert p["lease_ttl_seconds"] == 7
+        r = srv.post("/v1/labels", {"items": [{"sample_id": 1, "label": "a"}]
+                                    * 3})
+        assert r.status == 413  # the flag (2) wins over the file (3)
+    finally:
+        assert srv.stop() == 0
+    bad = write(os.path.join(d, "bad.conf"), b"lease_ttl = soon\n")
+    refused(["serve", "--db", db, "--config", bad], 2, "bad.conf:1")
+
+
+run([test_help_names_every_flag_and_key, test_argument_errors_are_one_line,
+     test_newer_schema_is_refused, test_idx_import_cli_and_truncated_file,
+     test_images_dir_import_all_or_nothing, test_backup_and_check,
+     test_config_file_and_flags])

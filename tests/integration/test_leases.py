@@ -1,0 +1,132 @@
+"""Leases under concurrency and over time: no sample to two annotators,
+expired and released leases return to the queue, lost leases are 409."""
+import threading
+import time
+
+from harness import Daemon, is_problem, run, vectors
+
+
+def fill(d, n, dim=3):
+    for k in range(0, n, 1000):
+        r = d.post("/v1/samples", {"items": vectors(min(1000, n - k), dim,
+                                                    seed=k + 1)})
+        assert r.status == 200, r.body
+
+
+def test_eight_clients_thousand_leases_never_share_a_sample():
+    d = Daemon(dim=3, classes=["a", "b"])
+    try:
+        fill(d, 3000)
+        got, errors = [[] for _ in range(8)], []
+
+        def client(k):
+            try:
+                while sum(len(g) for g in got[k:k + 1]) < 125:
+                    n = 1 if k % 2 else 5
+                    n = min(n, 125 - len(got[k]))
+                    r = d.post("/v1/leases", {"annotator": f"c{k}", "n": n},
+                               token="annotate")
+                    assert r.status == 200, r.body
+                    got[k] += [(i["sample_id"], i["lease_id"])
+                               for i in r.json["items"]]
+            except Exception as e:  # reported by the main thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=client, args=(k,))
+                   for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        flat = [x for g in got for x in g]
+        assert len(flat) == 1000
+        assert len({s for s, _ in flat}) == 1000, "a sample went out twice"
+        assert len({lid for _, lid in flat}) == 1000
+        assert d.get("/v1/samples?state=leased").json["total"] == 1000
+        assert d.get("/v1/queue").json["total"] == 2000
+    finally:
+        d.stop()
+
+
+def test_expired_lease_goes_back_to_the_queue():
+    d = Daemon(dim=3, classes=["a", "b"], serve_args=["--lease-ttl", "1"])
+    try:
+        fill(d, 3)
+        first = d.post("/v1/leases", {"annotator": "slow", "n": 3}).json
+        ids = sorted(i["sample_id"] for i in first["items"])
+        assert len(ids) == 3
+        assert d.post("/v1/leases", {"n": 1}).json["items"] == []
+        time.sleep(1.3)
+        assert d.get("/v1/queue").json["total"] == 3
+        # Expired but nobody took it since: the slow label still counts.
+        late = first["items"][0]
+        r = d.post("/v1/labels", {"lease_id": late["lease_id"], "label": "a"})
+        assert r.status == 200, r.body
+        again = d.post("/v1/leases", {"annotator": "fast", "n": 3}).json
+        assert sorted(i["sample_id"] for i in again["items"]) == \
+            sorted(set(ids) - {late["sample_id"]})
+        # Expired and re-leased to "fast": the old lease is lost.
+        lost = first["items"][1]
+        p = is_problem(d.post("/v1/labels", {"lease_id": lost["lease_id"],
+                                             "label": "b"}),
+                       409, "lease_expired")
+        assert "leased or labeled since" in p["detail"]
+    finally:
+        d.stop()
+
+
+def test_release_and_relabel_rules():
+    d = Daemon(dim=3, classes=["a", "b"])
+    try:
+        fill(d, 5)
+        lease = d.post("/v1/leases", {"annotator": "x", "n": 1}).json[
+            "items"][0]
+        sid, lid = lease["sample_id"], lease["lease_id"]
+        is_problem(d.post("/v1/labels", {"sample_id": sid, "label": "a",
+                                         "annotator": "y"}),
+                   409, "leased_to_other")
+        r = d.request("DELETE", f"/v1/leases/{lid}")
+        assert r.status == 200 and r.json["state"] == "released", r.body
+        is_problem(d.request("DELETE", f"/v1/leases/{lid}"), 409,
+                   "lease_closed")
+        is_problem(d.request("DELETE", "/v1/leases/999999"), 404,
+                   "unknown_lease")
+        assert d.get("/v1/queue?limit=1").json["items"][0]["sample_id"] == sid
+        nxt = d.post("/v1/leases", {"annotator": "y", "n": 1}).json["items"][0]
+        assert nxt["sample_id"] == sid
+        ok = d.post("/v1/labels", {"lease_id": nxt["lease_id"], "label": "b"})
+        assert ok.status == 200
+        is_problem(d.post("/v1/labels", {"lease_id": nxt["lease_id"],
+                                         "label": "a"}), 409, "lease_expired")
+        # The holder may label by sample id; that closes the holder's lease.
+        mine = d.post("/v1/leases", {"annotator": "z", "n": 1}).json[
+            "items"][0]
+        r = d.post("/v1/labels", {"sample_id": mine["sample_id"],
+                                  "label": "a", "annotator": "z"})
+        assert r.status == 200, r.body
+        assert d.get(f"/v1/samples/{mine['sample_id']}").json["state"] == \
+            "labeled"
+    finally:
+        d.stop()
+
+
+def test_labeled_samples_are_never_leased():
+    d = Daemon(dim=3, classes=["a", "b"])
+    try:
+        fill(d, 40)
+        listing = d.get("/v1/samples?limit=40").json["items"]
+        labeled = {s["sample_id"] for s in listing[:25]}
+        d.post("/v1/labels", {"items": [{"sample_id": s, "label": "a"}
+                                        for s in labeled]})
+        got = d.post("/v1/leases", {"n": 100}).json["items"]
+        assert len(got) == 15
+        assert not labeled & {i["sample_id"] for i in got}
+    finally:
+        d.stop()
+
+
+run([test_eight_clients_thousand_leases_never_share_a_sample,
+     test_expired_lease_goes_back_to_the_queue,
+     test_release_and_relabel_rules,
+     test_labeled_samples_are_never_leased])
