@@ -68,6 +68,9 @@ int app_refresh_pool(struct app *a, store *st)
     return rc;
 }
 
+/* 16384 frames of 4 KiB: the WAL stays under ~64 MiB under any load. */
+#define WAL_RESTART_FRAMES 16384
+
 static pthread_t ckpt_thread;
 static atomic_bool ckpt_stop;
 static bool ckpt_running;
@@ -82,12 +85,16 @@ static void *checkpointer(void *arg)
         fprintf(stderr, "arald: checkpointer: %s\n", err);
         return NULL;
     }
+    int frames;
     while (!atomic_load(&ckpt_stop)) {
-        store_checkpoint(st);
-        struct timespec ts = {0, 200 * 1000000L};
+        /* Copy outside the write lock first, so that the restart (which
+         * holds it) has only the last few frames left to copy. */
+        if (store_checkpoint(st, &frames) == 0 && frames > WAL_RESTART_FRAMES)
+            store_checkpoint_restart(st);
+        struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    store_checkpoint(st);
+    store_checkpoint(st, &frames);
     store_close(st);
     return NULL;
 }

@@ -54,8 +54,9 @@ struct app {
 store *app_store(struct app *a);
 void app_stores_close(void);
 /* Starts and stops the checkpointer thread ("arald-ckpt"): a PASSIVE WAL
- * checkpoint every 200 ms on its own connection, so that HTTP threads
- * (whose connections have autocheckpoint off) never pay for one. */
+ * checkpoint every 100 ms on its own connection, so that HTTP threads
+ * (whose connections have autocheckpoint off) never pay for one, and a
+ * RESTART one when the WAL passes ~64 MiB. */
 int app_checkpointer_start(struct app *a);
 void app_checkpointer_stop(void);
 /* Rebuilds the random order over the current pool and reloads the lease

@@ -100,7 +100,7 @@ void handle_lease_delete(const struct req *rq, struct resp *rs)
     else if (!rc && strcmp(l.state, "active"))
         resp_problem(rs, rq, 409, "lease_closed", "lease %lld is %s",
                      (long long)id, l.state), rc = ARAL_ECONFLICT;
-    else if (!rc && (rc = store_lease_release(rq->st, id)) == 0)
+    else if (!rc && (rc = store_lease_release(rq->st, id, l.sample_id)) == 0)
         lease_note_closed(rq->app->leases, l.sample_id, id);
     if (rc) {
         store_rollback(rq->st);

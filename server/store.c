@@ -22,7 +22,7 @@
 enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
     S_PROJECT_GET, S_CLASSES_GET, S_SETTING_GET, S_SETTING_SET,
-    S_SAMPLE_INSERT, S_SAMPLE_BY_HASH, S_SAMPLE_GET, S_SAMPLE_DATA,
+    S_SAMPLE_INSERT, S_SAMPLE_DATA_INSERT, S_SAMPLE_BY_HASH, S_SAMPLE_GET, S_SAMPLE_DATA,
     S_POOL_IDS, S_POOL_STATES, S_SAMPLES_LIST, S_SAMPLES_COUNT,
     S_LEASE_INSERT, S_SAMPLE_SET_LEASE, S_LEASE_GET, S_LEASE_SET_STATE,
     S_SAMPLE_CLEAR_LEASE,
@@ -56,12 +56,14 @@ static const char *const SQL[S_COUNT] = {
     [S_SETTING_SET] = "INSERT INTO settings(key, value) VALUES (?1, ?2)"
                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [S_SAMPLE_INSERT] =
-        "INSERT INTO samples(hash, external_id, split, data, known_label,"
-        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        "INSERT INTO samples(hash, external_id, split, known_label,"
+        " created_at) VALUES (?1, ?2, ?3, ?5, ?6)"
         " ON CONFLICT(hash) DO NOTHING",
+    [S_SAMPLE_DATA_INSERT] =
+        "INSERT INTO sample_data(id, data) VALUES (?1, ?2)",
     [S_SAMPLE_BY_HASH] = "SELECT id FROM samples WHERE hash = ?1",
     [S_SAMPLE_GET] = "SELECT " SAMPLE_COLS " FROM samples WHERE id = ?1",
-    [S_SAMPLE_DATA] = "SELECT data FROM samples WHERE id = ?1",
+    [S_SAMPLE_DATA] = "SELECT data FROM sample_data WHERE id = ?1",
     [S_POOL_IDS] = "SELECT id FROM samples WHERE split = 'pool' ORDER BY id",
     [S_POOL_STATES] =
         "SELECT s.id, s.label, s.lease_id, s.lease_expires FROM samples s"
@@ -77,7 +79,8 @@ static const char *const SQL[S_COUNT] = {
                     " state FROM leases WHERE id = ?1",
     [S_LEASE_SET_STATE] = "UPDATE leases SET state = ?2 WHERE id = ?1",
     [S_SAMPLE_CLEAR_LEASE] = "UPDATE samples SET lease_id = NULL,"
-                             " lease_expires = NULL WHERE lease_id = ?1",
+                             " lease_expires = NULL WHERE id = ?2"
+                             " AND lease_id = ?1",
     [S_LABEL_INSERT] =
         "INSERT INTO labels(sample_id, label, annotator, lease_id, created_at,"
         " model_version, retracts) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
@@ -269,7 +272,6 @@ static int configure(sqlite3 *db, store_opts o, char *err, size_t n)
         exec_sql(db, o.durable_full ? "PRAGMA synchronous=FULL"
                                     : "PRAGMA synchronous=NORMAL", err, n) ||
         exec_sql(db, "PRAGMA foreign_keys=ON", err, n) ||
-        exec_sql(db, "PRAGMA journal_size_limit=67108864", err, n) ||
         (o.no_autocheckpoint &&
          exec_sql(db, "PRAGMA wal_autocheckpoint=0", err, n)))
         return -1;
@@ -508,7 +510,6 @@ int store_sample_insert(store *st, const uint8_t hash[32], const char *ext_id,
     sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
     bind_text_or_null(s, 2, ext_id);
     sqlite3_bind_text(s, 3, split, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(s, 4, data, len, SQLITE_STATIC);
     bind_int_or_null(s, 5, known_label, known_label < 0);
     sqlite3_bind_int64(s, 6, now);
     int rc = exec(s);
@@ -517,7 +518,10 @@ int store_sample_insert(store *st, const uint8_t hash[32], const char *ext_id,
     *dup = sqlite3_changes(cur(st)->db) == 0;
     if (!*dup) {
         *id = sqlite3_last_insert_rowid(cur(st)->db);
-        return 0;
+        s = stmt(st, S_SAMPLE_DATA_INSERT);
+        sqlite3_bind_int64(s, 1, *id);
+        sqlite3_bind_blob64(s, 2, data, len, SQLITE_STATIC);
+        return exec(s);
     }
     s = stmt(st, S_SAMPLE_BY_HASH);
     sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
@@ -688,7 +692,8 @@ int store_lease_get(store *st, int64_t lease_id, lease_row *out)
                                                      : map_rc(rc);
 }
 
-static int lease_close(store *st, int64_t lease_id, const char *state)
+static int lease_close(store *st, int64_t lease_id, int64_t sample_id,
+                       const char *state)
 {
     sqlite3_stmt *s = stmt(st, S_LEASE_SET_STATE);
     sqlite3_bind_int64(s, 1, lease_id);
@@ -698,12 +703,13 @@ static int lease_close(store *st, int64_t lease_id, const char *state)
         return rc;
     s = stmt(st, S_SAMPLE_CLEAR_LEASE);
     sqlite3_bind_int64(s, 1, lease_id);
+    sqlite3_bind_int64(s, 2, sample_id);
     return exec(s);
 }
 
-int store_lease_release(store *st, int64_t lease_id)
+int store_lease_release(store *st, int64_t lease_id, int64_t sample_id)
 {
-    return lease_close(st, lease_id, "released");
+    return lease_close(st, lease_id, sample_id, "released");
 }
 
 /* ---- labels. */
@@ -743,7 +749,7 @@ int store_label_insert(store *st, int64_t sample_id, int label,
     if (!rc)
         rc = set_current_label(st, sample_id, label, *label_id);
     if (!rc && lease_id > 0)
-        rc = lease_close(st, lease_id, "done");
+        rc = lease_close(st, lease_id, sample_id, "done");
     return rc;
 }
 
@@ -914,10 +920,22 @@ int store_backup(store *st, const char *to, char *err, size_t n)
     return rc == SQLITE_DONE ? 0 : ARAL_EIO;
 }
 
-int store_checkpoint(store *st)
+int store_checkpoint(store *st, int *wal_frames)
 {
-    int rc = sqlite3_wal_checkpoint_v2(st->own.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                       NULL, NULL);
+    int log = 0, done_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->own.db, NULL,
+                                       SQLITE_CHECKPOINT_PASSIVE, &log,
+                                       &done_frames);
+    *wal_frames = log;
+    return map_rc(rc);
+}
+
+int store_checkpoint_restart(store *st)
+{
+    pthread_mutex_lock(&write_mutex);
+    int rc = sqlite3_wal_checkpoint_v2(st->own.db, NULL,
+                                       SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    pthread_mutex_unlock(&write_mutex);
     return map_rc(rc);
 }
 

@@ -120,7 +120,7 @@ int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
                        int64_t now, int64_t expires, int64_t *lease_id);
 int store_lease_get(store *st, int64_t lease_id, lease_row *out);
 /* active -> released, and the sample's lease cleared. */
-int store_lease_release(store *st, int64_t lease_id);
+int store_lease_release(store *st, int64_t lease_id, int64_t sample_id);
 
 /* Appends a label; sets the sample's current label; closes lease_id (0:
  * none) and clears the sample's lease. */
@@ -156,6 +156,11 @@ int store_backup(store *st, const char *to, char *err, size_t n);
 /* A PASSIVE WAL checkpoint: copies committed pages into the database
  * without blocking writers (the daemon runs it from its own thread so
  * that no HTTP request pays for checkpoint I/O). */
-int store_checkpoint(store *st);
+int store_checkpoint(store *st, int *wal_frames);
+/* A RESTART checkpoint under the write lock: copies what is left and
+ * makes the next writer start the WAL from its beginning, bounding its
+ * size under sustained writes (a PASSIVE checkpoint never catches up
+ * with a writer that commits thousands of times a second). */
+int store_checkpoint_restart(store *st);
 /* PRAGMA integrity_check == "ok". */
 bool store_integrity_ok(store *st);
