@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,7 @@ struct store {
     bool failed; /* a nested level rolled back */
     store_opts opts;
     char path[1024];
+    uint64_t epoch; /* the group transaction this store's request is in */
 };
 
 static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -350,21 +352,62 @@ int store_schema_version(store *st)
     return user_version(st->own.db);
 }
 
-/* ---- transactions. */
+/* ---- transactions, with group commit.
+ *
+ * Requests that write arrive on several HTTP threads at once. Each one
+ * runs inside a SAVEPOINT of a transaction on the shared writer
+ * connection; when it finishes and another thread is already waiting for
+ * the write lock, it does not commit but hands the open transaction on
+ * and sleeps until a later request commits it. The last request of a
+ * group commits for all (one WAL append and one set of locks instead of
+ * one per request). Nobody returns before the COMMIT that holds its
+ * work, so "a label is on disk before its 200" still holds; a request
+ * that fails rolls back to its own savepoint and leaves the others'
+ * work alone. A failed COMMIT fails every request of the group.
+ */
+
+#define GROUP_MAX 64
+
+static pthread_cond_t committed_cv = PTHREAD_COND_INITIALIZER;
+static atomic_int waiting;     /* threads blocked in store_begin */
+static bool in_txn;            /* the writer has an open transaction */
+static int group_size;         /* requests in the open transaction */
+static uint64_t epoch, committed_epoch; /* numbers of transactions */
+static int epoch_rc[64];       /* COMMIT result by epoch % 64 */
+
+static int finish(store *st);
+
+static int writer_exec(const char *sql)
+{
+    return sqlite3_exec(writer.db, sql, NULL, NULL, NULL) == SQLITE_OK
+               ? 0 : ARAL_EIO;
+}
 
 int store_begin(store *st)
 {
     if (st->depth++ > 0)
         return 0;
+    atomic_fetch_add(&waiting, 1);
     pthread_mutex_lock(&write_mutex);
+    atomic_fetch_sub(&waiting, 1);
     st->failed = false;
     char err[256];
     /* One database per process: the first writer opens it for all. The
      * store's own connection already applied any migration. */
     int rc = writer.db ? 0 : conn_open(&writer, st->path, st->opts, false,
                                        err, sizeof(err));
+    if (!rc && !in_txn && (rc = exec(writer.st[S_BEGIN])) == 0) {
+        in_txn = true;
+        epoch++;
+        group_size = 0;
+    }
+    st->epoch = epoch;
     if (!rc)
-        rc = exec(stmt(st, S_BEGIN));
+        rc = writer_exec("SAVEPOINT req");
+    if (rc && in_txn) {
+        finish(st); /* the group this thread joined must still end */
+        return ARAL_EIO;
+    }
     if (rc) {
         st->depth = 0;
         pthread_mutex_unlock(&write_mutex);
@@ -373,18 +416,47 @@ int store_begin(store *st)
     return 0;
 }
 
+/* Ends this request's part of the group: commits the group, or hands it
+ * to a waiting thread and sleeps until the group is committed. */
+static int finish(store *st)
+{
+    st->depth = 0;
+    if (atomic_load(&waiting) > 0 && ++group_size < GROUP_MAX) {
+        uint64_t mine = st->epoch;
+        while (committed_epoch < mine)
+            pthread_cond_wait(&committed_cv, &write_mutex);
+        int rc = epoch_rc[mine % 64];
+        pthread_mutex_unlock(&write_mutex);
+        return rc;
+    }
+    int rc = exec(writer.st[S_COMMIT]);
+    if (rc)
+        exec(writer.st[S_ROLLBACK]);
+    in_txn = false;
+    committed_epoch = epoch;
+    epoch_rc[epoch % 64] = rc;
+    pthread_cond_broadcast(&committed_cv);
+    pthread_mutex_unlock(&write_mutex);
+    return rc;
+}
+
 int store_commit(store *st)
 {
     if (st->depth > 1) {
         st->depth--;
         return st->failed ? ARAL_ECONFLICT : 0;
     }
-    int rc = st->failed ? ARAL_ECONFLICT : exec(stmt(st, S_COMMIT));
-    if (rc)
-        exec(stmt(st, S_ROLLBACK));
-    st->depth = 0;
-    pthread_mutex_unlock(&write_mutex);
-    return rc;
+    if (st->failed) {
+        store_rollback(st);
+        return ARAL_ECONFLICT;
+    }
+    int rc = writer_exec("RELEASE req");
+    if (rc) {
+        writer_exec("ROLLBACK TO req");
+        writer_exec("RELEASE req");
+    }
+    int group = finish(st);
+    return rc ? rc : group;
 }
 
 void store_rollback(store *st)
@@ -394,9 +466,9 @@ void store_rollback(store *st)
         st->failed = true;
         return;
     }
-    exec(stmt(st, S_ROLLBACK));
-    st->depth = 0;
-    pthread_mutex_unlock(&write_mutex);
+    writer_exec("ROLLBACK TO req");
+    writer_exec("RELEASE req");
+    finish(st); /* the rest of the group still commits */
 }
 
 /* ---- project and settings. */
@@ -933,10 +1005,14 @@ int store_checkpoint(store *st, int *wal_frames)
 int store_checkpoint_restart(store *st)
 {
     pthread_mutex_lock(&write_mutex);
-    int rc = sqlite3_wal_checkpoint_v2(st->own.db, NULL,
-                                       SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    /* A group transaction may be open and handed on: the restart would
+     * wait for it while holding the lock its committer needs. Skip. */
+    int rc = in_txn ? ARAL_EBUSY
+                    : map_rc(sqlite3_wal_checkpoint_v2(
+                          st->own.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
+                          NULL));
     pthread_mutex_unlock(&write_mutex);
-    return map_rc(rc);
+    return rc;
 }
 
 bool store_integrity_ok(store *st)
