@@ -126,7 +126,60 @@ def test_labeled_samples_are_never_leased():
         d.stop()
 
 
+def test_failed_requests_in_a_commit_group_change_nothing():
+    """Concurrent label batches, half of which fail half-way (their
+    second item is leased to someone else): writes are committed in
+    groups, and every failed batch must leave no trace while every
+    acknowledged one is kept."""
+    d = Daemon(dim=3, classes=["a", "b"])
+    try:
+        fill(d, 2000)
+        blocked = [i["sample_id"] for i in
+                   d.post("/v1/leases", {"annotator": "other", "n": 100})
+                   .json["items"]]
+        free = [s["sample_id"] for s in
+                d.get("/v1/samples?state=unlabeled&limit=1000").json["items"]]
+        ok_ids, bad_ids, errors = [], [], []
+
+        def client(k):
+            try:
+                for j in range(25):
+                    sid = free[k * 25 + j]
+                    items = [{"sample_id": sid, "label": "a",
+                              "annotator": f"c{k}"}]
+                    fail = (k + j) % 2 == 0
+                    if fail:
+                        items.append({"sample_id": blocked[(k * 25 + j) % 100],
+                                      "label": "b", "annotator": f"c{k}"})
+                    r = d.post("/v1/labels", {"items": items},
+                               token="annotate")
+                    if fail:
+                        assert r.status == 409, r.body
+                        bad_ids.append(sid)
+                    else:
+                        assert r.status == 200, r.body
+                        ok_ids.append(sid)
+            except Exception as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=client, args=(k,))
+                   for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        exported = {int(x.split(b'"sample_id":')[1].split(b",")[0])
+                    for x in d.get("/v1/export").body.splitlines()}
+        assert exported == set(ok_ids), (len(exported), len(ok_ids))
+        assert not exported & set(bad_ids)
+        assert d.get("/v1/samples?state=leased").json["total"] == 100
+    finally:
+        d.stop()
+
+
 run([test_eight_clients_thousand_leases_never_share_a_sample,
+     test_failed_requests_in_a_commit_group_change_nothing,
      test_expired_lease_goes_back_to_the_queue,
      test_release_and_relabel_rules,
      test_labeled_samples_are_never_leased])
