@@ -11,7 +11,7 @@ build=(gcc meson ninja-build pkg-config python3 libmicrohttpd-dev libcjson-dev n
 want=("${build[@]}")
 case "${1:-build}" in
   build) ;;
-  test)  want+=(python3 python3-pil sqlite3) ;;
+  test)  want+=(python3 python3-pil sqlite3 chromium) ;;
   run)   want+=(dataset-fashion-mnist curl) ;;
   bench) want+=(python3 sqlite3 dataset-fashion-mnist wrk python3-torch python3-numpy) ;;
   *) echo "usage: $0 build|test|run|bench" >&2; exit 2 ;;
@@ -21,6 +21,11 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Node.js for the browser tests: Debian's, unless one is installed already
+# (Debian's npm conflicts with other builds of nodejs).
+if [ "${1:-build}" = test ] && ! command -v node >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Counts test cases over meson testlog.json files and prints
 "N passed, M failed". A test binary that prints its own "N passed, M failed"
-line counts as its cases; a test that ended badly with no failed case
+line (or node --test's "# pass N" / "# fail M") counts as its cases; a test that ended badly with no failed case
 counted (a crash, a timeout) counts one failure more. A missing log (the
 build failed) is a failure too. Arguments: [prefix:]path ..."""
 import json
@@ -9,6 +9,8 @@ import re
 import sys
 
 LINE = re.compile(r"^(\d+) passed, (\d+) failed\s*$", re.M)
+TAP_PASS = re.compile(r"^# pass (\d+)\s*$", re.M)
+TAP_FAIL = re.compile(r"^# fail (\d+)\s*$", re.M)
 
 
 def count(path, prefix):
@@ -21,7 +23,11 @@ def count(path, prefix):
     for line in lines:
         t = json.loads(line)
         ok = t["result"] in ("OK", "EXPECTEDFAIL")
-        found = LINE.findall(t.get("stdout") or "")
+        out = t.get("stdout") or ""
+        found = LINE.findall(out)
+        if not found and TAP_PASS.search(out):  # node --test
+            found = [(TAP_PASS.findall(out)[-1],
+                      (TAP_FAIL.findall(out) or ["0"])[-1])]
         p, f = (int(found[-1][0]), int(found[-1][1])) if found else (0, 0)
         if not found:
             p, f = (1, 0) if ok else (0, 1)

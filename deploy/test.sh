@@ -4,6 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 deploy/install.sh test || exit 1
+# playwright-core for the browser tests, pinned by package-lock.json; it
+# never downloads a browser (Debian's /usr/bin/chromium is used).
+npm ci --no-audit --no-fund --loglevel=error || exit 1
 
 run_suites() { # build-dir [meson setup options...]
   local dir=$1; shift

@@ -21,7 +21,7 @@ void handle_static(const struct req *rq, struct resp *rs)
         resp_header(rs, "ETag", f->etag);
         resp_header(rs, "Cache-Control", "no-cache");
         resp_header(rs, "Content-Security-Policy",
-                    "default-src 'self'; img-src 'self' data:");
+                    "default-src 'self'; img-src 'self' data: blob:");
         if (rq->if_none_match && !strcmp(rq->if_none_match, f->etag)) {
             rs->status = 304;
             rs->body_static = true;
