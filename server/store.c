@@ -176,6 +176,14 @@ static int map_rc(int rc)
     }
 }
 
+/* The result of a step that should have found one row. */
+static int row_result(int rc)
+{
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ARAL_ENOTFOUND : map_rc(rc);
+}
+
 /* Steps a statement that returns no rows, then resets it. */
 static int exec(sqlite3_stmt *s)
 {
@@ -560,8 +568,7 @@ int store_setting_get(store *st, const char *key, char *out, size_t n)
     if (rc == SQLITE_ROW)
         copy_text(out, n, s, 0);
     done(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ARAL_ENOTFOUND
-                                                     : map_rc(rc);
+    return row_result(rc);
 }
 
 int store_setting_set(store *st, const char *key, const char *value)
@@ -625,8 +632,7 @@ int store_sample_get(store *st, int64_t id, sample_row *out)
     if (rc == SQLITE_ROW)
         read_sample(s, out);
     done(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ARAL_ENOTFOUND
-                                                     : map_rc(rc);
+    return row_result(rc);
 }
 
 int store_sample_data(store *st, int64_t id, uint8_t **data, size_t *len)
@@ -760,8 +766,7 @@ int store_lease_get(store *st, int64_t lease_id, lease_row *out)
         copy_text(out->state, sizeof(out->state), s, 5);
     }
     done(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ARAL_ENOTFOUND
-                                                     : map_rc(rc);
+    return row_result(rc);
 }
 
 static int lease_close(store *st, int64_t lease_id, int64_t sample_id,
@@ -974,8 +979,7 @@ int store_token_lookup(store *st, const uint8_t hash[32], char role[16],
         copy_text(name, STORE_NAME_MAX, s, 1);
     }
     done(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ARAL_ENOTFOUND
-                                                     : map_rc(rc);
+    return row_result(rc);
 }
 
 int store_backup(store *st, const char *to, char *err, size_t n)

@@ -126,6 +126,25 @@ class Daemon:
         return self.proc.returncode
 
 
+def in_threads(fn, n):
+    """Runs fn(0..n-1) on n threads; re-raises the first exception."""
+    import threading
+    errors = []
+
+    def wrap(k):
+        try:
+            fn(k)
+        except Exception as e:  # handed to the main thread
+            errors.append(e)
+    threads = [threading.Thread(target=wrap, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def vectors(n, dim, seed=1):
     """n distinct vectors as JSON items."""
     import random

@@ -1,9 +1,8 @@
 """Leases under concurrency and over time: no sample to two annotators,
 expired and released leases return to the queue, lost leases are 409."""
-import threading
 import time
 
-from harness import Daemon, is_problem, run, vectors
+from harness import Daemon, in_threads, is_problem, run, vectors
 
 
 def fill(d, n, dim=3):
@@ -17,28 +16,18 @@ def test_eight_clients_thousand_leases_never_share_a_sample():
     d = Daemon(dim=3, classes=["a", "b"])
     try:
         fill(d, 3000)
-        got, errors = [[] for _ in range(8)], []
+        got = [[] for _ in range(8)]
 
         def client(k):
-            try:
-                while sum(len(g) for g in got[k:k + 1]) < 125:
-                    n = 1 if k % 2 else 5
-                    n = min(n, 125 - len(got[k]))
-                    r = d.post("/v1/leases", {"annotator": f"c{k}", "n": n},
-                               token="annotate")
-                    assert r.status == 200, r.body
-                    got[k] += [(i["sample_id"], i["lease_id"])
-                               for i in r.json["items"]]
-            except Exception as e:  # reported by the main thread
-                errors.append(e)
+            while len(got[k]) < 125:
+                n = min(1 if k % 2 else 5, 125 - len(got[k]))
+                r = d.post("/v1/leases", {"annotator": f"c{k}", "n": n},
+                           token="annotate")
+                assert r.status == 200, r.body
+                got[k] += [(i["sample_id"], i["lease_id"])
+                           for i in r.json["items"]]
 
-        threads = [threading.Thread(target=client, args=(k,))
-                   for k in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors, errors
+        in_threads(client, 8)
         flat = [x for g in got for x in g]
         assert len(flat) == 1000
         assert len({s for s, _ in flat}) == 1000, "a sample went out twice"
@@ -139,36 +128,22 @@ def test_failed_requests_in_a_commit_group_change_nothing():
                    .json["items"]]
         free = [s["sample_id"] for s in
                 d.get("/v1/samples?state=unlabeled&limit=1000").json["items"]]
-        ok_ids, bad_ids, errors = [], [], []
+        ok_ids, bad_ids = [], []
 
         def client(k):
-            try:
-                for j in range(25):
-                    sid = free[k * 25 + j]
-                    items = [{"sample_id": sid, "label": "a",
-                              "annotator": f"c{k}"}]
-                    fail = (k + j) % 2 == 0
-                    if fail:
-                        items.append({"sample_id": blocked[(k * 25 + j) % 100],
-                                      "label": "b", "annotator": f"c{k}"})
-                    r = d.post("/v1/labels", {"items": items},
-                               token="annotate")
-                    if fail:
-                        assert r.status == 409, r.body
-                        bad_ids.append(sid)
-                    else:
-                        assert r.status == 200, r.body
-                        ok_ids.append(sid)
-            except Exception as e:
-                errors.append(e)
+            for j in range(25):
+                sid = free[k * 25 + j]
+                items = [{"sample_id": sid, "label": "a",
+                          "annotator": f"c{k}"}]
+                fail = (k + j) % 2 == 0
+                if fail:
+                    items.append({"sample_id": blocked[(k * 25 + j) % 100],
+                                  "label": "b", "annotator": f"c{k}"})
+                r = d.post("/v1/labels", {"items": items}, token="annotate")
+                assert r.status == (409 if fail else 200), r.body
+                (bad_ids if fail else ok_ids).append(sid)
 
-        threads = [threading.Thread(target=client, args=(k,))
-                   for k in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors, errors
+        in_threads(client, 8)
         exported = {int(x.split(b'"sample_id":')[1].split(b",")[0])
                     for x in d.get("/v1/export").body.splitlines()}
         assert exported == set(ok_ids), (len(exported), len(ok_ids))
