@@ -4,16 +4,7 @@
 #include <math.h>
 
 #include "layer.h"
-
-static float softplus(float x)
-{
-    return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
-}
-
-static float sigmoid(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
+#include "vecmath.h"
 
 static void forward_row(const layer *l, const float *x, float *y, int n)
 {
@@ -28,12 +19,10 @@ static void forward_row(const layer *l, const float *x, float *y, int n)
             y[i] = x[i] > 0.0f ? x[i] : a * x[i];
         break;
     case LAYER_SOFTPLUS:
-        for (int i = 0; i < n; i++)
-            y[i] = softplus(x[i]);
+        vec_softplus(x, y, n);
         break;
     case LAYER_SIGMOID:
-        for (int i = 0; i < n; i++)
-            y[i] = sigmoid(x[i]);
+        vec_sigmoid(x, y, n);
         break;
     case LAYER_TANH:
         for (int i = 0; i < n; i++)
@@ -95,8 +84,7 @@ static void backward_row(const layer *l, const float *x, const float *y,
             dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
         break;
     case LAYER_SOFTPLUS:
-        for (int i = 0; i < n; i++)
-            dx[i] = dy[i] * sigmoid(x[i]);
+        vec_softplus_backward(x, dy, dx, n);
         break;
     case LAYER_SIGMOID:
         for (int i = 0; i < n; i++)

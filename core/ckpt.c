@@ -178,17 +178,34 @@ static int same_spec(const net_spec *a, const net_spec *b)
     return 1;
 }
 
-int ckpt_load(net *n, const uint8_t *buf, size_t len)
+/* Validates buf for n; leaves the cursor at the Adam fields. */
+static int check(const net *n, const uint8_t *buf, size_t len, cursor *c,
+                 uint64_t counts[3])
 {
-    cursor c;
     net_spec spec;
-    uint64_t counts[3];
-    int rc = read_header(&c, buf, len, &spec, counts);
+    int rc = read_header(c, buf, len, &spec, counts);
     if (rc)
         return rc;
     if (!same_spec(&spec, &n->spec) || counts[0] != n->n_param ||
         counts[1] != n->n_state || len != ckpt_size(n))
         return ARAL_EINVAL;
+    return 0;
+}
+
+int ckpt_check(const net *n, const uint8_t *buf, size_t len)
+{
+    cursor c;
+    uint64_t counts[3];
+    return check(n, buf, len, &c, counts);
+}
+
+int ckpt_load(net *n, const uint8_t *buf, size_t len)
+{
+    cursor c;
+    uint64_t counts[3];
+    int rc = check(n, buf, len, &c, counts);
+    if (rc)
+        return rc;
     n->adam_step = (int64_t)counts[2];
     n->adam.lr = get_f32(&c);
     n->adam.beta1 = get_f32(&c);

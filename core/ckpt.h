@@ -25,6 +25,8 @@ long ckpt_save(const net *n, uint8_t *buf, size_t cap);
  * ARAL_EINVAL for bad magic, length, checksum or a different shape;
  * ARAL_EVERSION for a newer format. n is unchanged on any error. */
 int ckpt_load(net *n, const uint8_t *buf, size_t len);
+/* What ckpt_load would return, without changing n. */
+int ckpt_check(const net *n, const uint8_t *buf, size_t len);
 /* Reads the spec stored in a checkpoint (to build a net to load into).
  * Validates everything ckpt_load does except the shape match. */
 int ckpt_read_spec(const uint8_t *buf, size_t len, net_spec *out);

@@ -13,13 +13,16 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "aral.h"
 #include "loss.h"
 #include "net.h"
 #include "optim.h"
 #include "testlib.h"
 
 #define ROWS 6
-#define H 1e-3
+static double H = 1e-3;     /* step of the central difference */
+#define FLOOR 1e-3 /* below it, errors count absolutely */
+static bool INPUTS = true;  /* check the input gradient too */
 #define TOL 2e-2
 
 static float randn(rng *r)
@@ -88,7 +91,7 @@ static double dot(const float *a, const float *b, size_t n)
 
 static int close_enough(const char *what, double a, double b)
 {
-    double err = fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), 1e-3);
+    double err = fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), FLOOR);
     if (err > TOL) {
         fprintf(stderr, "  %s: analytic %.6g numeric %.6g (rel %.3g)\n", what,
                 a, b, err);
@@ -138,8 +141,9 @@ static int check_net(net_spec *s, net_mode mode, bool kinked)
         if (f.n->n_param)
             ok &= close_enough("params", dot(f.n->grad, d, f.n->n_param),
                                numeric(&f, f.n->param, d, f.n->n_param));
-        ok &= close_enough("inputs", dot(dxc, d, (size_t)ROWS * f.in),
-                           numeric(&f, f.x, d, (size_t)ROWS * f.in));
+        if (INPUTS)
+            ok &= close_enough("inputs", dot(dxc, d, (size_t)ROWS * f.in),
+                               numeric(&f, f.x, d, (size_t)ROWS * f.in));
         free(d);
     }
     free(dxc), free(f.x), free(f.c), free(f.r);
@@ -257,6 +261,31 @@ static int t_discriminator_stack(void)
     net_spec_add(&s, LAYER_DENSE_WN, 4, LAYER_TRAIN_SCALE, 0);
     return check_net(&s, NET_TRAIN, false);
 }
+
+/* The four ARAL networks, whole, for 12-value samples and 3 classes. */
+static int check_aral_net(char which)
+{
+    aral *m = aral_new(12, 3, 1);
+    CHECK(m);
+    net_spec s = aral_net(m, which)->spec;
+    aral_free(m);
+    /* D has ~13k ReLU units over the batch: a smaller step keeps the
+     * parameter perturbation from crossing their kinks. Its input
+     * gradient is tiny (~0.01) and moving every input moves every unit,
+     * so kink crossings spoil its central difference (3-9% off, either
+     * way, across trials); D's input gradient is the first layer's dx,
+     * checked on its own in "grad dense weight-norm ...". */
+    H = which == 'D' ? 1e-4 : 1e-3;
+    INPUTS = which != 'D';
+    int rc = check_net(&s, NET_TRAIN, false);
+    H = 1e-3, INPUTS = true;
+    return rc;
+}
+
+static int t_aral_d(void) { return check_aral_net('D'); }
+static int t_aral_g(void) { return check_aral_net('G'); }
+static int t_aral_e(void) { return check_aral_net('E'); }
+static int t_aral_s(void) { return check_aral_net('S'); }
 
 /* ---- losses: f(input) with gradient; directional check on the input. */
 
@@ -481,6 +510,10 @@ static const test_case cases[] = {
     {"grad dropout", t_dropout},
     {"grad conditional generator stack", t_conditional_stack},
     {"grad discriminator stack", t_discriminator_stack},
+    {"grad aral D (discriminator/classifier), whole", t_aral_d},
+    {"grad aral G (generator), whole", t_aral_g},
+    {"grad aral E (encoder), whole", t_aral_e},
+    {"grad aral S (sampler), whole", t_aral_s},
     {"grad loss softmax cross-entropy", t_loss_ce},
     {"grad loss gan real (lse, softplus)", t_loss_gan_real},
     {"grad loss gan fake", t_loss_gan_fake},

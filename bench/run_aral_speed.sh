@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# ARAL speed, C against the PyTorch reference, side by side on this
+# machine: bench_aral and shared/bench/ref_speed.py alternate (C, ref, C,
+# ref) with the same threads, batch, labeled set size and pool, and the
+# ratios are taken run by run. The machine is shared and noisy: read the
+# ratios, not the absolute figures. Last line: one JSON object.
+#   usage: bench/run_aral_speed.sh [rounds, default 2] [threads, default 2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-2}
+threads=${2:-2}
+deploy/install.sh bench >/dev/null
+[ -d build ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+ref=${ARAL_REF:-../shared/bench/ref_speed.py}
+data=/usr/share/datasets/fashion-mnist
+out=$(mktemp)
+for r in $(seq "$rounds"); do
+  build/bench/bench_aral --data "$data" --threads "$threads" >> "$out"
+  /usr/bin/python3 "$ref" --data "$data" --threads "$threads" 2>/dev/null | tail -n 1 >> "$out"
+done
+python3 - "$out" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+c = [r for r in rows if r.get("impl") == "c"]
+t = [r for r in rows if r.get("impl") != "c"]
+pairs = list(zip(c, t))
+for a, b in pairs:
+    print(f"C {a['iters_per_sec']:.2f} it/s, score {a['score_seconds_best']:.3f} s | "
+          f"torch {b['iters_per_sec']:.2f} it/s, score {b['score_seconds_best']:.3f} s | "
+          f"train x{a['iters_per_sec'] / b['iters_per_sec']:.2f}, "
+          f"score x{b['score_seconds_best'] / a['score_seconds_best']:.2f}", file=sys.stderr)
+best = lambda xs, k, f: f(x[k] for x in xs)
+print(json.dumps({
+    "threads": c[0]["threads"], "rounds": len(pairs),
+    "c_iters_per_sec": [x["iters_per_sec"] for x in c],
+    "torch_iters_per_sec": [x["iters_per_sec"] for x in t],
+    "train_speedup": [round(a["iters_per_sec"] / b["iters_per_sec"], 3) for a, b in pairs],
+    "c_score_seconds": [x["score_seconds_best"] for x in c],
+    "torch_score_seconds": [x["score_seconds_best"] for x in t],
+    "score_speedup": [round(b["score_seconds_best"] / a["score_seconds_best"], 3) for a, b in pairs],
+    "c_classify_seconds": [x["classify_pool_seconds"] for x in c],
+    "torch_classify_seconds": [x["classify_pool_seconds"] for x in t]}))
+PY
+rm -f "$out"

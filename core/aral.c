@@ -1,0 +1,657 @@
+/* aral: the model, one training iteration in three steps, inference and
+ * checkpoints. The step functions follow ref_aral.py's train_step line
+ * for line; the comments name the reference's variables. */
+#include "aral.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "err.h"
+#include "loss.h"
+#include "optim.h"
+
+#define NOISE_IN 0.3f
+#define NOISE_HIDDEN 0.5f
+#define TRD_LAMBDA 0.001f /* weight of the VAE loss (reconstruction + KL) */
+#define ADV_LAMBDA 0.001f /* weight of the sampler's BCE terms */
+
+/* An endless stream of shuffled batches over a list of indices, a new
+ * permutation every pass (the reference's Stream). */
+typedef struct stream {
+    const int *items;
+    uint32_t *perm;
+    int n, pos;
+} stream;
+
+struct aral {
+    int dim, k, d_feat;
+    rng r;
+    net *d, *g, *e, *s;
+    tape *td[3], *tg[2], *te[2], *ts;    /* training, ARAL_BATCH rows */
+    tape *id, *ie, *is;                  /* inference, ARAL_CHUNK rows */
+    tape *tej;                 /* E on [labeled ; unlabeled], 2 batches */
+    bool joint;                /* encode both batches in one forward */
+    float *xj, *ohj, *gj;      /* the joint batch, its condition, gradient */
+    float *xd, *gd;            /* D step: [xl ; xu ; xg] and its gradient */
+    float *mus, *gms;          /* S: [mu_l ; mu_u] and its gradient */
+    /* batch buffers, ARAL_BATCH rows each */
+    float *xl, *xu, *xu2, *z, *zu, *eps, *oh_l, *oh_g, *oh_u;
+    float *g_out, *g_big, *g_e, *g_e2, *fm_scratch;
+    int *yl, *yg, *pseudo;
+    /* inference buffers, ARAL_CHUNK rows */
+    float *cx, *coh;
+    int *cpseudo;
+    stream lab, unl, unl2;
+    aral_losses last;
+};
+
+/* ---- the networks (ARAL.md, "Networks"). */
+
+static net *make_d(int dim, int k, rng *r, int *feat)
+{
+    static const int hidden[] = {1000, 500, 250, 250, 250};
+    net_spec s = {.in = dim};
+    for (int i = 0; i < 5; i++) {
+        net_spec_add(&s, LAYER_NOISE, 0, 0, i ? NOISE_HIDDEN : NOISE_IN);
+        net_spec_add(&s, LAYER_DENSE_WN, hidden[i], 0, 0);
+        net_spec_add(&s, LAYER_RELU, 0, 0, 0);
+    }
+    *feat = s.n_layers - 1; /* the 250-wide features for feature matching */
+    net_spec_add(&s, LAYER_NOISE, 0, 0, NOISE_HIDDEN);
+    net_spec_add(&s, LAYER_DENSE_WN, k, LAYER_TRAIN_SCALE, 0);
+    return net_new(&s, r);
+}
+
+/* G and E: [input ; one-hot] -> 500 -> 500 -> out, dense without bias,
+ * batch norm and softplus inside, weight-normed output. */
+static net *make_ge(int in, int k, int out, bool sigmoid, rng *r)
+{
+    net_spec s = {.in = in, .cond = k};
+    for (int i = 0; i < 2; i++) {
+        net_spec_add(&s, LAYER_DENSE, 500, LAYER_NO_BIAS, 0);
+        net_spec_add(&s, LAYER_BATCHNORM, 0, 0, 0);
+        net_spec_add(&s, LAYER_SOFTPLUS, 0, 0, 0);
+    }
+    net_spec_add(&s, LAYER_DENSE_WN, out, LAYER_TRAIN_SCALE, 0);
+    if (sigmoid)
+        net_spec_add(&s, LAYER_SIGMOID, 0, 0, 0);
+    return net_new(&s, r);
+}
+
+static net *make_s(rng *r)
+{
+    net_spec s = {.in = ARAL_LATENT};
+    for (int i = 0; i < 4; i++) {
+        net_spec_add(&s, LAYER_DENSE, 512, 0, 0);
+        net_spec_add(&s, LAYER_RELU, 0, 0, 0);
+    }
+    net_spec_add(&s, LAYER_DENSE, 1, 0, 0);
+    net_spec_add(&s, LAYER_SIGMOID, 0, 0, 0);
+    return net_new(&s, r);
+}
+
+static void set_adam(net *n, float lr, float b1, float b2)
+{
+    n->adam = (adam_opts){lr, b1, b2, 1e-8f};
+}
+
+/* ---- allocation. */
+
+static bool alloc_buffers(aral *m)
+{
+    size_t b = ARAL_BATCH, c = ARAL_CHUNK, dim = (size_t)m->dim;
+    size_t k = (size_t)m->k, lat = ARAL_LATENT;
+    float **f[] = {&m->xl, &m->xu, &m->xu2, &m->g_big};
+    for (size_t i = 0; i < 4; i++)
+        if (!(*f[i] = tensor_alloc(b * dim)))
+            return false;
+    float **l[] = {&m->z, &m->zu, &m->eps, &m->g_e, &m->g_e2};
+    for (size_t i = 0; i < 5; i++)
+        if (!(*l[i] = tensor_alloc(b * 2 * lat)))
+            return false;
+    m->oh_l = tensor_alloc(b * k), m->oh_g = tensor_alloc(b * k);
+    m->oh_u = tensor_alloc(b * k), m->g_out = tensor_alloc(b * (k + 512));
+    m->fm_scratch = tensor_alloc(2 * 512);
+    m->cx = tensor_alloc(c * dim), m->coh = tensor_alloc(c * k);
+    m->xj = tensor_alloc(2 * b * dim), m->ohj = tensor_alloc(2 * b * k);
+    m->xd = tensor_alloc(3 * b * dim), m->gd = tensor_alloc(3 * b * k);
+    m->mus = tensor_alloc(2 * b * lat), m->gms = tensor_alloc(2 * b);
+    m->gj = tensor_alloc(2 * b * 2 * lat);
+    m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
+    m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
+    return m->xd && m->gd && m->mus && m->gms && m->xj && m->ohj && m->gj &&
+           m->oh_l && m->oh_g && m->oh_u &&
+           m->g_out &&
+           m->fm_scratch && m->cx && m->coh && m->yl && m->yg && m->pseudo &&
+           m->cpseudo;
+}
+
+static bool alloc_tapes(aral *m)
+{
+    /* td[0] takes the D step's three batches in one pass, ts S's two
+     * (see step_d, sampler_pair). */
+    for (int i = 0; i < 3; i++)
+        if (!(m->td[i] = tape_new(m->d, i ? ARAL_BATCH : 3 * ARAL_BATCH)))
+            return false;
+    for (int i = 0; i < 2; i++)
+        if (!(m->tg[i] = tape_new(m->g, ARAL_BATCH)) ||
+            !(m->te[i] = tape_new(m->e, ARAL_BATCH)))
+            return false;
+    if (!(m->ts = tape_new(m->s, 2 * ARAL_BATCH)))
+        return false;
+    if (!(m->tej = tape_new(m->e, 2 * ARAL_BATCH)))
+        return false;
+    m->id = tape_new(m->d, ARAL_CHUNK);
+    m->ie = tape_new(m->e, ARAL_CHUNK);
+    m->is = tape_new(m->s, ARAL_CHUNK);
+    return m->id && m->ie && m->is;
+}
+
+aral *aral_new(int dim, int classes, uint64_t seed)
+{
+    if (dim < 1 || dim > (1 << 20) || classes < 2 || classes > 512)
+        return NULL;
+    aral *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->dim = dim, m->k = classes;
+    rng_seed(&m->r, seed);
+    m->d = make_d(dim, classes, &m->r, &m->d_feat);
+    m->g = make_ge(ARAL_LATENT, classes, dim, true, &m->r);
+    m->e = make_ge(dim, classes, 2 * ARAL_LATENT, false, &m->r);
+    m->s = make_s(&m->r);
+    if (!m->d || !m->g || !m->e || !m->s || !alloc_tapes(m) ||
+        !alloc_buffers(m)) {
+        aral_free(m);
+        return NULL;
+    }
+    set_adam(m->d, 3e-3f, 0.5f, 0.9999f);
+    set_adam(m->g, 1e-3f, 0.0f, 0.9999f);
+    set_adam(m->e, 1e-3f, 0.0f, 0.9999f);
+    set_adam(m->s, 3e-3f, 0.5f, 0.9999f);
+    return m;
+}
+
+void aral_free(aral *m)
+{
+    if (!m)
+        return;
+    tape *tapes[] = {m->td[0], m->td[1], m->td[2], m->tg[0], m->tg[1],
+                     m->te[0], m->te[1], m->ts, m->id, m->ie,
+                     m->is, m->tej};
+    for (size_t i = 0; i < sizeof(tapes) / sizeof(*tapes); i++)
+        tape_free(tapes[i]);
+    net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
+    float *f[] = {m->xl, m->xu, m->xu2, m->g_big, m->z, m->zu, m->eps,
+                  m->g_e, m->g_e2, m->oh_l, m->oh_g, m->oh_u,
+                  m->g_out, m->fm_scratch, m->cx, m->coh,
+                  m->xj, m->ohj, m->gj, m->xd, m->gd, m->mus, m->gms};
+    for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
+        tensor_free(f[i]);
+    free(m->yl), free(m->yg), free(m->pseudo), free(m->cpseudo);
+    free(m);
+}
+
+int aral_dim(const aral *m)
+{
+    return m->dim;
+}
+
+int aral_classes(const aral *m)
+{
+    return m->k;
+}
+
+net *aral_net(aral *m, char which)
+{
+    switch (which) {
+    case 'D': return m->d;
+    case 'G': return m->g;
+    case 'E': return m->e;
+    case 'S': return m->s;
+    default: return NULL;
+    }
+}
+
+/* ---- data. */
+
+/* Row `row` of x as floats into out (uint8 scaled to [0, 1]). */
+static void gather_row(const aral_data *x, int row, float *out)
+{
+    if (x->u8) {
+        const uint8_t *p = x->u8 + (size_t)row * x->dim;
+        for (int j = 0; j < x->dim; j++)
+            out[j] = p[j] * (1.0f / 255.0f);
+    } else {
+        memcpy(out, x->f32 + (size_t)row * x->dim, sizeof(float) * x->dim);
+    }
+}
+
+static int stream_init(stream *s, const int *items, int n)
+{
+    s->items = items, s->n = n, s->pos = n; /* shuffled on first use */
+    s->perm = malloc(sizeof(uint32_t) * (size_t)(n ? n : 1));
+    return s->perm ? 0 : ARAL_ENOMEM;
+}
+
+static void stream_fini(stream *s)
+{
+    free(s->perm);
+    s->perm = NULL;
+}
+
+/* The next batch of up to ARAL_BATCH positions in the stream's list: what
+ * is left of the current permutation, as the reference's Stream.next(). */
+static int stream_next(stream *s, rng *r, int *out)
+{
+    if (s->pos >= s->n) {
+        rng_permutation(r, s->perm, (uint32_t)s->n);
+        s->pos = 0;
+    }
+    int got = s->n - s->pos < ARAL_BATCH ? s->n - s->pos : ARAL_BATCH;
+    for (int i = 0; i < got; i++)
+        out[i] = (int)s->perm[s->pos + i];
+    s->pos += got;
+    return got;
+}
+
+/* Fills buf with a batch from stream s; with labels != NULL the stream is
+ * the labeled one and labels[] gets theirs. */
+static int take_batch(aral *m, stream *s, const aral_set *set, float *buf,
+                      int *labels)
+{
+    int pos[ARAL_BATCH];
+    int n = stream_next(s, &m->r, pos);
+    for (int i = 0; i < n; i++) {
+        gather_row(&set->x, s->items[pos[i]], buf + (size_t)i * m->dim);
+        if (labels)
+            labels[i] = set->labels[pos[i]];
+    }
+    return n;
+}
+
+/* z ~ U[0,1)^latent and random classes, one-hot: G's input for the GAN. */
+static void random_condition(aral *m, int n)
+{
+    for (int i = 0; i < n * ARAL_LATENT; i++)
+        m->z[i] = rng_uniform(&m->r);
+    for (int i = 0; i < n; i++)
+        m->yg[i] = (int)rng_below(&m->r, (uint32_t)m->k);
+    mat_one_hot(mat_view(m->oh_g, n, m->k), m->yg);
+}
+
+/* D's pseudo-label of x (training mode, as the reference computes it under
+ * no_grad), one-hot into oh. */
+static void pseudo_label(aral *m, tape *t, mat x, float *oh)
+{
+    mat logits = net_forward(m->d, t, x, (mat){0}, NET_TRAIN, &m->r);
+    mat_argmax_rows(logits, m->pseudo);
+    mat_one_hot(mat_view(oh, x.rows, m->k), m->pseudo);
+}
+
+static mat rows_of(float *p, int rows, int cols)
+{
+    return mat_view(p, rows, cols);
+}
+
+/* (1) D: CE on labeled + semi-supervised GAN on unlabeled and generated.
+ * The three batches go through D in one pass of up to 300 rows: D has no
+ * batch norm, so this is the reference's math (three passes) with larger
+ * and faster matrix products. */
+static void step_d(aral *m, const aral_set *set)
+{
+    int last = m->d->spec.n_layers - 1, k = m->k, dim = m->dim;
+    int nl = take_batch(m, &m->lab, set, m->xd, m->yl);
+    int nu = take_batch(m, &m->unl, set, m->xd + (size_t)nl * dim, NULL);
+    random_condition(m, nu);
+    mat xg = net_forward(m->g, m->tg[0], rows_of(m->z, nu, ARAL_LATENT),
+                         rows_of(m->oh_g, nu, k), NET_TRAIN, &m->r);
+    mat_copy(rows_of(m->xd + (size_t)(nl + nu) * dim, nu, dim), xg);
+    int n = nl + 2 * nu;
+    mat out = net_forward(m->d, m->td[0], rows_of(m->xd, n, dim), (mat){0},
+                          NET_TRAIN, &m->r);
+    mat g = rows_of(m->gd, n, k);
+    double ce = loss_softmax_ce(mat_rows(out, 0, nl), m->yl,
+                                mat_rows(g, 0, nl), 1.0f);
+    double lu = loss_gan_real(mat_rows(out, nl, nu), mat_rows(g, nl, nu), 0.5f);
+    double lg = loss_gan_fake(mat_rows(out, nl + nu, nu),
+                              mat_rows(g, nl + nu, nu), 0.5f);
+    net_backward(m->d, m->td[0], last, g, true, false);
+    optim_adam_step(m->d, m->d->adam.lr);
+    m->last.d_class = (float)ce;
+    m->last.d = (float)(ce + 0.5 * lu + 0.5 * lg);
+}
+
+/* Feature matching: G learns to match D's mean features on real data. */
+static double feature_matching(aral *m, const aral_set *set)
+{
+    int n2 = take_batch(m, &m->unl2, set, m->xu2, NULL);
+    random_condition(m, n2);
+    mat xg = net_forward(m->g, m->tg[0], rows_of(m->z, n2, ARAL_LATENT),
+                         rows_of(m->oh_g, n2, m->k), NET_TRAIN, &m->r);
+    net_forward(m->d, m->td[0], rows_of(m->xu2, n2, m->dim), (mat){0},
+                NET_TRAIN, &m->r);
+    net_forward(m->d, m->td[1], xg, (mat){0}, NET_TRAIN, &m->r);
+    mat fu = tape_layer_output(m->td[0], m->d_feat);
+    mat fg = tape_layer_output(m->td[1], m->d_feat);
+    mat gf = rows_of(m->g_out, n2, fg.cols);
+    double fm = loss_feature_match(fg, fu, gf, (mat){0}, 1.0f, m->fm_scratch);
+    mat dxg = net_backward(m->d, m->td[1], m->d_feat, gf, false, true);
+    net_backward(m->g, m->tg[0], m->g->spec.n_layers - 1, dxg, true, false);
+    return fm;
+}
+
+/* z = mu + exp(lv / 2) * eps into m->zu (eps kept for the backward). */
+static void reparameterise(aral *m, mat mu, mat lv)
+{
+    for (int i = 0; i < mu.rows; i++) {
+        float *z = m->zu + (size_t)i * ARAL_LATENT;
+        float *e = m->eps + (size_t)i * ARAL_LATENT;
+        rng_normal_fill(&m->r, e, ARAL_LATENT);
+        for (int j = 0; j < ARAL_LATENT; j++)
+            z[j] = mat_row(mu, i)[j] + expf(0.5f * mat_row(lv, i)[j]) * e[j];
+    }
+}
+
+/* Adds dz (the reconstruction's gradient w.r.t. z) into E's output
+ * gradient [dmu | dlv]: dmu += dz, dlv += dz * eps * exp(lv / 2) / 2. */
+static void add_dz(aral *m, mat dz, mat lv, float *ge)
+{
+    for (int i = 0; i < dz.rows; i++) {
+        float *gm = ge + (size_t)i * 2 * ARAL_LATENT, *gl = gm + ARAL_LATENT;
+        const float *e = m->eps + (size_t)i * ARAL_LATENT;
+        for (int j = 0; j < ARAL_LATENT; j++) {
+            float d = mat_row(dz, i)[j];
+            gm[j] += d;
+            gl[j] += d * e[j] * 0.5f * expf(0.5f * mat_row(lv, i)[j]);
+        }
+    }
+}
+
+/* S on [mu_l ; mu_u] in one pass (S has no batch norm): BCE of the
+ * labeled rows against 1 and of the unlabeled ones against target_u.
+ * With params, S's gradients accumulate; with gl/gu, the gradient with
+ * respect to mu is added into the mu half of those E-output gradients. */
+static double sampler_pair(aral *m, mat mu_l, mat mu_u, float target_u,
+                           bool params, mat gl, mat gu)
+{
+    int nl = mu_l.rows, nu = mu_u.rows, last = m->s->spec.n_layers - 1;
+    mat mus = rows_of(m->mus, nl + nu, ARAL_LATENT);
+    mat_copy(mat_rows(mus, 0, nl), mu_l);
+    mat_copy(mat_rows(mus, nl, nu), mu_u);
+    mat p = net_forward(m->s, m->ts, mus, (mat){0}, NET_TRAIN, &m->r);
+    mat g = rows_of(m->gms, nl + nu, 1);
+    double l = loss_bce_prob(mat_rows(p, 0, nl), 1.0f, mat_rows(g, 0, nl),
+                             ADV_LAMBDA) +
+               loss_bce_prob(mat_rows(p, nl, nu), target_u,
+                             mat_rows(g, nl, nu), ADV_LAMBDA);
+    mat dmu = net_backward(m->s, m->ts, last, g, params, gl.data != NULL);
+    if (gl.data) {
+        mat_axpy(mat_cols(gl, 0, ARAL_LATENT), 1.0f, mat_rows(dmu, 0, nl));
+        mat_axpy(mat_cols(gu, 0, ARAL_LATENT), 1.0f, mat_rows(dmu, nl, nu));
+    }
+    return l;
+}
+
+/* E on the labeled batch (true labels, in oh_l) and the unlabeled batch
+ * (pseudo-labels, in oh_u): two forward passes as in the reference, or
+ * one over both when joint (see aral_set_joint_encoding). */
+static void encode(aral *m, int nl, int nu, mat *el, mat *eu)
+{
+    int k = m->k, w = 2 * ARAL_LATENT;
+    if (!m->joint) {
+        *el = net_forward(m->e, m->te[0], rows_of(m->xl, nl, m->dim),
+                          rows_of(m->oh_l, nl, k), NET_TRAIN, &m->r);
+        *eu = net_forward(m->e, m->te[1], rows_of(m->xu, nu, m->dim),
+                          rows_of(m->oh_u, nu, k), NET_TRAIN, &m->r);
+        return;
+    }
+    size_t dl = (size_t)nl * m->dim, kl = (size_t)nl * k;
+    memcpy(m->xj, m->xl, sizeof(float) * dl);
+    memcpy(m->xj + dl, m->xu, sizeof(float) * (size_t)nu * m->dim);
+    memcpy(m->ohj, m->oh_l, sizeof(float) * kl);
+    memcpy(m->ohj + kl, m->oh_u, sizeof(float) * (size_t)nu * k);
+    mat e = net_forward(m->e, m->tej, rows_of(m->xj, nl + nu, m->dim),
+                        rows_of(m->ohj, nl + nu, k), NET_TRAIN, &m->r);
+    *el = mat_rows(e, 0, nl);
+    *eu = mat_rows(e, nl, nu);
+    (void)w;
+}
+
+/* Back-propagates E's output gradients of both batches. */
+static void encode_backward(aral *m, mat gel, mat geu)
+{
+    int last = m->e->spec.n_layers - 1, w = 2 * ARAL_LATENT;
+    if (!m->joint) {
+        net_backward(m->e, m->te[0], last, gel, true, false);
+        net_backward(m->e, m->te[1], last, geu, true, false);
+        return;
+    }
+    mat g = rows_of(m->gj, gel.rows + geu.rows, w);
+    mat_copy(mat_rows(g, 0, gel.rows), gel);
+    mat_copy(mat_rows(g, gel.rows, geu.rows), geu);
+    net_backward(m->e, m->tej, last, g, true, false);
+}
+
+void aral_set_joint_encoding(aral *m, bool on)
+{
+    m->joint = on;
+}
+
+/* (2) G and E: feature matching + beta-VAE on unlabeled samples
+ * conditioned on D's pseudo-label + fooling the sampler. D and S pass
+ * gradients but keep their weights. */
+static void step_ge(aral *m, const aral_set *set)
+{
+    int k = m->k;
+    double fm = feature_matching(m, set);
+    int nl = take_batch(m, &m->lab, set, m->xl, m->yl);
+    int nu = take_batch(m, &m->unl, set, m->xu, NULL);
+    mat xu = rows_of(m->xu, nu, m->dim), el, eu;
+    pseudo_label(m, m->td[2], xu, m->oh_u);
+    mat_one_hot(rows_of(m->oh_l, nl, k), m->yl);
+    encode(m, nl, nu, &el, &eu);
+    mat mu_l = mat_cols(el, 0, ARAL_LATENT), mu_u = mat_cols(eu, 0, ARAL_LATENT);
+    mat lv_u = mat_cols(eu, ARAL_LATENT, ARAL_LATENT);
+    reparameterise(m, mu_u, lv_u);
+    mat rec = net_forward(m->g, m->tg[1], rows_of(m->zu, nu, ARAL_LATENT),
+                          rows_of(m->oh_u, nu, k), NET_TRAIN, &m->r);
+    mat grec = rows_of(m->g_big, nu, m->dim);
+    double r = loss_mse(rec, xu, grec, TRD_LAMBDA);
+    mat dz = net_backward(m->g, m->tg[1], m->g->spec.n_layers - 1, grec, true,
+                          true);
+    mat geu = rows_of(m->g_e, nu, 2 * ARAL_LATENT);
+    double kl = loss_gauss_kl(mu_u, lv_u, mat_cols(geu, 0, ARAL_LATENT),
+                              mat_cols(geu, ARAL_LATENT, ARAL_LATENT),
+                              TRD_LAMBDA);
+    add_dz(m, dz, lv_u, m->g_e);
+    mat gel = rows_of(m->g_e2, nl, 2 * ARAL_LATENT);
+    mat_zero(gel);
+    double f = sampler_pair(m, mu_l, mu_u, 1.0f, false, gel, geu);
+    encode_backward(m, gel, geu);
+    optim_adam_step(m->e, m->e->adam.lr);
+    optim_adam_step(m->g, m->g->adam.lr);
+    m->last.fm = (float)fm, m->last.rec = (float)r, m->last.kl = (float)kl;
+    m->last.ge = (float)(fm + TRD_LAMBDA * (r + kl) + ADV_LAMBDA * f);
+}
+
+/* (3) S: labeled mu -> 1, unlabeled mu -> 0. */
+static void step_s(aral *m, const aral_set *set)
+{
+    int k = m->k;
+    int nl = take_batch(m, &m->lab, set, m->xl, m->yl);
+    int nu = take_batch(m, &m->unl, set, m->xu, NULL);
+    mat xu = rows_of(m->xu, nu, m->dim), el, eu;
+    pseudo_label(m, m->td[0], xu, m->oh_u);
+    mat_one_hot(rows_of(m->oh_l, nl, k), m->yl);
+    encode(m, nl, nu, &el, &eu);
+    double l = sampler_pair(m, mat_cols(el, 0, ARAL_LATENT),
+                            mat_cols(eu, 0, ARAL_LATENT), 0.0f, true,
+                            (mat){0}, (mat){0});
+    optim_adam_step(m->s, m->s->adam.lr);
+    m->last.s = (float)(ADV_LAMBDA * l);
+}
+
+int aral_train(aral *m, const aral_set *set, int iters,
+               aral_progress_fn progress, void *ctx)
+{
+    if (set->n_labeled < 1 || set->n_unlabeled < 1 || iters < 0 ||
+        set->x.dim != m->dim)
+        return ARAL_EINVAL;
+    for (int i = 0; i < set->n_labeled; i++)
+        if (set->labels[i] < 0 || set->labels[i] >= m->k)
+            return ARAL_EINVAL;
+    int rc = stream_init(&m->lab, set->labeled, set->n_labeled);
+    if (!rc)
+        rc = stream_init(&m->unl, set->unlabeled, set->n_unlabeled);
+    if (!rc)
+        rc = stream_init(&m->unl2, set->unlabeled, set->n_unlabeled);
+    net *nets[] = {m->d, m->g, m->e, m->s};
+    for (int i = 0; i < 4; i++) { /* fresh Adam state every round */
+        optim_adam_reset(nets[i]);
+        net_zero_grad(nets[i]);
+    }
+    for (int it = 1; !rc && it <= iters; it++) {
+        step_d(m, set);
+        step_ge(m, set);
+        step_s(m, set);
+        if (progress && !progress(ctx, it, iters, &m->last))
+            rc = ARAL_ECANCELED;
+    }
+    stream_fini(&m->lab), stream_fini(&m->unl), stream_fini(&m->unl2);
+    return rc;
+}
+
+/* ---- inference. */
+
+/* Softmax statistics of one row of logits. */
+static void row_stats(const float *l, int k, int *arg, float *conf,
+                      float *ent)
+{
+    int a = 0;
+    for (int j = 1; j < k; j++)
+        if (l[j] > l[a])
+            a = j;
+    double sum = 0.0, h = 0.0;
+    for (int j = 0; j < k; j++)
+        sum += exp((double)l[j] - l[a]);
+    for (int j = 0; j < k; j++) {
+        double p = exp((double)l[j] - l[a]) / sum;
+        if (p > 0)
+            h -= p * log(p);
+    }
+    *arg = a;
+    *conf = (float)(1.0 / sum);
+    *ent = (float)h;
+}
+
+static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
+                        int n, int *pseudo, float *conf, float *ent,
+                        float *score)
+{
+    for (int i = 0; i < n; i++)
+        gather_row(x, idx ? idx[off + i] : off + i, m->cx + (size_t)i * m->dim);
+    mat xc = rows_of(m->cx, n, m->dim);
+    mat logits = net_forward(m->d, m->id, xc, (mat){0}, NET_EVAL, NULL);
+    for (int i = 0; i < n; i++) {
+        float c, h;
+        row_stats(mat_row(logits, i), m->k, &m->cpseudo[i], &c, &h);
+        if (pseudo)
+            pseudo[off + i] = m->cpseudo[i];
+        if (conf)
+            conf[off + i] = c;
+        if (ent)
+            ent[off + i] = h;
+    }
+    if (!score)
+        return;
+    mat_one_hot(rows_of(m->coh, n, m->k), m->cpseudo);
+    mat e = net_forward(m->e, m->ie, xc, rows_of(m->coh, n, m->k), NET_EVAL,
+                        NULL);
+    mat s = net_forward(m->s, m->is, mat_cols(e, 0, ARAL_LATENT), (mat){0},
+                        NET_EVAL, NULL);
+    for (int i = 0; i < n; i++)
+        score[off + i] = mat_row(s, i)[0];
+}
+
+int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
+               int *pseudo, float *confidence, float *entropy, float *score)
+{
+    if (x->dim != m->dim || n < 0)
+        return ARAL_EINVAL;
+    for (int off = 0; off < n; off += ARAL_CHUNK) {
+        int c = n - off < ARAL_CHUNK ? n - off : ARAL_CHUNK;
+        infer_chunk(m, x, idx, off, c, pseudo, confidence, entropy, score);
+    }
+    return 0;
+}
+
+/* ---- checkpoints: "ARALMDL1", u32 dim, u32 classes, then per net
+ * (D, G, E, S) a u64 length and the engine's checkpoint. */
+
+static const uint8_t MODEL_MAGIC[8] = {'A', 'R', 'A', 'L', 'M', 'D', 'L', '1'};
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+size_t aral_save_size(const aral *m)
+{
+    return 16 + 4 * 8 + ckpt_size(m->d) + ckpt_size(m->g) + ckpt_size(m->e) +
+           ckpt_size(m->s);
+}
+
+long aral_save(const aral *m, uint8_t *buf, size_t cap)
+{
+    size_t size = aral_save_size(m), at = 16;
+    if (cap < size)
+        return ARAL_ETOOBIG;
+    memcpy(buf, MODEL_MAGIC, 8);
+    put_le(buf + 8, (uint64_t)m->dim, 4);
+    put_le(buf + 12, (uint64_t)m->k, 4);
+    const net *nets[] = {m->d, m->g, m->e, m->s};
+    for (int i = 0; i < 4; i++) {
+        size_t n = ckpt_size(nets[i]);
+        put_le(buf + at, n, 8);
+        ckpt_save(nets[i], buf + at + 8, n);
+        at += 8 + n;
+    }
+    return (long)size;
+}
+
+int aral_load(aral *m, const uint8_t *buf, size_t len)
+{
+    if (len < 16 || memcmp(buf, MODEL_MAGIC, 8) ||
+        get_le(buf + 8, 4) != (uint64_t)m->dim ||
+        get_le(buf + 12, 4) != (uint64_t)m->k)
+        return ARAL_EINVAL;
+    net *nets[] = {m->d, m->g, m->e, m->s};
+    size_t at = 16, off[4], size[4];
+    for (int i = 0; i < 4; i++) { /* check all four before changing any */
+        if (len - at < 8)
+            return ARAL_EINVAL;
+        size[i] = (size_t)get_le(buf + at, 8);
+        off[i] = at + 8;
+        if (size[i] > len - off[i] || ckpt_check(nets[i], buf + off[i], size[i]))
+            return ARAL_EINVAL;
+        at = off[i] + size[i];
+    }
+    if (at != len)
+        return ARAL_EINVAL;
+    for (int i = 0; i < 4; i++)
+        ckpt_load(nets[i], buf + off[i], size[i]);
+    return 0;
+}

@@ -1,0 +1,93 @@
+/* aral: Adversarial Representation Active Learning (Mottaghi & Yeung,
+ * arXiv 1912.09720) on the engine, as ../shared/ARAL.md and the PyTorch
+ * reference (shared/bench/ref_aral.py) describe it.
+ *
+ * Four networks share one model: D (classifier and semi-supervised GAN
+ * discriminator), G (conditional generator and VAE decoder), E (conditional
+ * encoder: mu and log sigma^2) and S (sampler: P(labeled | mu)). One
+ * training iteration updates D, then G and E together, then S. Unlabeled
+ * samples are conditioned on D's pseudo-label (one-hot of its arg max).
+ *
+ * The model owns every buffer it needs, sized at creation for batches of
+ * ARAL_BATCH (training) and ARAL_CHUNK (inference); training and scoring
+ * allocate nothing. Not thread-safe: one caller at a time.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"
+
+#define ARAL_BATCH 100
+#define ARAL_CHUNK 1000
+#define ARAL_LATENT 100
+
+typedef struct aral aral;
+
+/* Samples: n rows of dim values, either uint8 (scaled by 1/255, images)
+ * or float32. Borrowed by the calls that take it. */
+typedef struct aral_data {
+    int n, dim;
+    const uint8_t *u8;
+    const float *f32;
+} aral_data;
+
+/* What one round trains on: indices into x of labeled samples (with their
+ * labels) and of unlabeled ones. */
+typedef struct aral_set {
+    aral_data x;
+    const int *labeled, *labels;
+    int n_labeled;
+    const int *unlabeled;
+    int n_unlabeled;
+} aral_set;
+
+/* Losses of the last iteration. */
+typedef struct aral_losses {
+    float d, d_class, fm, rec, kl, ge, s;
+} aral_losses;
+
+/* Called after every iteration (i from 1 to iters); return false to stop
+ * training (aral_train then returns ARAL_ECANCELED). */
+typedef bool (*aral_progress_fn)(void *ctx, int i, int iters,
+                                 const aral_losses *l);
+
+/* A model for samples of `dim` values and `classes` classes, initialised
+ * from seed. NULL on allocation failure or bad sizes. Free: aral_free. */
+aral *aral_new(int dim, int classes, uint64_t seed);
+void aral_free(aral *m);
+int aral_dim(const aral *m);
+int aral_classes(const aral *m);
+
+/* Off (the default) follows the paper's code: E encodes the labeled and
+ * the unlabeled batch in two forward passes, so batch norm normalises
+ * each with its own statistics, and S can tell the sets apart by those
+ * statistics alone, which vanish at query time (eval mode uses running
+ * averages). On: one forward pass over both batches, shared statistics.
+ * A departure from the reference, measured in bench/, never the default. */
+void aral_set_joint_encoding(aral *m, bool on);
+
+/* Trains `iters` iterations on set, warm-starting from the current
+ * weights with fresh Adam state (as the authors' code does each cycle).
+ * Needs n_labeled >= 1 and n_unlabeled >= 1. progress may be NULL. */
+int aral_train(aral *m, const aral_set *set, int iters,
+               aral_progress_fn progress, void *ctx);
+
+/* Inference on rows idx[0..n) of x (idx NULL: rows 0..n): D's logits
+ * give pseudo-label and confidence (max softmax) and entropy; score is
+ * S(mu) with mu = E(x, one-hot pseudo-label). Any output may be NULL;
+ * scoring is skipped when score is NULL. */
+int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
+               int *pseudo, float *confidence, float *entropy, float *score);
+
+/* The networks, for checkpoints and tests (borrowed). */
+net *aral_net(aral *m, char which); /* 'D', 'G', 'E' or 'S' */
+
+/* Checkpoint: the four nets in one buffer ("ARALMDL1", dims, then the
+ * engine's checkpoint of D, G, E, S, each with its length). */
+size_t aral_save_size(const aral *m);
+long aral_save(const aral *m, uint8_t *buf, size_t cap);
+/* Loads into a model of the same dim and classes; ARAL_EINVAL on any
+ * damage or mismatch, and then the model is unchanged. */
+int aral_load(aral *m, const uint8_t *buf, size_t len);

@@ -1,0 +1,301 @@
+/* test_aral: ARAL on small synthetic problems. The losses of the four
+ * networks fall and the classifier beats chance; a cluster with no labels
+ * at all is ranked ahead of well-labeled ones; save/load gives identical
+ * scores; the same seed gives the same scores; damaged checkpoints change
+ * nothing.
+ *
+ * "The losses of the four networks": D's total and its cross-entropy, the
+ * G+E objective, E's KL term and S's loss. The reconstruction and
+ * feature-matching terms on their own need not fall: G follows a moving
+ * D, and with the VAE at weight 0.001 the reference shows them rising
+ * from cycle to cycle too (shared/bench, ref_aral.py logs). */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aral.h"
+#include "err.h"
+#include "score.h"
+#include "testlib.h"
+
+#define DIM 24
+#define K 4
+#define PER 150 /* samples per cluster */
+#define N (K * PER)
+
+typedef struct synth {
+    float x[N * DIM];
+    int y[N];
+} synth;
+
+/* Four Gaussian clusters in [0,1]^DIM around random corners. */
+static void make_clusters(synth *s, uint64_t seed)
+{
+    rng r;
+    rng_seed(&r, seed);
+    float centre[K][DIM];
+    for (int c = 0; c < K; c++)
+        for (int j = 0; j < DIM; j++)
+            centre[c][j] = 0.2f + 0.6f * (float)rng_below(&r, 2);
+    for (int i = 0; i < N; i++) {
+        s->y[i] = i % K;
+        for (int j = 0; j < DIM; j++)
+            s->x[i * DIM + j] = centre[s->y[i]][j] + 0.08f * rng_normal(&r);
+    }
+}
+
+typedef struct track {
+    aral_losses first, last;
+    int n;
+} track;
+
+/* Averages the losses of the first and the last 20 iterations. */
+static bool record(void *ctx, int i, int iters, const aral_losses *l)
+{
+    track *t = ctx;
+    float *dst = i <= 20 ? &t->first.d : i > iters - 20 ? &t->last.d : NULL;
+    const float *src = &l->d;
+    for (int k = 0; dst && k < 7; k++)
+        dst[k] += src[k] / 20.0f;
+    t->n = i;
+    return true;
+}
+
+/* Labeled: `per` samples of each class in `classes` (a bit mask). */
+static int pick_labeled(const synth *s, int per, int classes, int *lab,
+                        int *labels, int *unl, int *n_unl)
+{
+    int seen[K] = {0}, n = 0;
+    *n_unl = 0;
+    for (int i = 0; i < N; i++) {
+        int c = s->y[i];
+        if ((classes >> c & 1) && seen[c] < per) {
+            seen[c]++;
+            lab[n] = i, labels[n++] = c;
+        } else {
+            unl[(*n_unl)++] = i;
+        }
+    }
+    return n;
+}
+
+static synth S;
+static int lab[N], labels[N], unl[N], n_unl;
+
+static aral *trained(uint64_t seed, int classes, int iters, track *t,
+                     int *n_lab, bool joint)
+{
+    make_clusters(&S, 3);
+    *n_lab = pick_labeled(&S, 10, classes, lab, labels, unl, &n_unl);
+    aral *m = aral_new(DIM, K, seed);
+    if (m)
+        aral_set_joint_encoding(m, joint);
+    aral_set set = {{N, DIM, NULL, S.x}, lab, labels, *n_lab, unl, n_unl};
+    if (!m || aral_train(m, &set, iters, record, t)) {
+        aral_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int t_losses_fall_and_classifier_learns(void)
+{
+    track t = {0};
+    int n_lab;
+    aral *m = trained(1, 0xf, 200, &t, &n_lab, false);
+    CHECK(m && t.n == 200);
+    printf("  first/last: d %.3f/%.3f fm %.4f/%.4f rec %.4f/%.4f "
+           "kl %.2f/%.2f s %.5f/%.5f\n",
+           t.first.d, t.last.d, t.first.fm, t.last.fm, t.first.rec,
+           t.last.rec, t.first.kl, t.last.kl, t.first.s, t.last.s);
+    CHECK(t.last.d < t.first.d);             /* D */
+    CHECK(t.last.d_class < t.first.d_class); /* D as the classifier */
+    CHECK(t.last.ge < t.first.ge);           /* G and E together */
+    CHECK(t.last.kl < t.first.kl);           /* E */
+    CHECK(t.last.s < t.first.s);             /* S */
+    int pred[N], right = 0;
+    aral_data x = {N, DIM, NULL, S.x};
+    CHECK(aral_infer(m, &x, NULL, N, pred, NULL, NULL, NULL) == 0);
+    for (int i = 0; i < N; i++)
+        right += pred[i] == S.y[i];
+    printf("  accuracy %.3f with %d labels (chance 0.25)\n", right / (double)N,
+           n_lab);
+    CHECK(right > 0.9 * N);
+    aral_free(m);
+    return 0;
+}
+
+/* Share of (unlabeled-cluster, other unlabeled) pairs in which the
+ * unlabeled cluster's sample is ranked first: 0.5 is a coin, 1 perfect. */
+static double pair_share(const int *order)
+{
+    static int pos[N];
+    for (int i = 0; i < n_unl; i++)
+        pos[unl[order[i]]] = i;
+    double ahead = 0, pairs = 0;
+    for (int a = 0; a < n_unl; a++)
+        for (int b = 0; b < n_unl; b++)
+            if (S.y[unl[a]] == 3 && S.y[unl[b]] != 3) {
+                ahead += pos[unl[a]] < pos[unl[b]];
+                pairs++;
+            }
+    return ahead / pairs;
+}
+
+/* One model's pair share for the case below. */
+static int rank_share(uint64_t seed, double *share)
+{
+    track t = {0};
+    int n_lab, order[N];
+    aral *m = trained(seed, 0x7, 300, &t, &n_lab, true);
+    if (!m)
+        return 1;
+    aral_data x = {N, DIM, NULL, S.x};
+    int rc = score_rank(m, STRATEGY_ARAL, &x, unl, n_unl, 0, order, NULL);
+    aral_free(m);
+    int top = 0;
+    for (int i = 0; i < PER; i++)
+        top += S.y[unl[order[i]]] == 3;
+    *share = pair_share(order);
+    printf("  seed %llu: unlabeled cluster %d of the first %d (share of the "
+           "pool %.2f), ahead in %.2f of pairs\n",
+           (unsigned long long)seed, top, PER, PER / (double)n_unl, *share);
+    return rc;
+}
+
+static int t_unlabeled_cluster_ranked_first(void)
+{
+    /* Class 3 has no labels. Joint encoding: with the reference's two
+     * passes S separates the sets by batch-norm statistics, which are
+     * gone at query time, and this case fails (0 of 150 in the first 150
+     * for seed 2); see aral_set_joint_encoding. One training run is a
+     * noisy adversarial game (E learns to fool S; 0.52 to 0.95 of pairs
+     * across seeds and builds), so the claim is made of three: well ahead
+     * on average, and never worse than a coin. */
+    double share, sum = 0, worst = 1;
+    for (uint64_t seed = 2; seed <= 4; seed++) {
+        CHECK(rank_share(seed, &share) == 0);
+        sum += share;
+        worst = share < worst ? share : worst;
+    }
+    CHECK(sum / 3 > 0.7 && worst > 0.5);
+    return 0;
+}
+
+static int scores_of(aral *m, float *out)
+{
+    aral_data x = {N, DIM, NULL, S.x};
+    return aral_infer(m, &x, NULL, N, NULL, NULL, NULL, out);
+}
+
+static int t_save_load_same_scores(void)
+{
+    track t = {0};
+    int n_lab;
+    static float a[N], b[N];
+    aral *m = trained(4, 0xf, 20, &t, &n_lab, false);
+    CHECK(m && scores_of(m, a) == 0);
+    size_t len = aral_save_size(m);
+    uint8_t *buf = malloc(len);
+    CHECK(aral_save(m, buf, len) == (long)len);
+    aral *other = aral_new(DIM, K, 99);
+    CHECK(aral_load(other, buf, len) == 0);
+    CHECK(scores_of(other, b) == 0 && !memcmp(a, b, sizeof(a)));
+    /* Damage anywhere is refused and changes nothing. */
+    aral *fresh = aral_new(DIM, K, 98);
+    static float before[N], after[N];
+    scores_of(fresh, before);
+    for (size_t pos = 0; pos < len; pos += len / 97 + 1) {
+        buf[pos] ^= 0x40;
+        CHECK(aral_load(fresh, buf, len) == ARAL_EINVAL);
+        buf[pos] ^= 0x40;
+    }
+    CHECK(aral_load(fresh, buf, len - 1) == ARAL_EINVAL);
+    aral *wrong = aral_new(DIM + 1, K, 1);
+    CHECK(aral_load(wrong, buf, len) == ARAL_EINVAL);
+    scores_of(fresh, after);
+    CHECK(!memcmp(before, after, sizeof(before)));
+    free(buf);
+    aral_free(m), aral_free(other), aral_free(fresh), aral_free(wrong);
+    return 0;
+}
+
+static int t_same_seed_same_scores(void)
+{
+    track t = {0};
+    int n_lab;
+    static float a[N], b[N];
+    aral *m1 = trained(5, 0xf, 15, &t, &n_lab, true);
+    aral *m2 = trained(5, 0xf, 15, &t, &n_lab, true);
+    CHECK(m1 && m2 && scores_of(m1, a) == 0 && scores_of(m2, b) == 0);
+    CHECK(!memcmp(a, b, sizeof(a)));
+    aral_free(m1), aral_free(m2);
+    return 0;
+}
+
+static bool stop_at_7(void *ctx, int i, int iters, const aral_losses *l)
+{
+    (void)ctx, (void)iters, (void)l;
+    return i < 7;
+}
+
+static int t_cancel_and_bad_input(void)
+{
+    make_clusters(&S, 3);
+    int n_lab = pick_labeled(&S, 10, 0xf, lab, labels, unl, &n_unl);
+    aral *m = aral_new(DIM, K, 6);
+    aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_unl};
+    CHECK(aral_train(m, &set, 100, stop_at_7, NULL) == ARAL_ECANCELED);
+    aral_set empty = set;
+    empty.n_labeled = 0;
+    CHECK(aral_train(m, &empty, 1, NULL, NULL) == ARAL_EINVAL);
+    labels[0] = K; /* outside the classes */
+    CHECK(aral_train(m, &set, 1, NULL, NULL) == ARAL_EINVAL);
+    CHECK(aral_new(0, K, 1) == NULL && aral_new(DIM, 1, 1) == NULL);
+    aral_free(m);
+    return 0;
+}
+
+static int t_strategies_rank_everything(void)
+{
+    make_clusters(&S, 3);
+    aral *m = aral_new(DIM, K, 7);
+    aral_data x = {N, DIM, NULL, S.x};
+    static int idx[N], order[N], seen[N];
+    for (int i = 0; i < N; i++)
+        idx[i] = i;
+    for (int s = 0; s < 3; s++) {
+        memset(seen, 0, sizeof(seen));
+        CHECK(score_rank(m, (strategy)s, &x, idx, N, 1, order, NULL) == 0);
+        for (int i = 0; i < N; i++)
+            seen[order[i]]++;
+        for (int i = 0; i < N; i++)
+            CHECK(seen[i] == 1);
+    }
+    float ent[N];
+    CHECK(aral_infer(m, &x, NULL, N, NULL, NULL, ent, NULL) == 0);
+    CHECK(score_rank(m, STRATEGY_ENTROPY, &x, idx, N, 1, order, NULL) == 0);
+    for (int i = 1; i < N; i++)
+        CHECK(ent[order[i - 1]] >= ent[order[i]]);
+    strategy st;
+    CHECK(strategy_parse("entropy", &st) == 0 && st == STRATEGY_ENTROPY);
+    CHECK(strategy_parse("best", &st) == ARAL_EINVAL);
+    aral_free(m);
+    return 0;
+}
+
+static const test_case cases[] = {
+    {"aral losses fall and the classifier learns",
+     t_losses_fall_and_classifier_learns},
+    {"aral ranks an unlabeled cluster first", t_unlabeled_cluster_ranked_first},
+    {"aral save/load gives identical scores", t_save_load_same_scores},
+    {"aral same seed, same scores", t_same_seed_same_scores},
+    {"aral cancel and bad input", t_cancel_and_bad_input},
+    {"strategies rank every candidate once", t_strategies_rank_everything},
+};
+
+int main(int argc, char **argv)
+{
+    return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+}
