@@ -550,12 +550,14 @@ static void row_stats(const float *l, int k, int *arg, float *conf,
 
 static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
                         int n, int *pseudo, float *conf, float *ent,
-                        float *score)
+                        float *score, float *logits_out)
 {
     for (int i = 0; i < n; i++)
         gather_row(x, idx ? idx[off + i] : off + i, m->cx + (size_t)i * m->dim);
     mat xc = rows_of(m->cx, n, m->dim);
     mat logits = net_forward(m->d, m->id, xc, (mat){0}, NET_EVAL, NULL);
+    if (logits_out)
+        mat_copy(mat_view(logits_out + (size_t)off * m->k, n, m->k), logits);
     for (int i = 0; i < n; i++) {
         float c, h;
         row_stats(mat_row(logits, i), m->k, &m->cpseudo[i], &c, &h);
@@ -577,16 +579,30 @@ static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
         score[off + i] = mat_row(s, i)[0];
 }
 
-int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
-               int *pseudo, float *confidence, float *entropy, float *score)
+static int infer(aral *m, const aral_data *x, const int *idx, int n,
+                 int *pseudo, float *confidence, float *entropy, float *score,
+                 float *logits)
 {
     if (x->dim != m->dim || n < 0)
         return ARAL_EINVAL;
     for (int off = 0; off < n; off += ARAL_CHUNK) {
         int c = n - off < ARAL_CHUNK ? n - off : ARAL_CHUNK;
-        infer_chunk(m, x, idx, off, c, pseudo, confidence, entropy, score);
+        infer_chunk(m, x, idx, off, c, pseudo, confidence, entropy, score,
+                    logits);
     }
     return 0;
+}
+
+int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
+               int *pseudo, float *confidence, float *entropy, float *score)
+{
+    return infer(m, x, idx, n, pseudo, confidence, entropy, score, NULL);
+}
+
+int aral_logits(aral *m, const aral_data *x, const int *idx, int n,
+                float *logits)
+{
+    return infer(m, x, idx, n, NULL, NULL, NULL, NULL, logits);
 }
 
 /* ---- checkpoints: "ARALMDL1", u32 dim, u32 classes, then per net

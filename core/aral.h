@@ -81,6 +81,11 @@ int aral_train(aral *m, const aral_set *set, int iters,
 int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
                int *pseudo, float *confidence, float *entropy, float *score);
 
+/* D's logits (n x classes, row-major) for rows idx[0..n) of x (idx NULL:
+ * rows 0..n), inference mode. */
+int aral_logits(aral *m, const aral_data *x, const int *idx, int n,
+                float *logits);
+
 /* The networks, for checkpoints and tests (borrowed). */
 net *aral_net(aral *m, char which); /* 'D', 'G', 'E' or 'S' */
 

