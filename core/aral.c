@@ -436,6 +436,18 @@ static void encode_backward(aral *m, mat gel, mat geu)
     net_backward(m->e, m->tej, last, g, true, false);
 }
 
+/* Fresh labeled and unlabeled batches, the unlabeled ones pseudo-labeled
+ * by D (on tape t), both encoded by E. */
+static void encode_fresh(aral *m, const aral_set *set, tape *t, int *nl,
+                         int *nu, mat *el, mat *eu)
+{
+    *nl = take_batch(m, &m->lab, set, m->xl, m->yl);
+    *nu = take_batch(m, &m->unl, set, m->xu, NULL);
+    pseudo_label(m, t, rows_of(m->xu, *nu, m->dim), m->oh_u);
+    mat_one_hot(rows_of(m->oh_l, *nl, m->k), m->yl);
+    encode(m, *nl, *nu, el, eu);
+}
+
 void aral_set_joint_encoding(aral *m, bool on)
 {
     m->joint = on;
@@ -446,14 +458,11 @@ void aral_set_joint_encoding(aral *m, bool on)
  * gradients but keep their weights. */
 static void step_ge(aral *m, const aral_set *set)
 {
-    int k = m->k;
+    int k = m->k, nl, nu;
     double fm = feature_matching(m, set);
-    int nl = take_batch(m, &m->lab, set, m->xl, m->yl);
-    int nu = take_batch(m, &m->unl, set, m->xu, NULL);
-    mat xu = rows_of(m->xu, nu, m->dim), el, eu;
-    pseudo_label(m, m->td[2], xu, m->oh_u);
-    mat_one_hot(rows_of(m->oh_l, nl, k), m->yl);
-    encode(m, nl, nu, &el, &eu);
+    mat el, eu;
+    encode_fresh(m, set, m->td[2], &nl, &nu, &el, &eu);
+    mat xu = rows_of(m->xu, nu, m->dim);
     mat mu_l = mat_cols(el, 0, ARAL_LATENT), mu_u = mat_cols(eu, 0, ARAL_LATENT);
     mat lv_u = mat_cols(eu, ARAL_LATENT, ARAL_LATENT);
     reparameterise(m, mu_u, lv_u);
@@ -481,13 +490,9 @@ static void step_ge(aral *m, const aral_set *set)
 /* (3) S: labeled mu -> 1, unlabeled mu -> 0. */
 static void step_s(aral *m, const aral_set *set)
 {
-    int k = m->k;
-    int nl = take_batch(m, &m->lab, set, m->xl, m->yl);
-    int nu = take_batch(m, &m->unl, set, m->xu, NULL);
-    mat xu = rows_of(m->xu, nu, m->dim), el, eu;
-    pseudo_label(m, m->td[0], xu, m->oh_u);
-    mat_one_hot(rows_of(m->oh_l, nl, k), m->yl);
-    encode(m, nl, nu, &el, &eu);
+    int nl, nu;
+    mat el, eu;
+    encode_fresh(m, set, m->td[0], &nl, &nu, &el, &eu);
     double l = sampler_pair(m, mat_cols(el, 0, ARAL_LATENT),
                             mat_cols(eu, 0, ARAL_LATENT), 0.0f, true,
                             (mat){0}, (mat){0});
