@@ -52,6 +52,13 @@ void app_stores_close(void)
     pthread_mutex_unlock(&stores_mu);
 }
 
+void app_leases_resync(struct app *a, store *st)
+{
+    ranking *r = lease_table_ranking(a->leases);
+    lease_table_reload(a->leases, st, r);
+    ranking_release(r);
+}
+
 int app_refresh_pool(struct app *a, store *st)
 {
     int64_t *ids;

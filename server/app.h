@@ -59,6 +59,9 @@ void app_stores_close(void);
  * RESTART one when the WAL passes ~64 MiB. */
 int app_checkpointer_start(struct app *a);
 void app_checkpointer_stop(void);
+/* After a transaction failed that had updated the lease table: reloads
+ * the table from the database, serving the same ranking. */
+void app_leases_resync(struct app *a, store *st);
 /* Rebuilds the random order over the current pool and reloads the lease
  * table (after imports). */
 int app_refresh_pool(struct app *a, store *st);

@@ -173,13 +173,6 @@ static int record(const struct req *rq, struct resp *rs, label_item *it,
     return 0;
 }
 
-static void reload_leases(const struct req *rq)
-{
-    ranking *r = lease_table_ranking(rq->app->leases);
-    lease_table_reload(rq->app->leases, rq->st, r);
-    ranking_release(r);
-}
-
 void handle_labels_post(const struct req *rq, struct resp *rs)
 {
     json *body = req_json_object(rq, rs);
@@ -197,11 +190,11 @@ void handle_labels_post(const struct req *rq, struct resp *rs)
     if (rc) {
         if (rc != ARAL_EBUSY)
             store_rollback(rq->st);
-        reload_leases(rq);
+        app_leases_resync(rq->app, rq->st);
         if (!rs->status)
             resp_problem(rs, rq, 503, "storage_error", "labels not recorded");
     } else if (store_commit(rq->st)) {
-        reload_leases(rq);
+        app_leases_resync(rq->app, rq->st);
         resp_problem(rs, rq, 503, "storage_error", "labels not recorded");
     } else {
         metrics_count_labels(rq->app->metrics, n);
@@ -235,7 +228,7 @@ void handle_label_undo(const struct req *rq, struct resp *rs)
     if (rc || store_commit(rq->st)) {
         if (rc)
             store_rollback(rq->st);
-        reload_leases(rq);
+        app_leases_resync(rq->app, rq->st);
         if (rc == ARAL_ENOTFOUND)
             resp_problem(rs, rq, 404, "unknown_label", "no label %lld",
                          (long long)id);

@@ -70,9 +70,7 @@ void handle_leases_post(const struct req *rq, struct resp *rs)
         rc = rc ? (store_rollback(rq->st), rc) : store_commit(rq->st);
         if (rc) {
             json_free(o);
-            ranking *cur = lease_table_ranking(rq->app->leases);
-            lease_table_reload(rq->app->leases, rq->st, cur);
-            ranking_release(cur);
+            app_leases_resync(rq->app, rq->st);
             resp_problem(rs, rq, 503, "storage_error", "lease not recorded");
         } else {
             metrics_count_leases(rq->app->metrics, got);

@@ -257,9 +257,7 @@ static void fail_storage(struct req *rq, struct resp *rs)
 {
     /* The transaction rolled back after a handler updated the lease
      * table: bring the table back to what the database holds. */
-    ranking *r = lease_table_ranking(rq->app->leases);
-    lease_table_reload(rq->app->leases, rq->st, r);
-    ranking_release(r);
+    app_leases_resync(rq->app, rq->st);
     resp_problem(rs, rq, 503, "storage_error",
                  "the database could not commit; nothing was changed");
 }
