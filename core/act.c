@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "layer.h"
+#include "simd.h"
 #include "vecmath.h"
 
 static void forward_row(const layer *l, const float *x, float *y, int n)
@@ -35,38 +36,43 @@ static void forward_row(const layer *l, const float *x, float *y, int n)
     }
 }
 
-static void noise_row(const layer *l, float *mask, float *y, int n, rng *r)
+/* Inverted dropout on one row: mask keeps 1 / (1 - p) or 0. */
+static void dropout_row(const layer *l, float *mask, float *y, int n, rng *r)
 {
-    float a = l->spec.param;
-    if (l->spec.kind == LAYER_NOISE) {
-        /* mask is NULL for noise: draw into the tape's scratch in y's
-         * place is not possible, so draw in chunks on the stack. */
-        float z[256];
-        for (int i0 = 0; i0 < n; i0 += 256) {
-            int m = n - i0 < 256 ? n - i0 : 256;
-            rng_normal_fill(r, z, (size_t)m);
-            for (int i = 0; i < m; i++)
-                y[i0 + i] += a * z[i];
-        }
-        return;
-    }
-    float keep = 1.0f / (1.0f - a);
+    float keep = 1.0f / (1.0f - l->spec.param);
     for (int i = 0; i < n; i++) {
-        mask[i] = rng_uniform(r) >= a ? keep : 0.0f;
+        mask[i] = rng_uniform(r) >= l->spec.param ? keep : 0.0f;
         y[i] *= mask[i];
     }
 }
 
-void act_forward(const layer *l, layer_cache *c, mat x, mat y, net_mode mode,
-                 rng *r)
+/* Training-mode noise: y = x + sd * N(0, 1), in one call over the whole
+ * matrix when both are contiguous (the usual case: tape buffers). */
+static void noise_forward(const layer *l, mat x, mat y, rng *r)
 {
-    bool random = l->spec.kind == LAYER_NOISE || l->spec.kind == LAYER_DROPOUT;
+    if (x.stride == x.cols && y.stride == y.cols) {
+        rng_normal_add(r, x.data, y.data, (size_t)x.rows * x.cols,
+                       l->spec.param);
+        return;
+    }
+    for (int row = 0; row < x.rows; row++)
+        rng_normal_add(r, mat_row(x, row), mat_row(y, row), (size_t)x.cols,
+                       l->spec.param);
+}
+
+VEC_CLONES void act_forward(const layer *l, layer_cache *c, mat x, mat y,
+                            net_mode mode, rng *r)
+{
+    if (l->spec.kind == LAYER_NOISE && mode == NET_TRAIN) {
+        noise_forward(l, x, y, r);
+        return;
+    }
+    bool drop = l->spec.kind == LAYER_DROPOUT && mode == NET_TRAIN;
     for (int row = 0; row < x.rows; row++) {
         float *yr = mat_row(y, row);
         forward_row(l, mat_row(x, row), yr, x.cols);
-        if (random && mode == NET_TRAIN)
-            noise_row(l, c->a ? c->a + (size_t)row * l->out : NULL, yr,
-                      x.cols, r);
+        if (drop)
+            dropout_row(l, c->a + (size_t)row * l->out, yr, x.cols, r);
     }
 }
 
@@ -105,7 +111,7 @@ static void backward_row(const layer *l, const float *x, const float *y,
     }
 }
 
-void act_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
+VEC_CLONES void act_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
                   mat dx, net_mode mode)
 {
     bool masked = l->spec.kind == LAYER_DROPOUT && mode == NET_TRAIN;

@@ -30,16 +30,24 @@ struct aral {
     int dim, k, d_feat;
     rng r;
     net *d, *g, *e, *s;
-    tape *td[3], *tg[2], *te[2], *ts;    /* training, ARAL_BATCH rows */
-    tape *id, *ie, *is;                  /* inference, ARAL_CHUNK rows */
-    tape *tej;                 /* E on [labeled ; unlabeled], 2 batches */
-    bool joint;                /* encode both batches in one forward */
-    float *xj, *ohj, *gj;      /* the joint batch, its condition, gradient */
-    float *xd, *gd;            /* D step: [xl ; xu ; xg] and its gradient */
+    /* Training tapes. Batches that the reference runs through a net one
+     * after another share one pass where the math allows, for larger and
+     * faster matrix products: D has no batch norm, and E and G keep each
+     * batch's statistics apart with tape groups (tape_set_groups).
+     * td[0]: D on up to 3 batches, td[1]: D on one; tg[0]: G on one,
+     * tg[1]: G on [random ; reconstruction]; te: E on [labeled ;
+     * unlabeled]; ts: S on [mu_l ; mu_u]. */
+    tape *td[2], *tg[2], *te, *ts;
+    tape *id, *ie, *is;        /* inference, ARAL_CHUNK rows */
+    bool joint;                /* one batch-norm group for E's two batches */
+    float *xj, *ohj, *gj;      /* E's [xl ; xu], its condition, gradient */
+    float *xd, *gd;            /* D's passes: up to 3 batches, gradient */
     float *mus, *gms;          /* S: [mu_l ; mu_u] and its gradient */
-    /* batch buffers, ARAL_BATCH rows each */
-    float *xl, *xu, *xu2, *z, *zu, *eps, *oh_l, *oh_g, *oh_u;
-    float *g_out, *g_big, *g_e, *g_e2, *fm_scratch;
+    /* batch buffers, ARAL_BATCH rows each unless said */
+    float *xl, *xu, *z, *eps, *oh_l, *oh_u;
+    float *oh_g;               /* G's condition, 2 batches */
+    float *g_big;              /* G's output gradient, 2 batches */
+    float *g_out, *g_e, *g_e2, *fm_scratch;
     int *yl, *yg, *pseudo;
     /* inference buffers, ARAL_CHUNK rows */
     float *cx, *coh;
@@ -104,15 +112,16 @@ static bool alloc_buffers(aral *m)
 {
     size_t b = ARAL_BATCH, c = ARAL_CHUNK, dim = (size_t)m->dim;
     size_t k = (size_t)m->k, lat = ARAL_LATENT;
-    float **f[] = {&m->xl, &m->xu, &m->xu2, &m->g_big};
-    for (size_t i = 0; i < 4; i++)
+    float **f[] = {&m->xl, &m->xu};
+    for (size_t i = 0; i < 2; i++)
         if (!(*f[i] = tensor_alloc(b * dim)))
             return false;
-    float **l[] = {&m->z, &m->zu, &m->eps, &m->g_e, &m->g_e2};
-    for (size_t i = 0; i < 5; i++)
+    float **l[] = {&m->z, &m->eps, &m->g_e, &m->g_e2};
+    for (size_t i = 0; i < 4; i++)
         if (!(*l[i] = tensor_alloc(b * 2 * lat)))
             return false;
-    m->oh_l = tensor_alloc(b * k), m->oh_g = tensor_alloc(b * k);
+    m->g_big = tensor_alloc(2 * b * dim);
+    m->oh_l = tensor_alloc(b * k), m->oh_g = tensor_alloc(2 * b * k);
     m->oh_u = tensor_alloc(b * k), m->g_out = tensor_alloc(b * (k + 512));
     m->fm_scratch = tensor_alloc(2 * 512);
     m->cx = tensor_alloc(c * dim), m->coh = tensor_alloc(c * k);
@@ -122,7 +131,8 @@ static bool alloc_buffers(aral *m)
     m->gj = tensor_alloc(2 * b * 2 * lat);
     m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
     m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
-    return m->xd && m->gd && m->mus && m->gms && m->xj && m->ohj && m->gj &&
+    return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj &&
+           m->ohj && m->gj &&
            m->oh_l && m->oh_g && m->oh_u &&
            m->g_out &&
            m->fm_scratch && m->cx && m->coh && m->yl && m->yg && m->pseudo &&
@@ -131,18 +141,12 @@ static bool alloc_buffers(aral *m)
 
 static bool alloc_tapes(aral *m)
 {
-    /* td[0] takes the D step's three batches in one pass, ts S's two
-     * (see step_d, sampler_pair). */
-    for (int i = 0; i < 3; i++)
-        if (!(m->td[i] = tape_new(m->d, i ? ARAL_BATCH : 3 * ARAL_BATCH)))
-            return false;
     for (int i = 0; i < 2; i++)
-        if (!(m->tg[i] = tape_new(m->g, ARAL_BATCH)) ||
-            !(m->te[i] = tape_new(m->e, ARAL_BATCH)))
+        if (!(m->td[i] = tape_new(m->d, (i ? 1 : 3) * ARAL_BATCH)) ||
+            !(m->tg[i] = tape_new(m->g, (i ? 2 : 1) * ARAL_BATCH)))
             return false;
-    if (!(m->ts = tape_new(m->s, 2 * ARAL_BATCH)))
-        return false;
-    if (!(m->tej = tape_new(m->e, 2 * ARAL_BATCH)))
+    if (!(m->te = tape_new(m->e, 2 * ARAL_BATCH)) ||
+        !(m->ts = tape_new(m->s, 2 * ARAL_BATCH)))
         return false;
     m->id = tape_new(m->d, ARAL_CHUNK);
     m->ie = tape_new(m->e, ARAL_CHUNK);
@@ -179,13 +183,12 @@ void aral_free(aral *m)
 {
     if (!m)
         return;
-    tape *tapes[] = {m->td[0], m->td[1], m->td[2], m->tg[0], m->tg[1],
-                     m->te[0], m->te[1], m->ts, m->id, m->ie,
-                     m->is, m->tej};
+    tape *tapes[] = {m->td[0], m->td[1], m->tg[0], m->tg[1], m->te, m->ts,
+                     m->id, m->ie, m->is};
     for (size_t i = 0; i < sizeof(tapes) / sizeof(*tapes); i++)
         tape_free(tapes[i]);
     net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
-    float *f[] = {m->xl, m->xu, m->xu2, m->g_big, m->z, m->zu, m->eps,
+    float *f[] = {m->xl, m->xu, m->g_big, m->z, m->eps,
                   m->g_e, m->g_e2, m->oh_l, m->oh_g, m->oh_u,
                   m->g_out, m->fm_scratch, m->cx, m->coh,
                   m->xj, m->ohj, m->gj, m->xd, m->gd, m->mus, m->gms};
@@ -283,13 +286,11 @@ static void random_condition(aral *m, int n)
     mat_one_hot(mat_view(m->oh_g, n, m->k), m->yg);
 }
 
-/* D's pseudo-label of x (training mode, as the reference computes it under
- * no_grad), one-hot into oh. */
-static void pseudo_label(aral *m, tape *t, mat x, float *oh)
+/* One-hot of each row's arg max of D's logits into oh: the pseudo-label. */
+static void pseudo_label(aral *m, mat logits, float *oh)
 {
-    mat logits = net_forward(m->d, t, x, (mat){0}, NET_TRAIN, &m->r);
     mat_argmax_rows(logits, m->pseudo);
-    mat_one_hot(mat_view(oh, x.rows, m->k), m->pseudo);
+    mat_one_hot(mat_view(oh, logits.rows, m->k), m->pseudo);
 }
 
 static mat rows_of(float *p, int rows, int cols)
@@ -325,32 +326,13 @@ static void step_d(aral *m, const aral_set *set)
     m->last.d = (float)(ce + 0.5 * lu + 0.5 * lg);
 }
 
-/* Feature matching: G learns to match D's mean features on real data. */
-static double feature_matching(aral *m, const aral_set *set)
+/* z = mu + exp(lv / 2) * eps into zu (eps kept for the backward). */
+static void reparameterise(aral *m, mat mu, mat lv, float *zu)
 {
-    int n2 = take_batch(m, &m->unl2, set, m->xu2, NULL);
-    random_condition(m, n2);
-    mat xg = net_forward(m->g, m->tg[0], rows_of(m->z, n2, ARAL_LATENT),
-                         rows_of(m->oh_g, n2, m->k), NET_TRAIN, &m->r);
-    net_forward(m->d, m->td[0], rows_of(m->xu2, n2, m->dim), (mat){0},
-                NET_TRAIN, &m->r);
-    net_forward(m->d, m->td[1], xg, (mat){0}, NET_TRAIN, &m->r);
-    mat fu = tape_layer_output(m->td[0], m->d_feat);
-    mat fg = tape_layer_output(m->td[1], m->d_feat);
-    mat gf = rows_of(m->g_out, n2, fg.cols);
-    double fm = loss_feature_match(fg, fu, gf, (mat){0}, 1.0f, m->fm_scratch);
-    mat dxg = net_backward(m->d, m->td[1], m->d_feat, gf, false, true);
-    net_backward(m->g, m->tg[0], m->g->spec.n_layers - 1, dxg, true, false);
-    return fm;
-}
-
-/* z = mu + exp(lv / 2) * eps into m->zu (eps kept for the backward). */
-static void reparameterise(aral *m, mat mu, mat lv)
-{
+    rng_normal_fill(&m->r, m->eps, (size_t)mu.rows * ARAL_LATENT);
     for (int i = 0; i < mu.rows; i++) {
-        float *z = m->zu + (size_t)i * ARAL_LATENT;
-        float *e = m->eps + (size_t)i * ARAL_LATENT;
-        rng_normal_fill(&m->r, e, ARAL_LATENT);
+        float *z = zu + (size_t)i * ARAL_LATENT;
+        const float *e = m->eps + (size_t)i * ARAL_LATENT;
         for (int j = 0; j < ARAL_LATENT; j++)
             z[j] = mat_row(mu, i)[j] + expf(0.5f * mat_row(lv, i)[j]) * e[j];
     }
@@ -396,56 +378,31 @@ static double sampler_pair(aral *m, mat mu_l, mat mu_u, float target_u,
     return l;
 }
 
-/* E on the labeled batch (true labels, in oh_l) and the unlabeled batch
- * (pseudo-labels, in oh_u): two forward passes as in the reference, or
- * one over both when joint (see aral_set_joint_encoding). */
+/* E on [xl ; xu] with their conditions [true labels ; pseudo-labels]
+ * (oh_l, oh_u) in one pass. Batch norm treats the two batches apart, as
+ * the reference's two passes do, unless joint (aral_set_joint_encoding). */
 static void encode(aral *m, int nl, int nu, mat *el, mat *eu)
 {
-    int k = m->k, w = 2 * ARAL_LATENT;
-    if (!m->joint) {
-        *el = net_forward(m->e, m->te[0], rows_of(m->xl, nl, m->dim),
-                          rows_of(m->oh_l, nl, k), NET_TRAIN, &m->r);
-        *eu = net_forward(m->e, m->te[1], rows_of(m->xu, nu, m->dim),
-                          rows_of(m->oh_u, nu, k), NET_TRAIN, &m->r);
-        return;
-    }
-    size_t dl = (size_t)nl * m->dim, kl = (size_t)nl * k;
+    size_t dl = (size_t)nl * m->dim, kl = (size_t)nl * m->k;
     memcpy(m->xj, m->xl, sizeof(float) * dl);
     memcpy(m->xj + dl, m->xu, sizeof(float) * (size_t)nu * m->dim);
     memcpy(m->ohj, m->oh_l, sizeof(float) * kl);
-    memcpy(m->ohj + kl, m->oh_u, sizeof(float) * (size_t)nu * k);
-    mat e = net_forward(m->e, m->tej, rows_of(m->xj, nl + nu, m->dim),
-                        rows_of(m->ohj, nl + nu, k), NET_TRAIN, &m->r);
+    memcpy(m->ohj + kl, m->oh_u, sizeof(float) * (size_t)nu * m->k);
+    int groups[2] = {nl, nu};
+    tape_set_groups(m->te, groups, m->joint ? 0 : 2);
+    mat e = net_forward(m->e, m->te, rows_of(m->xj, nl + nu, m->dim),
+                        rows_of(m->ohj, nl + nu, m->k), NET_TRAIN, &m->r);
     *el = mat_rows(e, 0, nl);
     *eu = mat_rows(e, nl, nu);
-    (void)w;
 }
 
 /* Back-propagates E's output gradients of both batches. */
 static void encode_backward(aral *m, mat gel, mat geu)
 {
-    int last = m->e->spec.n_layers - 1, w = 2 * ARAL_LATENT;
-    if (!m->joint) {
-        net_backward(m->e, m->te[0], last, gel, true, false);
-        net_backward(m->e, m->te[1], last, geu, true, false);
-        return;
-    }
-    mat g = rows_of(m->gj, gel.rows + geu.rows, w);
+    mat g = rows_of(m->gj, gel.rows + geu.rows, 2 * ARAL_LATENT);
     mat_copy(mat_rows(g, 0, gel.rows), gel);
     mat_copy(mat_rows(g, gel.rows, geu.rows), geu);
-    net_backward(m->e, m->tej, last, g, true, false);
-}
-
-/* Fresh labeled and unlabeled batches, the unlabeled ones pseudo-labeled
- * by D (on tape t), both encoded by E. */
-static void encode_fresh(aral *m, const aral_set *set, tape *t, int *nl,
-                         int *nu, mat *el, mat *eu)
-{
-    *nl = take_batch(m, &m->lab, set, m->xl, m->yl);
-    *nu = take_batch(m, &m->unl, set, m->xu, NULL);
-    pseudo_label(m, t, rows_of(m->xu, *nu, m->dim), m->oh_u);
-    mat_one_hot(rows_of(m->oh_l, *nl, m->k), m->yl);
-    encode(m, *nl, *nu, el, eu);
+    net_backward(m->e, m->te, m->e->spec.n_layers - 1, g, true, false);
 }
 
 void aral_set_joint_encoding(aral *m, bool on)
@@ -453,31 +410,69 @@ void aral_set_joint_encoding(aral *m, bool on)
     m->joint = on;
 }
 
+/* Fresh batches: labeled into xl (labels yl, one-hot oh_l), unlabeled
+ * into xu and also into xd at row `at` (for a D pass). */
+static void take_pair(aral *m, const aral_set *set, int at, int *nl, int *nu)
+{
+    *nl = take_batch(m, &m->lab, set, m->xl, m->yl);
+    *nu = take_batch(m, &m->unl, set, m->xu, NULL);
+    memcpy(m->xd + (size_t)at * m->dim, m->xu,
+           sizeof(float) * (size_t)*nu * m->dim);
+    mat_one_hot(rows_of(m->oh_l, *nl, m->k), m->yl);
+}
+
+/* G on [z ; zu] with conditions [oh_g ; oh_u]: the feature-matching batch
+ * (n2 rows, random) and the reconstruction (nu rows), each its own batch
+ * for batch norm. */
+static mat generate_pair(aral *m, int n2, int nu)
+{
+    memcpy(m->oh_g + (size_t)n2 * m->k, m->oh_u,
+           sizeof(float) * (size_t)nu * m->k);
+    int groups[2] = {n2, nu};
+    tape_set_groups(m->tg[1], groups, 2);
+    return net_forward(m->g, m->tg[1], rows_of(m->z, n2 + nu, ARAL_LATENT),
+                       rows_of(m->oh_g, n2 + nu, m->k), NET_TRAIN, &m->r);
+}
+
 /* (2) G and E: feature matching + beta-VAE on unlabeled samples
  * conditioned on D's pseudo-label + fooling the sampler. D and S pass
- * gradients but keep their weights. */
+ * gradients but keep their weights. Passes: D on [xu2 ; xu] (real
+ * features, pseudo-labels), E on [xl ; xu], G on [z ; zu], D on G(z). */
 static void step_ge(aral *m, const aral_set *set)
 {
-    int k = m->k, nl, nu;
-    double fm = feature_matching(m, set);
+    int dim = m->dim, w = 2 * ARAL_LATENT, nl, nu;
+    int n2 = take_batch(m, &m->unl2, set, m->xd, NULL);
+    take_pair(m, set, n2, &nl, &nu);
+    mat out = net_forward(m->d, m->td[0], rows_of(m->xd, n2 + nu, dim),
+                          (mat){0}, NET_TRAIN, &m->r);
+    mat fu = mat_rows(tape_layer_output(m->td[0], m->d_feat), 0, n2);
+    pseudo_label(m, mat_rows(out, n2, nu), m->oh_u);
     mat el, eu;
-    encode_fresh(m, set, m->td[2], &nl, &nu, &el, &eu);
-    mat xu = rows_of(m->xu, nu, m->dim);
+    encode(m, nl, nu, &el, &eu);
     mat mu_l = mat_cols(el, 0, ARAL_LATENT), mu_u = mat_cols(eu, 0, ARAL_LATENT);
     mat lv_u = mat_cols(eu, ARAL_LATENT, ARAL_LATENT);
-    reparameterise(m, mu_u, lv_u);
-    mat rec = net_forward(m->g, m->tg[1], rows_of(m->zu, nu, ARAL_LATENT),
-                          rows_of(m->oh_u, nu, k), NET_TRAIN, &m->r);
-    mat grec = rows_of(m->g_big, nu, m->dim);
-    double r = loss_mse(rec, xu, grec, TRD_LAMBDA);
-    mat dz = net_backward(m->g, m->tg[1], m->g->spec.n_layers - 1, grec, true,
-                          true);
-    mat geu = rows_of(m->g_e, nu, 2 * ARAL_LATENT);
+    random_condition(m, n2);
+    reparameterise(m, mu_u, lv_u, m->z + (size_t)n2 * ARAL_LATENT);
+    mat gout = generate_pair(m, n2, nu);
+    /* Feature matching: G learns to match D's mean features on real data. */
+    net_forward(m->d, m->td[1], mat_rows(gout, 0, n2), (mat){0}, NET_TRAIN,
+                &m->r);
+    mat fg = tape_layer_output(m->td[1], m->d_feat);
+    mat gf = rows_of(m->g_out, n2, fg.cols);
+    double fm = loss_feature_match(fg, fu, gf, (mat){0}, 1.0f, m->fm_scratch);
+    mat dgout = rows_of(m->g_big, n2 + nu, dim);
+    mat_copy(mat_rows(dgout, 0, n2),
+             net_backward(m->d, m->td[1], m->d_feat, gf, false, true));
+    double r = loss_mse(mat_rows(gout, n2, nu), rows_of(m->xu, nu, dim),
+                        mat_rows(dgout, n2, nu), TRD_LAMBDA);
+    mat dz = net_backward(m->g, m->tg[1], m->g->spec.n_layers - 1, dgout,
+                          true, true);
+    mat geu = rows_of(m->g_e, nu, w);
     double kl = loss_gauss_kl(mu_u, lv_u, mat_cols(geu, 0, ARAL_LATENT),
                               mat_cols(geu, ARAL_LATENT, ARAL_LATENT),
                               TRD_LAMBDA);
-    add_dz(m, dz, lv_u, m->g_e);
-    mat gel = rows_of(m->g_e2, nl, 2 * ARAL_LATENT);
+    add_dz(m, mat_rows(dz, n2, nu), lv_u, m->g_e);
+    mat gel = rows_of(m->g_e2, nl, w);
     mat_zero(gel);
     double f = sampler_pair(m, mu_l, mu_u, 1.0f, false, gel, geu);
     encode_backward(m, gel, geu);
@@ -487,12 +482,16 @@ static void step_ge(aral *m, const aral_set *set)
     m->last.ge = (float)(fm + TRD_LAMBDA * (r + kl) + ADV_LAMBDA * f);
 }
 
-/* (3) S: labeled mu -> 1, unlabeled mu -> 0. */
+/* (3) S: labeled mu -> 1, unlabeled mu -> 0, on fresh batches. */
 static void step_s(aral *m, const aral_set *set)
 {
     int nl, nu;
+    take_pair(m, set, 0, &nl, &nu);
+    mat out = net_forward(m->d, m->td[0], rows_of(m->xd, nu, m->dim),
+                          (mat){0}, NET_TRAIN, &m->r);
+    pseudo_label(m, out, m->oh_u);
     mat el, eu;
-    encode_fresh(m, set, m->td[0], &nl, &nu, &el, &eu);
+    encode(m, nl, nu, &el, &eu);
     double l = sampler_pair(m, mat_cols(el, 0, ARAL_LATENT),
                             mat_cols(eu, 0, ARAL_LATENT), 0.0f, true,
                             (mat){0}, (mat){0});

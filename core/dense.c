@@ -13,6 +13,7 @@
 
 #include "blas.h"
 #include "layer.h"
+#include "simd.h"
 
 #define WN_EPS 1e-6f
 
@@ -57,7 +58,7 @@ static void row_norms(const float *w, int out, int in, float *norm)
         norm[j] = sqrtf(sum_squares(w + (size_t)j * in, in) + WN_EPS);
 }
 
-void dense_forward(const layer *l, layer_cache *c, mat x, mat y)
+VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y)
 {
     mat w = mat_view(l->w, l->out, l->in);
     if (l->spec.kind == LAYER_DENSE) {
@@ -135,7 +136,7 @@ static void wn_backward(const layer *l, layer_cache *c, mat x, mat dy,
         mm(false, false, dt, mat_view(l->w, out, l->in), dx, 1.0f, 0.0f);
 }
 
-void dense_backward(const layer *l, layer_cache *c, mat x, mat dy, mat dx,
+VEC_CLONES void dense_backward(const layer *l, layer_cache *c, mat x, mat dy, mat dx,
                     bool param_grads)
 {
     if (l->spec.kind == LAYER_DENSE)

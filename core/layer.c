@@ -48,7 +48,8 @@ void layer_cache_sizes(const layer *l, int rows, size_t sz[4])
         sz[0] = ro, sz[1] = ro + l->out, sz[2] = l->out;
         break;
     case LAYER_BATCHNORM:
-        sz[0] = ro, sz[2] = l->out, sz[3] = l->out;
+        sz[0] = ro, sz[1] = 2 * (size_t)l->out;
+        sz[2] = sz[3] = LAYER_MAX_GROUPS * (size_t)l->out;
         break;
     case LAYER_DROPOUT:
         sz[0] = ro;

@@ -55,10 +55,17 @@ typedef struct layer {
 /* Per-forward caches of one layer, sized for the tape's maximum batch. */
 typedef struct layer_cache {
     float *a;  /* dense_wn: x v^T; batchnorm: x-hat; dropout: mask */
-    float *b;  /* dense_wn: dy * g/|v| scratch */
+    float *b;  /* dense_wn: dy * g/|v| scratch; batchnorm: 2 sums */
     float *v;  /* per-feature vector: |v| (wn) or 1/std (batchnorm) */
     float *v2; /* batchnorm: batch mean */
+    /* batchnorm: the pass's rows in consecutive groups, each normalised
+     * with its own statistics (v and v2 hold one vector per group); no
+     * groups means one group of all rows. Set by the tape. */
+    const int *groups;
+    int n_groups;
 } layer_cache;
+
+#define LAYER_MAX_GROUPS 4
 
 /* Trainable parameter and state float counts of a layer. */
 size_t layer_param_count(const layer_spec *s, int in, int out);

@@ -13,11 +13,14 @@ struct tape {
     int max_batch, rows;
     net_mode mode;
     float *input;            /* [x ; c], max_batch x (in + cond) */
-    float *out[NET_MAX_LAYERS];
+    float *out[NET_MAX_LAYERS];  /* each layer's own output buffer */
+    float *act[NET_MAX_LAYERS];  /* where its output is this pass: out[i],
+                                    or its input for a skipped identity */
     layer_cache cache[NET_MAX_LAYERS];
     float *grad[2];          /* ping-pong gradients, max_batch x widest */
     float *dinput;           /* gradient w.r.t. [x ; c] */
     float *block;            /* the one allocation behind all of the above */
+    int groups[LAYER_MAX_GROUPS], n_groups; /* see tape_set_groups */
 };
 
 net_spec *net_spec_add(net_spec *s, layer_kind kind, int out, int flags,
@@ -171,6 +174,7 @@ tape *tape_new(const net *n, int max_batch)
         return NULL;
     }
     tape_layout(t, t->block);
+    memcpy(t->act, t->out, sizeof(t->act));
     return t;
 }
 
@@ -187,10 +191,40 @@ int tape_max_batch(const tape *t)
     return t->max_batch;
 }
 
+void tape_set_groups(tape *t, const int *rows, int n)
+{
+    assert(n >= 0 && n <= LAYER_MAX_GROUPS);
+    t->n_groups = n;
+    for (int g = 0; g < n; g++)
+        t->groups[g] = rows[g];
+}
+
+/* Hands the groups to every layer's cache for a pass of `rows` rows. */
+static void apply_groups(tape *t, int rows)
+{
+    int sum = 0;
+    for (int g = 0; g < t->n_groups; g++)
+        sum += t->groups[g];
+    assert(t->n_groups == 0 || sum == rows);
+    (void)sum, (void)rows;
+    for (int i = 0; i < t->n->spec.n_layers; i++) {
+        t->cache[i].groups = t->groups;
+        t->cache[i].n_groups = t->n_groups;
+    }
+}
+
 mat tape_layer_output(const tape *t, int i)
 {
     assert(i >= 0 && i < t->n->spec.n_layers);
-    return mat_view(t->out[i], t->rows, t->n->layers[i].out);
+    return mat_view(t->act[i], t->rows, t->n->layers[i].out);
+}
+
+/* Noise and dropout are the identity outside training: the pass skips
+ * them, and their output is their input (no copy). */
+static bool identity_in(const layer *l, net_mode mode)
+{
+    return mode == NET_EVAL &&
+           (l->spec.kind == LAYER_NOISE || l->spec.kind == LAYER_DROPOUT);
 }
 
 /* Writes [x ; c] into the tape's input buffer. */
@@ -220,15 +254,28 @@ mat net_forward(net *n, tape *t, mat x, mat c, net_mode mode, rng *r)
     load_input(n, t, x, c);
     t->rows = x.rows;
     t->mode = mode;
-    for (int i = 0; i < n->spec.n_layers; i++)
-        layer_forward(&n->layers[i], &t->cache[i], layer_input(n, t, i),
-                      tape_layer_output(t, i), mode, r);
+    apply_groups(t, x.rows);
+    for (int i = 0; i < n->spec.n_layers; i++) {
+        const layer *l = &n->layers[i];
+        mat in = layer_input(n, t, i);
+        t->act[i] = identity_in(l, mode) ? in.data : t->out[i];
+        if (t->act[i] != in.data)
+            layer_forward(l, &t->cache[i], in, tape_layer_output(t, i), mode,
+                          r);
+    }
     return tape_layer_output(t, n->spec.n_layers - 1);
 }
 
 static bool has_params(const layer *l)
 {
     return l->dw || l->db || l->dg;
+}
+
+/* Layers whose input gradient is their output gradient. */
+static bool passes_gradient(const layer *l, net_mode mode)
+{
+    return l->spec.kind == LAYER_NOISE ||
+           (l->spec.kind == LAYER_DROPOUT && mode == NET_EVAL);
 }
 
 mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
@@ -243,11 +290,14 @@ mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
         while (stop <= from && !(param_grads && has_params(&n->layers[stop])))
             stop++;
     mat g = dy;
+    int buf = 0; /* the ping-pong buffer the next dx goes to */
     for (int i = from; i >= stop; i--) {
         const layer *l = &n->layers[i];
         mat dx = {0, 0, 0, NULL};
+        if (i > stop && passes_gradient(l, t->mode))
+            continue; /* g goes on down as it is */
         if (i > stop)
-            dx = mat_view(t->grad[i & 1], t->rows, l->in);
+            dx = mat_view(t->grad[buf ^= 1], t->rows, l->in);
         else if (want_dx)
             dx = mat_view(t->dinput, t->rows, l->in);
         layer_backward(l, &t->cache[i], layer_input(n, t, i),
@@ -270,6 +320,8 @@ void net_init_data(net *n, tape *t, mat x, mat c, rng *r)
     load_input(n, t, x, c);
     t->rows = x.rows;
     t->mode = NET_TRAIN;
+    apply_groups(t, x.rows);
+    memcpy(t->act, t->out, sizeof(t->act));
     for (int i = 0; i < n->spec.n_layers; i++) {
         layer *l = &n->layers[i];
         mat in = layer_input(n, t, i);

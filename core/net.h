@@ -59,6 +59,14 @@ int net_layer_width(const net *n, int i);
 tape *tape_new(const net *n, int max_batch);
 void tape_free(tape *t);
 int tape_max_batch(const tape *t);
+/* Splits the rows of the tape's next passes into n consecutive groups of
+ * rows[0], rows[1], ... rows (n <= LAYER_MAX_GROUPS; n = 0 for one group
+ * of all rows, the default). Batch norm layers normalise each group with
+ * its own statistics, so one pass over [a ; b] computes what two passes
+ * over a and b would, in larger matrix products. Every other layer works
+ * row by row and is unaffected. The groups must add up to the rows of
+ * each forward pass while they are set. */
+void tape_set_groups(tape *t, const int *rows, int n);
 
 /* Forward pass of x (and condition c when the net has one; pass a mat with
  * data NULL otherwise). rows <= max_batch. r feeds noise and dropout in

@@ -3,7 +3,9 @@
 #include <math.h>
 #include <string.h>
 
-void optim_adam_step(net *n, float lr)
+#include "simd.h"
+
+VEC_CLONES void optim_adam_step(net *n, float lr)
 {
     adam_opts o = n->adam;
     n->adam_step++;

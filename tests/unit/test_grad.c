@@ -23,6 +23,7 @@
 static double H = 1e-3;     /* step of the central difference */
 static double FLOOR = 1e-3; /* below it, errors count absolutely */
 static bool INPUTS = true;  /* check the input gradient too */
+static int GROUPS[2];       /* batch-norm row groups, {0, 0} for none */
 #define TOL 2e-2
 
 static float randn(rng *r)
@@ -109,6 +110,7 @@ static int check_net(net_spec *s, net_mode mode, bool kinked)
     f.n = net_new(s, &r);
     CHECK(f.n);
     f.t = tape_new(f.n, ROWS);
+    tape_set_groups(f.t, GROUPS, GROUPS[0] ? 2 : 0);
     f.in = s->in, f.cond = s->cond, f.out = net_out_width(f.n), f.mode = mode;
     f.x = malloc(sizeof(float) * ROWS * f.in);
     f.c = malloc(sizeof(float) * ROWS * (f.cond + 1));
@@ -193,6 +195,56 @@ static int t_batchnorm_eval(void)
 {
     net_spec s = one(5, LAYER_BATCHNORM, 0, 0, 0);
     return check_net(&s, NET_EVAL, false);
+}
+
+/* Rows 0-1 and 2-5 normalised apart (tape_set_groups). */
+static int t_batchnorm_groups(void)
+{
+    net_spec s = one(5, LAYER_BATCHNORM, 0, 0, 0);
+    GROUPS[0] = 2, GROUPS[1] = ROWS - 2;
+    int rc = check_net(&s, NET_TRAIN, false);
+    GROUPS[0] = GROUPS[1] = 0;
+    return rc;
+}
+
+/* A grouped pass over [a ; b] computes what a pass over a and then one
+ * over b compute: outputs, parameter and input gradients, running
+ * statistics. */
+static int t_batchnorm_groups_match_passes(void)
+{
+    rng r;
+    rng_seed(&r, 3);
+    net_spec s = one(5, LAYER_BATCHNORM, 0, 0, 0);
+    net *a = net_new(&s, &r), *b = net_new(&s, &r);
+    tape *ta = tape_new(a, ROWS), *tb = tape_new(b, ROWS);
+    float x[ROWS * 5], dy[ROWS * 5], dx[ROWS * 5];
+    fill(x, ROWS * 5, &r, 2.0f), fill(dy, ROWS * 5, &r, 1.0f);
+    int groups[2] = {2, ROWS - 2};
+    tape_set_groups(ta, groups, 2);
+    mat ya = net_forward(a, ta, mat_view(x, ROWS, 5), (mat){0}, NET_TRAIN, &r);
+    mat dxa = net_backward(a, ta, 0, mat_view(dy, ROWS, 5), true, true);
+    int ok = 1, off = 0;
+    for (int g = 0; g < 2; g++) {
+        int n = groups[g];
+        mat yb = net_forward(b, tb, mat_view(x + off * 5, n, 5), (mat){0},
+                             NET_TRAIN, &r);
+        mat dxb = net_backward(b, tb, 0, mat_view(dy + off * 5, n, 5), true,
+                               true);
+        for (int i = 0; i < n * 5; i++) {
+            ok &= fabsf(ya.data[off * 5 + i] - yb.data[i]) < 1e-5f;
+            dx[off * 5 + i] = dxb.data[i];
+        }
+        off += n;
+    }
+    for (int i = 0; i < ROWS * 5; i++)
+        ok &= fabsf(dxa.data[i] - dx[i]) < 1e-5f;
+    for (size_t i = 0; i < a->n_param; i++)
+        ok &= fabsf(a->grad[i] - b->grad[i]) < 1e-5f;
+    for (size_t i = 0; i < a->n_state; i++)
+        ok &= fabsf(a->state[i] - b->state[i]) < 1e-6f;
+    tape_free(ta), tape_free(tb), net_free(a), net_free(b);
+    CHECK(ok);
+    return 0;
 }
 
 static int t_relu(void)
@@ -505,6 +557,9 @@ static const test_case cases[] = {
     {"grad dense weight-norm trained scale", t_dense_wn_train_scale},
     {"grad batchnorm train", t_batchnorm_train},
     {"grad batchnorm eval", t_batchnorm_eval},
+    {"grad batchnorm, two row groups", t_batchnorm_groups},
+    {"batchnorm row groups match separate passes",
+     t_batchnorm_groups_match_passes},
     {"grad relu", t_relu},
     {"grad leaky relu", t_lrelu},
     {"grad softplus", t_softplus},
