@@ -7,7 +7,7 @@
 #include "simd.h"
 #include "vecmath.h"
 
-static void forward_row(const layer *l, const float *x, float *y, int n)
+VEC_INLINE void forward_row(const layer *l, const float *x, float *y, int n)
 {
     float a = l->spec.param;
     switch (l->spec.kind) {
@@ -76,7 +76,7 @@ VEC_CLONES void act_forward(const layer *l, layer_cache *c, mat x, mat y,
     }
 }
 
-static void backward_row(const layer *l, const float *x, const float *y,
+VEC_INLINE void backward_row(const layer *l, const float *x, const float *y,
                          const float *dy, float *dx, const float *mask, int n)
 {
     float a = l->spec.param;

@@ -19,7 +19,7 @@
 
 /* out[j] = sum over rows of x[r][j], row by row: the inner loop runs
  * along memory and vectorises. */
-static void col_sums(mat x, float *out)
+VEC_INLINE void col_sums(mat x, float *out)
 {
     for (int j = 0; j < x.cols; j++)
         out[j] = 0.0f;
@@ -33,7 +33,7 @@ static void col_sums(mat x, float *out)
 /* Mean, then variance about it (two passes: float sums of squares about
  * zero would cancel) into mean and inv (1 / std), and the running
  * estimates. */
-static void batch_stats(const layer *l, mat x, float *mean, float *inv)
+VEC_INLINE void batch_stats(const layer *l, mat x, float *mean, float *inv)
 {
     int n = x.rows, out = l->out;
     float *var = inv;
@@ -66,7 +66,7 @@ static int group_count(const layer_cache *c)
 }
 
 /* xh = (x - mean) * inv and y = g xh + b for the rows of one group. */
-static void normalise(const layer *l, mat x, mat xh, mat y, const float *mean,
+VEC_INLINE void normalise(const layer *l, mat x, mat xh, mat y, const float *mean,
                       const float *inv)
 {
     for (int r = 0; r < x.rows; r++) {
@@ -102,7 +102,7 @@ VEC_CLONES void batchnorm_forward(const layer *l, layer_cache *c, mat x,
 }
 
 /* sd[j] = sum_r dy[r][j] and sdh[j] = sum_r dy[r][j] xh[r][j]. */
-static void grad_sums(mat dy, mat xh, float *sd, float *sdh)
+VEC_INLINE void grad_sums(mat dy, mat xh, float *sd, float *sdh)
 {
     for (int j = 0; j < dy.cols; j++)
         sd[j] = 0.0f, sdh[j] = 0.0f;
@@ -114,7 +114,7 @@ static void grad_sums(mat dy, mat xh, float *sd, float *sdh)
 }
 
 /* One group's backward; inv is its 1 / std. */
-static void group_backward(const layer *l, layer_cache *c, mat dy, mat xh,
+VEC_INLINE void group_backward(const layer *l, layer_cache *c, mat dy, mat xh,
                            mat dx, const float *inv, net_mode mode,
                            bool param_grads)
 {

@@ -17,7 +17,7 @@
 
 #define WN_EPS 1e-6f
 
-static void add_bias(mat y, const float *b)
+VEC_INLINE void add_bias(mat y, const float *b)
 {
     for (int r = 0; r < y.rows; r++) {
         float *yr = mat_row(y, r);
@@ -26,7 +26,7 @@ static void add_bias(mat y, const float *b)
     }
 }
 
-static void col_sums_add(mat m, float *out)
+VEC_INLINE void col_sums_add(mat m, float *out)
 {
     for (int r = 0; r < m.rows; r++) {
         const float *mr = mat_row(m, r);
@@ -37,7 +37,7 @@ static void col_sums_add(mat m, float *out)
 
 /* Sum of squares in 8 independent lanes, which the compiler vectorises
  * (a single float accumulator is a serial chain it may not reorder). */
-static float sum_squares(const float *v, int n)
+VEC_INLINE float sum_squares(const float *v, int n)
 {
     float lane[8] = {0};
     int i = 0;
@@ -52,13 +52,14 @@ static float sum_squares(const float *v, int n)
     return s;
 }
 
-static void row_norms(const float *w, int out, int in, float *norm)
+VEC_INLINE void row_norms(const float *w, int out, int in, float *norm)
 {
     for (int j = 0; j < out; j++)
         norm[j] = sqrtf(sum_squares(w + (size_t)j * in, in) + WN_EPS);
 }
 
-VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y)
+VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
+                              net_mode mode)
 {
     mat w = mat_view(l->w, l->out, l->in);
     if (l->spec.kind == LAYER_DENSE) {
@@ -67,20 +68,27 @@ VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y)
             add_bias(y, l->b);
         return;
     }
-    mat t = mat_view(c->a, x.rows, l->out);
+    /* t = x v^T stays in cache a for the backward; in evaluation mode it
+     * is computed in y and scaled in place. */
+    mat t = mode == NET_TRAIN ? mat_view(c->a, x.rows, l->out) : y;
     mm(false, true, x, w, t, 1.0f, 0.0f);
     row_norms(l->w, l->out, l->in, c->v);
+    float *scale = c->b; /* free until the backward */
+    for (int j = 0; j < l->out; j++)
+        scale[j] = l->g[j] / c->v[j];
     for (int r = 0; r < y.rows; r++) {
         float *yr = mat_row(y, r);
         const float *tr = mat_row(t, r);
-        for (int j = 0; j < y.cols; j++)
-            yr[j] = tr[j] * (l->g[j] / c->v[j]);
+        if (l->b)
+            for (int j = 0; j < y.cols; j++)
+                yr[j] = tr[j] * scale[j] + l->b[j];
+        else
+            for (int j = 0; j < y.cols; j++)
+                yr[j] = tr[j] * scale[j];
     }
-    if (l->b)
-        add_bias(y, l->b);
 }
 
-static void plain_backward(const layer *l, mat x, mat dy, mat dx,
+VEC_INLINE void plain_backward(const layer *l, mat x, mat dy, mat dx,
                            bool param_grads)
 {
     mat w = mat_view(l->w, l->out, l->in);
@@ -94,7 +102,7 @@ static void plain_backward(const layer *l, mat x, mat dy, mat dx,
 }
 
 /* The norm correction of dv: dv_j -= g_j c_j / |v_j|^3 v_j. */
-static void wn_correct_dv(const layer *l, const float *cj, const float *norm)
+VEC_INLINE void wn_correct_dv(const layer *l, const float *cj, const float *norm)
 {
     for (int j = 0; j < l->out; j++) {
         float k = l->g[j] * cj[j] / (norm[j] * norm[j] * norm[j]);
@@ -105,7 +113,7 @@ static void wn_correct_dv(const layer *l, const float *cj, const float *norm)
     }
 }
 
-static void wn_backward(const layer *l, layer_cache *c, mat x, mat dy,
+VEC_INLINE void wn_backward(const layer *l, layer_cache *c, mat x, mat dy,
                         mat dx, bool param_grads)
 {
     int out = l->out;

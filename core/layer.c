@@ -108,7 +108,7 @@ void layer_forward(const layer *l, layer_cache *c, mat x, mat y,
 {
     assert(x.cols == l->in && y.cols == l->out && x.rows == y.rows);
     if (is_dense(l->spec.kind))
-        dense_forward(l, c, x, y);
+        dense_forward(l, c, x, y, mode);
     else if (l->spec.kind == LAYER_BATCHNORM)
         batchnorm_forward(l, c, x, y, mode);
     else
@@ -120,6 +120,8 @@ void layer_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
 {
     assert(dy.cols == l->out && dy.rows == x.rows);
     assert(!dx.data || (dx.cols == l->in && dx.rows == x.rows));
+    /* An evaluation-mode forward keeps no x v^T for weight norm. */
+    assert(mode == NET_TRAIN || l->spec.kind != LAYER_DENSE_WN);
     if (is_dense(l->spec.kind))
         dense_backward(l, c, x, dy, dx, param_grads);
     else if (l->spec.kind == LAYER_BATCHNORM)

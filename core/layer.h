@@ -6,6 +6,8 @@
  * Conventions: x is the layer input (rows x in), y its output
  * (rows x out). Backward gets dy, accumulates parameter gradients (+=) when
  * asked, and writes dx unless dx.data is NULL (the caller does not need it).
+ * Weight-normalised layers back-propagate only after a training-mode
+ * forward (an evaluation pass computes its output in place).
  */
 #pragma once
 #include <stdbool.h>
@@ -86,7 +88,8 @@ void layer_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
                     mat dx, net_mode mode, bool param_grads);
 
 /* dense.c */
-void dense_forward(const layer *l, layer_cache *c, mat x, mat y);
+void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
+                   net_mode mode);
 void dense_backward(const layer *l, layer_cache *c, mat x, mat dy, mat dx,
                     bool param_grads);
 void dense_init(layer *l, rng *r);

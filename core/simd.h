@@ -15,3 +15,8 @@
 #else
 #define VEC_CLONES
 #endif
+
+/* For the static helpers of a VEC_CLONES function: inlined into each
+ * clone, they are vectorised for its target (out of line, GCC keeps one
+ * baseline copy). */
+#define VEC_INLINE static inline __attribute__((always_inline))

@@ -23,8 +23,7 @@ typedef uint32_t lanes __attribute__((vector_size(4 * RNG_LANES)));
 /* 2 * PAIRS standard normals into out: 32-bit uniforms from the 16 lane
  * streams of xoshiro128+ (top 24 bits used, its low bits are weak), then
  * Box-Muller as plain loops that GCC vectorises through libmvec. */
-static inline __attribute__((always_inline)) void normal_block(rng *r,
-                                                               float *out)
+VEC_INLINE void normal_block(rng *r, float *out)
 {
     lanes s0, s1, s2, s3;
     uint32_t bits[2 * PAIRS];

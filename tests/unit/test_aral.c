@@ -83,11 +83,13 @@ static int pick_labeled(const synth *s, int per, int classes, int *lab,
 static synth S;
 static int lab[N], labels[N], unl[N], n_unl;
 
-static aral *trained(uint64_t seed, int classes, int iters, track *t,
-                     int *n_lab, bool joint)
+/* A model trained `iters` iterations with 10 labels of each class in
+ * `classes`, or per_class when given. */
+static aral *trained_with(uint64_t seed, int classes, int per_class,
+                          int iters, track *t, int *n_lab, bool joint)
 {
     make_clusters(&S, 3);
-    *n_lab = pick_labeled(&S, 10, classes, lab, labels, unl, &n_unl);
+    *n_lab = pick_labeled(&S, per_class, classes, lab, labels, unl, &n_unl);
     aral *m = aral_new(DIM, K, seed);
     if (m)
         aral_set_joint_encoding(m, joint);
@@ -97,6 +99,12 @@ static aral *trained(uint64_t seed, int classes, int iters, track *t,
         return NULL;
     }
     return m;
+}
+
+static aral *trained(uint64_t seed, int classes, int iters, track *t,
+                     int *n_lab, bool joint)
+{
+    return trained_with(seed, classes, 10, iters, t, n_lab, joint);
 }
 
 static int t_losses_fall_and_classifier_learns(void)
@@ -149,7 +157,7 @@ static int rank_share(uint64_t seed, double *share, double *control)
 {
     track t = {0};
     int n_lab, order[N];
-    aral *m = trained(seed, 0x7, 120, &t, &n_lab, true);
+    aral *m = trained_with(seed, 0x7, 50, 120, &t, &n_lab, true);
     if (!m)
         return 1;
     aral_data x = {N, DIM, NULL, S.x};
@@ -176,15 +184,16 @@ static int by_value(const void *a, const void *b)
 
 static int t_unlabeled_cluster_ranked_first(void)
 {
-    /* Class 3 has no labels. Joint encoding: with the reference's two
-     * passes S separates the sets by batch-norm statistics, which are
-     * gone at query time, and this case fails (0 of 150 in the first 150
-     * for seed 2 at 300 iterations); see aral_set_joint_encoding. One run
-     * is a noisy adversarial game (E learns to fool S): across seeds and
-     * random streams single runs have ranged from 0.34 to 0.96 of pairs,
-     * so the claim is made of five runs, against the random order of the
-     * same candidates (0.50 give or take 0.02 per run): well ahead of it
-     * on average and for the median run. */
+    /* Classes 0-2 are well labeled (50 each), class 3 has no labels.
+     * Joint encoding: with the reference's two passes S separates the
+     * sets by batch-norm statistics, which are gone at query time, and
+     * this case fails (0 of 150 in the first 150 for seed 2 at 300
+     * iterations); see aral_set_joint_encoding. With 10 labels a class
+     * the case is a noisy game (S can learn the 30 labeled codes one by
+     * one): single runs spread from 0.31 to 0.96 of pairs across random
+     * streams and builds. With 50 they lie between 0.73 and 1.00. The
+     * claim is made of five runs, beside the random order of the same
+     * candidates (0.50 give or take 0.02 a run). */
     double share[5], control[5], sum = 0, sum_control = 0;
     for (int i = 0; i < 5; i++) {
         CHECK(rank_share(2 + (uint64_t)i, &share[i], &control[i]) == 0);
@@ -194,7 +203,7 @@ static int t_unlabeled_cluster_ranked_first(void)
     printf("  mean %.2f, median %.2f; random order mean %.2f\n", sum / 5,
            share[2], sum_control / 5);
     CHECK(sum_control / 5 > 0.45 && sum_control / 5 < 0.55);
-    CHECK(sum / 5 > 0.6 && share[2] > 0.6);
+    CHECK(sum / 5 > 0.8 && share[2] > 0.8);
     return 0;
 }
 
