@@ -61,10 +61,11 @@ int aral_dim(const aral *m);
 int aral_classes(const aral *m);
 
 /* Off (the default) follows the paper's code: E encodes the labeled and
- * the unlabeled batch in two forward passes, so batch norm normalises
- * each with its own statistics, and S can tell the sets apart by those
- * statistics alone, which vanish at query time (eval mode uses running
- * averages). On: one forward pass over both batches, shared statistics.
+ * the unlabeled batch as two batches (two forward passes there; here one
+ * pass with two batch-norm groups, the same math), so batch norm
+ * normalises each with its own statistics, and S can tell the sets apart
+ * by those statistics alone, which vanish at query time (eval mode uses
+ * running averages). On: both batches share one set of statistics.
  * A departure from the reference, measured in bench/, never the default. */
 void aral_set_joint_encoding(aral *m, bool on);
 

@@ -9,8 +9,9 @@
  *                 [--iters I] [--strategy aral|random|entropy] [--seed N]
  *                 [--threads N] [--joint-bn 0|1]
  *
- * --joint-bn 1 encodes labeled and unlabeled batches in one pass (see
- * aral_set_joint_encoding); the default 0 is the reference's way.
+ * --joint-bn 1 gives E's labeled and unlabeled batches one set of
+ * batch-norm statistics (see aral_set_joint_encoding); the default 0 is
+ * the reference's way.
  */
 #include <stdio.h>
 #include <stdlib.h>
