@@ -2,8 +2,10 @@
 # ARAL speed, C against the PyTorch reference, side by side on this
 # machine: bench_aral and shared/bench/ref_speed.py alternate (C, ref, C,
 # ref) with the same threads, batch, labeled set size and pool, and the
-# ratios are taken run by run. The machine is shared and noisy: read the
-# ratios, not the absolute figures. Last line: one JSON object.
+# ratios are taken run by run. bench_aral also times the very GEMMs of an
+# iteration and of a scoring pass replayed alone: the bound for this BLAS.
+# The machine is shared and noisy: read the ratios, not the absolute
+# figures. Last line: one JSON object.
 #   usage: bench/run_aral_speed.sh [rounds, default 2] [threads, default 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,9 +36,14 @@ best = lambda xs, k, f: f(x[k] for x in xs)
 print(json.dumps({
     "threads": c[0]["threads"], "rounds": len(pairs),
     "c_iters_per_sec": [x["iters_per_sec"] for x in c],
+    "c_ms_per_iter": [x["ms_per_iter"] for x in c],
+    "c_gemm_only_ms_per_iter": [x["gemm_only_ms_per_iter"] for x in c],
+    "gflop_per_iter": c[0]["gflop_per_iter"],
     "torch_iters_per_sec": [x["iters_per_sec"] for x in t],
     "train_speedup": [round(a["iters_per_sec"] / b["iters_per_sec"], 3) for a, b in pairs],
     "c_score_seconds": [x["score_seconds_best"] for x in c],
+    "c_score_gemm_only_seconds": [x["score_gemm_only_seconds"] for x in c],
+    "score_gflop": c[0]["score_gflop"],
     "torch_score_seconds": [x["score_seconds_best"] for x in t],
     "score_speedup": [round(b["score_seconds_best"] / a["score_seconds_best"], 3) for a, b in pairs],
     "c_classify_seconds": [x["classify_pool_seconds"] for x in c],
