@@ -111,6 +111,11 @@ VEC_INLINE void backward_row(const layer *l, const float *x, const float *y,
     }
 }
 
+VEC_CLONES void act_row(const layer *l, float *y, int n)
+{
+    forward_row(l, y, y, n);
+}
+
 VEC_CLONES void act_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
                   mat dx, net_mode mode)
 {

@@ -65,9 +65,10 @@ static int group_count(const layer_cache *c)
     return c->n_groups ? c->n_groups : 1;
 }
 
-/* xh = (x - mean) * inv and y = g xh + b for the rows of one group. */
-VEC_INLINE void normalise(const layer *l, mat x, mat xh, mat y, const float *mean,
-                      const float *inv)
+/* xh = (x - mean) * inv and y = g xh + b for the rows of one group, then
+ * the fused activation if any (layer_cache.then). */
+VEC_INLINE void normalise(const layer *l, const layer_cache *c, mat x, mat xh,
+                          mat y, const float *mean, const float *inv)
 {
     for (int r = 0; r < x.rows; r++) {
         const float *xr = mat_row(x, r);
@@ -76,6 +77,8 @@ VEC_INLINE void normalise(const layer *l, mat x, mat xh, mat y, const float *mea
             hr[j] = (xr[j] - mean[j]) * inv[j];
             yr[j] = l->g[j] * hr[j] + l->b[j];
         }
+        if (c->then)
+            act_row(c->then, yr, l->out);
     }
 }
 
@@ -95,7 +98,7 @@ VEC_CLONES void batchnorm_forward(const layer *l, layer_cache *c, mat x,
                 inv[j] = 1.0f / sqrtf(l->run_var[j] + BN_EPS);
             }
         }
-        normalise(l, mat_rows(x, off, n), mat_rows(xh, off, n),
+        normalise(l, c, mat_rows(x, off, n), mat_rows(xh, off, n),
                   mat_rows(y, off, n), mean, inv);
         off += n;
     }

@@ -70,8 +70,12 @@ VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
     mat w = mat_view(l->w, l->out, l->in);
     if (l->spec.kind == LAYER_DENSE) {
         mm(false, true, x, w, y, 1.0f, 0.0f);
-        if (l->b)
-            add_bias(y, l->b);
+        for (int r = 0; (l->b || c->then) && r < y.rows; r++) {
+            if (l->b)
+                add_bias(mat_rows(y, r, 1), l->b);
+            if (c->then)
+                act_row(c->then, mat_row(y, r), y.cols);
+        }
         return;
     }
     /* t = x v^T stays in cache a for the backward; in evaluation mode it
@@ -91,6 +95,8 @@ VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
         else
             for (int j = 0; j < y.cols; j++)
                 yr[j] = tr[j] * scale[j];
+        if (c->then)
+            act_row(c->then, yr, y.cols);
     }
 }
 

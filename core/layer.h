@@ -65,6 +65,11 @@ typedef struct layer_cache {
      * groups means one group of all rows. Set by the tape. */
     const int *groups;
     int n_groups;
+    /* Evaluation passes: the activation layer right after this dense or
+     * batch-norm layer, applied to each output row as it is made, while
+     * the row is in cache (net_forward then skips that layer, so this
+     * layer's output is the activation's). NULL otherwise. */
+    const struct layer *then;
 } layer_cache;
 
 #define LAYER_MAX_GROUPS 4
@@ -109,3 +114,6 @@ void act_forward(const layer *l, layer_cache *c, mat x, mat y, net_mode mode,
                  rng *r);
 void act_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
                   mat dx, net_mode mode);
+/* Applies activation l (ReLU, leaky ReLU, softplus, sigmoid, tanh) to
+ * the n values of y in place. */
+void act_row(const layer *l, float *y, int n);

@@ -262,6 +262,82 @@ static int t_invalid_spec(void)
     return 0;
 }
 
+/* The bulk normals of the noise layers (16 lane streams, Box-Muller):
+ * moments, tails and neighbour correlation of 2^20 draws, and the same
+ * seed giving the same draws. */
+static int t_bulk_normals(void)
+{
+    enum { M = 1 << 20 };
+    float *z = malloc(sizeof(float) * M), *y = malloc(sizeof(float) * M);
+    rng a, b;
+    rng_seed(&a, 5), rng_seed(&b, 5);
+    rng_normal_fill(&a, z, M);
+    double s = 0, s2 = 0, s4 = 0, lag = 0;
+    long beyond2 = 0, beyond3 = 0;
+    for (int i = 0; i < M; i++) {
+        double v = z[i];
+        s += v, s2 += v * v, s4 += v * v * v * v;
+        beyond2 += fabs(v) > 2, beyond3 += fabs(v) > 3;
+        if (i)
+            lag += v * z[i - 1];
+    }
+    printf("  mean %.4f var %.4f kurtosis %.3f P(|z|>2) %.4f P(|z|>3) "
+           "%.5f lag-1 %.4f\n", s / M, s2 / M, s4 / M, beyond2 / (double)M,
+           beyond3 / (double)M, lag / M);
+    CHECK(fabs(s / M) < 0.005 && fabs(s2 / M - 1) < 0.005);
+    CHECK(fabs(s4 / M - 3) < 0.05);
+    CHECK(fabs(beyond2 / (double)M - 0.0455) < 0.002);
+    CHECK(fabs(beyond3 / (double)M - 0.0027) < 0.0003);
+    CHECK(fabs(lag / M) < 0.005);
+    for (int i = 0; i < M; i++)
+        y[i] = 1.0f;
+    rng_normal_add(&b, y, y, M, 0.5f); /* same stream: y = 1 + z / 2 */
+    for (int i = 0; i < M; i++)
+        CHECK(fabsf(y[i] - (1.0f + 0.5f * z[i])) < 1e-6f);
+    free(z), free(y);
+    return 0;
+}
+
+/* dense -> ReLU, weight norm -> softplus, batch norm -> sigmoid: an
+ * evaluation pass applies each activation inside the layer before it.
+ * The same net with noise layers in between (the identity in evaluation,
+ * and they break the pairs) gives the same outputs. */
+static int t_eval_fusion_same_outputs(void)
+{
+    net_spec s[2] = {{.in = 7}, {.in = 7}};
+    for (int v = 0; v < 2; v++) {
+        layer_kind pairs[3][2] = {{LAYER_DENSE, LAYER_RELU},
+                                  {LAYER_DENSE_WN, LAYER_SOFTPLUS},
+                                  {LAYER_BATCHNORM, LAYER_SIGMOID}};
+        for (int p = 0; p < 3; p++) {
+            net_spec_add(&s[v], pairs[p][0], 9, 0, 0);
+            if (v)
+                net_spec_add(&s[v], LAYER_NOISE, 0, 0, 0.5f);
+            net_spec_add(&s[v], pairs[p][1], 0, 0, 0);
+        }
+    }
+    rng r;
+    rng_seed(&r, 2);
+    net *a = net_new(&s[0], &r), *b = net_new(&s[1], &r);
+    CHECK(a && b && a->n_param == b->n_param && a->n_state == b->n_state);
+    for (size_t i = 0; i < a->n_param; i++)
+        a->param[i] = b->param[i] = rng_normal(&r);
+    for (size_t i = 0; i < a->n_state; i++)
+        a->state[i] = b->state[i] = 0.5f + rng_uniform(&r);
+    float x[20 * 7];
+    for (int i = 0; i < 20 * 7; i++)
+        x[i] = rng_normal(&r);
+    tape *ta = tape_new(a, 20), *tb = tape_new(b, 20);
+    mat ya = net_forward(a, ta, mat_view(x, 20, 7), (mat){0}, NET_EVAL, NULL);
+    mat yb = net_forward(b, tb, mat_view(x, 20, 7), (mat){0}, NET_EVAL, NULL);
+    double worst = 0;
+    for (int i = 0; i < 20 * 9; i++)
+        worst = fmax(worst, fabs(ya.data[i] - yb.data[i]));
+    tape_free(ta), tape_free(tb), net_free(a), net_free(b);
+    CHECK(worst < 1e-6);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"mlp learns rings", t_mlp_learns},
     {"same seed, same weights", t_deterministic},
@@ -272,6 +348,9 @@ static const test_case cases[] = {
     {"learning-rate schedule", t_lr_schedule},
     {"rng", t_rng},
     {"invalid spec refused", t_invalid_spec},
+    {"bulk normals: moments, tails, correlation", t_bulk_normals},
+    {"evaluation pass fuses activations, same outputs",
+     t_eval_fusion_same_outputs},
 };
 
 int main(int argc, char **argv)
