@@ -1,6 +1,8 @@
-/* act: element-wise layers. Activations keep no cache (they read x or y
- * from the tape); Gaussian noise and dropout draw from the caller's rng in
- * training mode and are the identity in evaluation mode. */
+/* act: element-wise layers. Activations keep no cache, and their backward
+ * reads only their output y (ReLU: y > 0 exactly where x > 0; softplus:
+ * sigmoid(x) = 1 - e^-y), so the layer before may compute them in place
+ * (layer_cache.then). Gaussian noise and dropout draw from the caller's
+ * rng in training mode and are the identity in evaluation mode. */
 #include <math.h>
 
 #include "layer.h"
@@ -76,21 +78,21 @@ VEC_CLONES void act_forward(const layer *l, layer_cache *c, mat x, mat y,
     }
 }
 
-VEC_INLINE void backward_row(const layer *l, const float *x, const float *y,
-                         const float *dy, float *dx, const float *mask, int n)
+VEC_INLINE void backward_row(const layer *l, const float *y, const float *dy,
+                             float *dx, const float *mask, int n)
 {
     float a = l->spec.param;
     switch (l->spec.kind) {
     case LAYER_RELU:
         for (int i = 0; i < n; i++)
-            dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+            dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         break;
-    case LAYER_LRELU:
+    case LAYER_LRELU: /* slope >= 0 (net_new checks) */
         for (int i = 0; i < n; i++)
-            dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
+            dx[i] = y[i] > 0.0f ? dy[i] : a * dy[i];
         break;
     case LAYER_SOFTPLUS:
-        vec_softplus_backward(x, dy, dx, n);
+        vec_softplus_backward(y, dy, dx, n);
         break;
     case LAYER_SIGMOID:
         for (int i = 0; i < n; i++)
@@ -116,12 +118,11 @@ VEC_CLONES void act_row(const layer *l, float *y, int n)
     forward_row(l, y, y, n);
 }
 
-VEC_CLONES void act_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
-                  mat dx, net_mode mode)
+VEC_CLONES void act_backward(const layer *l, layer_cache *c, mat y, mat dy,
+                             mat dx, net_mode mode)
 {
     bool masked = l->spec.kind == LAYER_DROPOUT && mode == NET_TRAIN;
-    for (int r = 0; r < x.rows; r++)
-        backward_row(l, mat_row(x, r), mat_row(y, r), mat_row(dy, r),
-                     mat_row(dx, r),
-                     masked ? c->a + (size_t)r * l->out : NULL, x.cols);
+    for (int r = 0; r < y.rows; r++)
+        backward_row(l, mat_row(y, r), mat_row(dy, r), mat_row(dx, r),
+                     masked ? c->a + (size_t)r * l->out : NULL, y.cols);
 }

@@ -127,5 +127,5 @@ void layer_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
     else if (l->spec.kind == LAYER_BATCHNORM)
         batchnorm_backward(l, c, dy, dx, mode, param_grads);
     else if (dx.data)
-        act_backward(l, c, x, y, dy, dx, mode);
+        act_backward(l, c, y, dy, dx, mode);
 }

@@ -65,10 +65,10 @@ typedef struct layer_cache {
      * groups means one group of all rows. Set by the tape. */
     const int *groups;
     int n_groups;
-    /* Evaluation passes: the activation layer right after this dense or
-     * batch-norm layer, applied to each output row as it is made, while
-     * the row is in cache (net_forward then skips that layer, so this
-     * layer's output is the activation's). NULL otherwise. */
+    /* The activation layer right after this dense or batch-norm layer,
+     * applied to each output row as it is made, while the row is in cache
+     * (net_forward then skips that layer, so this layer's output is the
+     * activation's: its backward reads only that). NULL otherwise. */
     const struct layer *then;
 } layer_cache;
 
@@ -112,8 +112,9 @@ void batchnorm_backward(const layer *l, layer_cache *c, mat dy, mat dx,
 /* act.c: element-wise activations, noise and dropout. */
 void act_forward(const layer *l, layer_cache *c, mat x, mat y, net_mode mode,
                  rng *r);
-void act_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
-                  mat dx, net_mode mode);
+/* Reads only y, the activation's output (see act.c). */
+void act_backward(const layer *l, layer_cache *c, mat y, mat dy, mat dx,
+                  net_mode mode);
 /* Applies activation l (ReLU, leaky ReLU, softplus, sigmoid, tanh) to
  * the n values of y in place. */
 void act_row(const layer *l, float *y, int n);

@@ -21,7 +21,6 @@ struct tape {
     float *dinput;           /* gradient w.r.t. [x ; c] */
     float *block;            /* the one allocation behind all of the above */
     int groups[LAYER_MAX_GROUPS], n_groups; /* see tape_set_groups */
-    bool fused; /* the last pass fused activations: no backward through it */
 };
 
 net_spec *net_spec_add(net_spec *s, layer_kind kind, int out, int flags,
@@ -43,6 +42,8 @@ static bool spec_valid(const net_spec *s)
             l->out <= 0)
             return false;
         if (l->kind == LAYER_DROPOUT && !(l->param >= 0 && l->param < 1))
+            return false;
+        if (l->kind == LAYER_LRELU && !(l->param >= 0)) /* see act.c */
             return false;
         if ((unsigned)l->kind > LAYER_DROPOUT)
             return false;
@@ -213,7 +214,6 @@ static void apply_groups(tape *t, int rows)
         t->cache[i].n_groups = t->n_groups;
         t->cache[i].then = NULL;
     }
-    t->fused = false;
 }
 
 mat tape_layer_output(const tape *t, int i)
@@ -222,12 +222,12 @@ mat tape_layer_output(const tape *t, int i)
     return mat_view(t->act[i], t->rows, t->n->layers[i].out);
 }
 
-/* In an evaluation pass, the activation that layer i may apply row by row
- * itself (layer_cache.then), or NULL. Training passes keep them apart:
- * backward needs the input of each activation. */
-static const layer *fusable(const net *n, int i, net_mode mode)
+/* The activation that layer i may apply row by row itself
+ * (layer_cache.then), or NULL. It saves a pass over the activations, and
+ * backward is unchanged: an activation's backward reads only its output. */
+static const layer *fusable(const net *n, int i)
 {
-    if (mode != NET_EVAL || i + 1 >= n->spec.n_layers)
+    if (i + 1 >= n->spec.n_layers)
         return NULL;
     layer_kind k = n->layers[i].spec.kind, a = n->layers[i + 1].spec.kind;
     bool producer = k == LAYER_DENSE || k == LAYER_DENSE_WN ||
@@ -280,11 +280,11 @@ mat net_forward(net *n, tape *t, mat x, mat c, net_mode mode, rng *r)
         t->act[i] = identity_in(l, mode) ? in.data : t->out[i];
         if (t->act[i] == in.data)
             continue;
-        const layer *then = fusable(n, i, mode);
+        const layer *then = fusable(n, i);
         t->cache[i].then = then;
         layer_forward(l, &t->cache[i], in, tape_layer_output(t, i), mode, r);
         if (then) /* the activation ran inside layer i */
-            t->act[i + 1] = t->act[i], i++, t->fused = true;
+            t->act[i + 1] = t->act[i], i++;
     }
     return tape_layer_output(t, n->spec.n_layers - 1);
 }
@@ -306,7 +306,6 @@ mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
 {
     assert(t->n == n && from >= 0 && from < n->spec.n_layers);
     assert(dy.rows == t->rows && dy.cols == n->layers[from].out);
-    assert(!t->fused);
     /* Below the lowest layer with parameters only the input gradient is
      * left to compute: stop there when the caller does not want it. */
     int stop = 0;

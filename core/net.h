@@ -71,10 +71,10 @@ void tape_set_groups(tape *t, const int *rows, int n);
 /* Forward pass of x (and condition c when the net has one; pass a mat with
  * data NULL otherwise). rows <= max_batch. r feeds noise and dropout in
  * NET_TRAIN mode (may be NULL in NET_EVAL). Returns the output view,
- * borrowed from the tape until its next forward. In NET_EVAL a dense or
- * batch-norm layer applies the activation right after it row by row, and
- * noise and dropout pass their input through: layer outputs there are not
- * kept apart, and no backward may follow a pass that fused. */
+ * borrowed from the tape until its next forward. A dense or batch-norm
+ * layer applies the activation right after it row by row, so its own
+ * output is the activation's; in NET_EVAL noise and dropout pass their
+ * input through. */
 mat net_forward(net *n, tape *t, mat x, mat c, net_mode mode, rng *r);
 /* Layer i's output of the last forward (borrowed, as above). */
 mat tape_layer_output(const tape *t, int i);

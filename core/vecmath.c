@@ -90,10 +90,13 @@ static inline float clamp80(float x)
     return fminf(fmaxf(x, -80.0f), 80.0f);
 }
 
-VEC_CLONES void vec_softplus_backward(const float *x, const float *dy, float *dx, int n)
+/* From the output: with y = softplus(x), sigmoid(x) = 1 - e^-y, which
+ * -expm1(-y) gives accurately for small y (x very negative). */
+VEC_CLONES void vec_softplus_backward(const float *y, const float *dy,
+                                      float *dx, int n)
 {
     for (int i = 0; i < n; i++)
-        dx[i] = dy[i] / (1.0f + expf(-clamp80(x[i])));
+        dx[i] = -dy[i] * expm1f(-y[i]);
 }
 
 VEC_CLONES void vec_sigmoid(const float *x, float *y, int n)
