@@ -132,9 +132,7 @@ static bool alloc_buffers(aral *m)
     m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
     m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
     return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj &&
-           m->ohj && m->gj &&
-           m->oh_l && m->oh_g && m->oh_u &&
-           m->g_out &&
+           m->ohj && m->gj && m->oh_l && m->oh_g && m->oh_u && m->g_out &&
            m->fm_scratch && m->cx && m->coh && m->yl && m->yg && m->pseudo &&
            m->cpseudo;
 }
@@ -449,7 +447,8 @@ static void step_ge(aral *m, const aral_set *set)
     pseudo_label(m, mat_rows(out, n2, nu), m->oh_u);
     mat el, eu;
     encode(m, nl, nu, &el, &eu);
-    mat mu_l = mat_cols(el, 0, ARAL_LATENT), mu_u = mat_cols(eu, 0, ARAL_LATENT);
+    mat mu_l = mat_cols(el, 0, ARAL_LATENT);
+    mat mu_u = mat_cols(eu, 0, ARAL_LATENT);
     mat lv_u = mat_cols(eu, ARAL_LATENT, ARAL_LATENT);
     random_condition(m, n2);
     reparameterise(m, mu_u, lv_u, m->z + (size_t)n2 * ARAL_LATENT);

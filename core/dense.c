@@ -101,7 +101,7 @@ VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
 }
 
 VEC_INLINE void plain_backward(const layer *l, mat x, mat dy, mat dx,
-                           bool param_grads)
+                               bool param_grads)
 {
     mat w = mat_view(l->w, l->out, l->in);
     if (param_grads) {
@@ -114,7 +114,8 @@ VEC_INLINE void plain_backward(const layer *l, mat x, mat dy, mat dx,
 }
 
 /* The norm correction of dv: dv_j -= g_j c_j / |v_j|^3 v_j. */
-VEC_INLINE void wn_correct_dv(const layer *l, const float *cj, const float *norm)
+VEC_INLINE void wn_correct_dv(const layer *l, const float *cj,
+                              const float *norm)
 {
     for (int j = 0; j < l->out; j++) {
         float k = l->g[j] * cj[j] / (norm[j] * norm[j] * norm[j]);
@@ -126,7 +127,7 @@ VEC_INLINE void wn_correct_dv(const layer *l, const float *cj, const float *norm
 }
 
 VEC_INLINE void wn_backward(const layer *l, layer_cache *c, mat x, mat dy,
-                        mat dx, bool param_grads)
+                            mat dx, bool param_grads)
 {
     int out = l->out;
     mat t = mat_view(c->a, x.rows, out);
@@ -156,8 +157,8 @@ VEC_INLINE void wn_backward(const layer *l, layer_cache *c, mat x, mat dy,
         mm(false, false, dt, mat_view(l->w, out, l->in), dx, 1.0f, 0.0f);
 }
 
-VEC_CLONES void dense_backward(const layer *l, layer_cache *c, mat x, mat dy, mat dx,
-                    bool param_grads)
+VEC_CLONES void dense_backward(const layer *l, layer_cache *c, mat x, mat dy,
+                               mat dx, bool param_grads)
 {
     if (l->spec.kind == LAYER_DENSE)
         plain_backward(l, x, dy, dx, param_grads);
