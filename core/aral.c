@@ -40,11 +40,13 @@ struct aral {
     tape *td[2], *tg[2], *te, *ts;
     tape *id, *ie, *is;        /* inference, ARAL_CHUNK rows */
     bool joint;                /* one batch-norm group for E's two batches */
-    float *xj, *ohj, *gj;      /* E's [xl ; xu], its condition, gradient */
+    /* E's batch [xl ; xu], gathered in place, its condition [true labels ;
+     * pseudo-labels] and its output gradient. */
+    float *xj, *ohj, *gj;
     float *xd, *gd;            /* D's passes: up to 3 batches, gradient */
     float *mus, *gms;          /* S: [mu_l ; mu_u] and its gradient */
     /* batch buffers, ARAL_BATCH rows each unless said */
-    float *xl, *xu, *z, *eps, *oh_l, *oh_u;
+    float *z, *eps;
     float *oh_g;               /* G's condition, 2 batches */
     float *g_big;              /* G's output gradient, 2 batches */
     float *g_out, *g_e, *g_e2, *fm_scratch;
@@ -112,17 +114,12 @@ static bool alloc_buffers(aral *m)
 {
     size_t b = ARAL_BATCH, c = ARAL_CHUNK, dim = (size_t)m->dim;
     size_t k = (size_t)m->k, lat = ARAL_LATENT;
-    float **f[] = {&m->xl, &m->xu};
-    for (size_t i = 0; i < 2; i++)
-        if (!(*f[i] = tensor_alloc(b * dim)))
-            return false;
     float **l[] = {&m->z, &m->eps, &m->g_e, &m->g_e2};
     for (size_t i = 0; i < 4; i++)
         if (!(*l[i] = tensor_alloc(b * 2 * lat)))
             return false;
     m->g_big = tensor_alloc(2 * b * dim);
-    m->oh_l = tensor_alloc(b * k), m->oh_g = tensor_alloc(2 * b * k);
-    m->oh_u = tensor_alloc(b * k), m->g_out = tensor_alloc(b * (k + 512));
+    m->oh_g = tensor_alloc(2 * b * k), m->g_out = tensor_alloc(b * (k + 512));
     m->fm_scratch = tensor_alloc(2 * 512);
     m->cx = tensor_alloc(c * dim), m->coh = tensor_alloc(c * k);
     m->xj = tensor_alloc(2 * b * dim), m->ohj = tensor_alloc(2 * b * k);
@@ -132,7 +129,7 @@ static bool alloc_buffers(aral *m)
     m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
     m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
     return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj &&
-           m->ohj && m->gj && m->oh_l && m->oh_g && m->oh_u && m->g_out &&
+           m->ohj && m->gj && m->oh_g && m->g_out &&
            m->fm_scratch && m->cx && m->coh && m->yl && m->yg && m->pseudo &&
            m->cpseudo;
 }
@@ -186,8 +183,7 @@ void aral_free(aral *m)
     for (size_t i = 0; i < sizeof(tapes) / sizeof(*tapes); i++)
         tape_free(tapes[i]);
     net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
-    float *f[] = {m->xl, m->xu, m->g_big, m->z, m->eps,
-                  m->g_e, m->g_e2, m->oh_l, m->oh_g, m->oh_u,
+    float *f[] = {m->g_big, m->z, m->eps, m->g_e, m->g_e2, m->oh_g,
                   m->g_out, m->fm_scratch, m->cx, m->coh,
                   m->xj, m->ohj, m->gj, m->xd, m->gd, m->mus, m->gms};
     for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
@@ -376,16 +372,11 @@ static double sampler_pair(aral *m, mat mu_l, mat mu_u, float target_u,
     return l;
 }
 
-/* E on [xl ; xu] with their conditions [true labels ; pseudo-labels]
- * (oh_l, oh_u) in one pass. Batch norm treats the two batches apart, as
- * the reference's two passes do, unless joint (aral_set_joint_encoding). */
+/* E on its batch in xj and ohj (see take_pair) in one pass. Batch norm
+ * treats the labeled and unlabeled rows apart, as the reference's two
+ * passes do, unless joint (aral_set_joint_encoding). */
 static void encode(aral *m, int nl, int nu, mat *el, mat *eu)
 {
-    size_t dl = (size_t)nl * m->dim, kl = (size_t)nl * m->k;
-    memcpy(m->xj, m->xl, sizeof(float) * dl);
-    memcpy(m->xj + dl, m->xu, sizeof(float) * (size_t)nu * m->dim);
-    memcpy(m->ohj, m->oh_l, sizeof(float) * kl);
-    memcpy(m->ohj + kl, m->oh_u, sizeof(float) * (size_t)nu * m->k);
     int groups[2] = {nl, nu};
     tape_set_groups(m->te, groups, m->joint ? 0 : 2);
     mat e = net_forward(m->e, m->te, rows_of(m->xj, nl + nu, m->dim),
@@ -408,23 +399,31 @@ void aral_set_joint_encoding(aral *m, bool on)
     m->joint = on;
 }
 
-/* Fresh batches: labeled into xl (labels yl, one-hot oh_l), unlabeled
- * into xu and also into xd at row `at` (for a D pass). */
+/* Fresh batches for E, gathered into xj: nl labeled rows (labels in yl,
+ * one-hot in ohj) and below them nu unlabeled rows, which are also copied
+ * into xd at row `at` for D's pseudo-labels (which go to unlabeled_oh). */
 static void take_pair(aral *m, const aral_set *set, int at, int *nl, int *nu)
 {
-    *nl = take_batch(m, &m->lab, set, m->xl, m->yl);
-    *nu = take_batch(m, &m->unl, set, m->xu, NULL);
-    memcpy(m->xd + (size_t)at * m->dim, m->xu,
+    *nl = take_batch(m, &m->lab, set, m->xj, m->yl);
+    float *xu = m->xj + (size_t)*nl * m->dim;
+    *nu = take_batch(m, &m->unl, set, xu, NULL);
+    memcpy(m->xd + (size_t)at * m->dim, xu,
            sizeof(float) * (size_t)*nu * m->dim);
-    mat_one_hot(rows_of(m->oh_l, *nl, m->k), m->yl);
+    mat_one_hot(rows_of(m->ohj, *nl, m->k), m->yl);
 }
 
-/* G on [z ; zu] with conditions [oh_g ; oh_u]: the feature-matching batch
- * (n2 rows, random) and the reconstruction (nu rows), each its own batch
- * for batch norm. */
-static mat generate_pair(aral *m, int n2, int nu)
+/* Where E's condition holds the pseudo-labels: below the nl labeled rows. */
+static float *unlabeled_oh(aral *m, int nl)
 {
-    memcpy(m->oh_g + (size_t)n2 * m->k, m->oh_u,
+    return m->ohj + (size_t)nl * m->k;
+}
+
+/* G on [z ; zu] with conditions [random ; pseudo-labels]: the feature-
+ * matching batch (n2 rows) and the reconstruction (nu rows, partner of nl
+ * labeled rows), each its own batch for batch norm. */
+static mat generate_pair(aral *m, int n2, int nl, int nu)
+{
+    memcpy(m->oh_g + (size_t)n2 * m->k, unlabeled_oh(m, nl),
            sizeof(float) * (size_t)nu * m->k);
     int groups[2] = {n2, nu};
     tape_set_groups(m->tg[1], groups, 2);
@@ -444,7 +443,7 @@ static void step_ge(aral *m, const aral_set *set)
     mat out = net_forward(m->d, m->td[0], rows_of(m->xd, n2 + nu, dim),
                           (mat){0}, NET_TRAIN, &m->r);
     mat fu = mat_rows(tape_layer_output(m->td[0], m->d_feat), 0, n2);
-    pseudo_label(m, mat_rows(out, n2, nu), m->oh_u);
+    pseudo_label(m, mat_rows(out, n2, nu), unlabeled_oh(m, nl));
     mat el, eu;
     encode(m, nl, nu, &el, &eu);
     mat mu_l = mat_cols(el, 0, ARAL_LATENT);
@@ -452,7 +451,7 @@ static void step_ge(aral *m, const aral_set *set)
     mat lv_u = mat_cols(eu, ARAL_LATENT, ARAL_LATENT);
     random_condition(m, n2);
     reparameterise(m, mu_u, lv_u, m->z + (size_t)n2 * ARAL_LATENT);
-    mat gout = generate_pair(m, n2, nu);
+    mat gout = generate_pair(m, n2, nl, nu);
     /* Feature matching: G learns to match D's mean features on real data. */
     net_forward(m->d, m->td[1], mat_rows(gout, 0, n2), (mat){0}, NET_TRAIN,
                 &m->r);
@@ -462,7 +461,8 @@ static void step_ge(aral *m, const aral_set *set)
     mat dgout = rows_of(m->g_big, n2 + nu, dim);
     mat_copy(mat_rows(dgout, 0, n2),
              net_backward(m->d, m->td[1], m->d_feat, gf, false, true));
-    double r = loss_mse(mat_rows(gout, n2, nu), rows_of(m->xu, nu, dim),
+    double r = loss_mse(mat_rows(gout, n2, nu),
+                        rows_of(m->xj + (size_t)nl * dim, nu, dim),
                         mat_rows(dgout, n2, nu), TRD_LAMBDA);
     mat dz = net_backward(m->g, m->tg[1], m->g->spec.n_layers - 1, dgout,
                           true, true);
@@ -488,7 +488,7 @@ static void step_s(aral *m, const aral_set *set)
     take_pair(m, set, 0, &nl, &nu);
     mat out = net_forward(m->d, m->td[0], rows_of(m->xd, nu, m->dim),
                           (mat){0}, NET_TRAIN, &m->r);
-    pseudo_label(m, out, m->oh_u);
+    pseudo_label(m, out, unlabeled_oh(m, nl));
     mat el, eu;
     encode(m, nl, nu, &el, &eu);
     double l = sampler_pair(m, mat_cols(el, 0, ARAL_LATENT),

@@ -1,9 +1,10 @@
-/* vecmath: the element-wise loops that call transcendental functions.
- * This file alone is built with -ffast-math, which is what makes glibc
- * declare the vector variants of expf, logf, log1pf, sinf and cosf
- * (libmvec) so that GCC vectorises these loops; scalar log1pf alone took
- * 11% of an ARAL iteration. Results are a pure function of the inputs
- * (and the seed) for a given build. Inputs here are finite. */
+/* vecmath: the element-wise loops that call transcendental functions, and
+ * the bulk normals of the noise layers. This file alone is built with
+ * -ffast-math, which is what makes glibc declare the vector variants of
+ * expf, expm1f, logf, log1pf, sinf and cosf (libmvec) so that GCC
+ * vectorises these loops; scalar log1pf alone took 11% of an ARAL
+ * iteration. Results are a pure function of the inputs (and the seed) for
+ * a given build on a given machine (see simd.h). Inputs here are finite. */
 #include <math.h>
 
 #include <stdint.h>
