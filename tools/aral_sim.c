@@ -89,6 +89,12 @@ static opts parse(int argc, char **argv)
     return o;
 }
 
+static _Noreturn void fail(const char *why)
+{
+    fprintf(stderr, "aral-sim: %s\n", why);
+    exit(1);
+}
+
 /* DIR/PREFIX-KIND-ubyte, with or without .gz. */
 static void load(const char *dir, const char *name, idx_data *out)
 {
@@ -96,10 +102,8 @@ static void load(const char *dir, const char *name, idx_data *out)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (access(path, R_OK))
         snprintf(path, sizeof(path), "%s/%s.gz", dir, name);
-    if (import_idx_file(path, out, why, sizeof(why))) {
-        fprintf(stderr, "aral-sim: %s\n", why);
-        exit(1);
-    }
+    if (import_idx_file(path, out, why, sizeof(why)))
+        fail(why);
 }
 
 typedef struct pool {
@@ -108,6 +112,27 @@ typedef struct pool {
     char *labeled; /* revealed yet? by pool row */
     int *lab, *lab_y, *unl, n_lab, n_unl;
 } pool;
+
+/* The four files must fit together before anything trains: images and
+ * labels (1-D, 0-9) of the same count, test images of the train shape,
+ * and a pool larger than the initial labeled set. */
+static void check_files(const pool *p, const opts *o)
+{
+    const idx_data *img[2] = {&p->x, &p->tx}, *lab[2] = {&p->y, &p->ty};
+    for (int i = 0; i < 2; i++) {
+        if (img[i]->dims != 3 || lab[i]->dims != 1)
+            fail("images need 3 dimensions and labels 1");
+        if (img[i]->count != lab[i]->count)
+            fail("an images file and its labels differ in count");
+        for (int k = 0; k < lab[i]->count; k++)
+            if (lab[i]->data[k] > 9)
+                fail("labels must be 0-9");
+    }
+    if (p->tx.rows != p->x.rows || p->tx.cols != p->x.cols)
+        fail("train and t10k images differ in shape");
+    if (p->x.count <= o->initial || p->tx.count < 1)
+        fail("the pool must be larger than --initial, the test set not empty");
+}
 
 static void split(pool *p)
 {
@@ -124,7 +149,8 @@ static void split(pool *p)
 
 static double test_accuracy(aral *m, pool *p, int *pred)
 {
-    aral_infer(m, &p->test, NULL, p->test.n, pred, NULL, NULL, NULL);
+    if (aral_infer(m, &p->test, NULL, p->test.n, pred, NULL, NULL, NULL))
+        fail("inference failed");
     int right = 0;
     for (int i = 0; i < p->test.n; i++)
         right += pred[i] == p->ty.data[i];
@@ -158,12 +184,14 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order,
     split(p);
     aral_set set = {p->px, p->lab, p->lab_y, p->n_lab, p->unl, p->n_unl};
     double t0 = now();
-    aral_train(m, &set, o->iters, print_progress, NULL);
+    if (aral_train(m, &set, o->iters, print_progress, NULL))
+        fail("training refused the data (no unlabeled samples left?)");
     double train = now() - t0;
     double acc = test_accuracy(m, p, pred);
     t0 = now();
-    score_rank(m, o->strat, &p->px, p->unl, p->n_unl,
-               (uint64_t)o->seed * 1000 + (uint64_t)c, order, NULL);
+    if (score_rank(m, o->strat, &p->px, p->unl, p->n_unl,
+                   (uint64_t)o->seed * 1000 + (uint64_t)c, order, NULL))
+        fail("ranking failed (out of memory?)");
     double query = now() - t0;
     printf("{\"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"train_seconds\": %.3f, \"iters_per_sec\": %.3f, "
@@ -192,6 +220,7 @@ int main(int argc, char **argv)
     load(o.data, "train-labels-idx1-ubyte", &p.y);
     load(o.data, "t10k-images-idx3-ubyte", &p.tx);
     load(o.data, "t10k-labels-idx1-ubyte", &p.ty);
+    check_files(&p, &o);
     int dim = p.x.rows * p.x.cols;
     p.px = (aral_data){p.x.count, dim, p.x.data, NULL};
     p.test = (aral_data){p.tx.count, dim, p.tx.data, NULL};

@@ -1,0 +1,151 @@
+"""aral-sim as its user runs it: a directory of MNIST-style IDX files,
+one JSON line per cycle on stdout, the same lines for the same seed, and
+a one-line refusal (exit != 0, nothing on stdout) for files that do not
+fit together. The data is small and synthetic (10 classes, each a fixed
+random pattern plus noise) so the suite stays fast under ASan too."""
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+
+from harness import idx_bytes, run
+
+SIM = os.environ.get("ARAL_SIM", os.path.join(os.path.dirname(__file__),
+                                              "../../build/tools/aral-sim"))
+KEYS = {"cycle", "labeled", "test_acc", "train_seconds", "iters_per_sec",
+        "query_seconds"}
+
+
+def images(labels, seed):
+    r = random.Random(1)  # the class patterns: the same for train and test
+    proto = [bytes(r.randrange(256) for _ in range(784)) for _ in range(10)]
+    r = random.Random(seed)
+    return [bytes(min(255, max(0, p + r.randrange(-40, 41)))
+                  for p in proto[y]) for y in labels]
+
+
+def dataset(n_train=300, n_test=100, **override):
+    """A data directory; override replaces a file's bytes by name."""
+    d = tempfile.mkdtemp(prefix="aral-sim-")
+    r = random.Random(2)
+    ytr = [r.randrange(10) for _ in range(n_train)]
+    yte = [r.randrange(10) for _ in range(n_test)]
+    files = {"train-images-idx3-ubyte.gz": idx_bytes(images(ytr, 3)),
+             "train-labels-idx1-ubyte.gz": idx_bytes(labels=ytr),
+             "t10k-images-idx3-ubyte.gz": idx_bytes(images(yte, 4)),
+             "t10k-labels-idx1-ubyte.gz": idx_bytes(labels=yte)}
+    files.update(override)
+    for name, data in files.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    return d
+
+
+def sim(d, *args):
+    p = subprocess.run([SIM, "--data", d, "--threads", "1", *args],
+                       capture_output=True, text=True, timeout=250)
+    return p.returncode, p.stdout, p.stderr
+
+
+def lines(out):
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def check_cycles(d, strategy, iters, cycles):
+    code, out, err = sim(d, "--initial", "20", "--budget", "15", "--cycles",
+                         str(cycles), "--iters", str(iters), "--strategy",
+                         strategy, "--seed", "1")
+    assert code == 0, err
+    rows = lines(out)
+    assert [r["cycle"] for r in rows] == list(range(1, cycles + 1)), out
+    assert [r["labeled"] for r in rows] == [20 + 15 * c
+                                            for c in range(cycles)], out
+    assert all(set(r) == KEYS for r in rows), out
+    assert err.count("picked class counts") == cycles, err
+    return rows
+
+
+def test_cycles_print_json_lines_and_learn():
+    d = dataset()
+    try:
+        rows = check_cycles(d, "aral", 30, 3)
+        # chance is 0.1; the classes are easy patterns
+        assert rows[-1]["test_acc"] > 0.5, rows
+        for strategy in ("random", "entropy"):
+            check_cycles(d, strategy, 4, 2)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_same_seed_same_lines():
+    d = dataset()
+    try:
+        args = ("--initial", "20", "--budget", "10", "--cycles", "2",
+                "--iters", "8", "--seed", "7")
+        runs = [lines(sim(d, *args)[1]) for _ in range(2)]
+        other = lines(sim(d, *args[:-1], "8")[1])
+        drop = ("train_seconds", "iters_per_sec", "query_seconds")
+        strip = [[{k: v for k, v in r.items() if k not in drop} for r in x]
+                 for x in runs + [other]]
+        assert strip[0] == strip[1], strip
+        assert len(strip[0]) == 2
+    finally:
+        shutil.rmtree(d)
+
+
+def refused(d, code, text, *args):
+    got, out, err = sim(d, *args)
+    assert got == code, (got, err)
+    assert out == "", out
+    lines_ = err.strip().splitlines()
+    assert len(lines_) <= 2 and lines_[0].startswith("aral-sim: "), err
+    assert text in err, err
+
+
+def test_files_that_do_not_fit_are_refused():
+    r = random.Random(5)
+    y = [r.randrange(10) for _ in range(300)]
+    cases = [
+        ({"train-labels-idx1-ubyte.gz": idx_bytes(labels=y[:299])},
+         "differ in count"),
+        ({"train-labels-idx1-ubyte.gz": idx_bytes(labels=[12] + y[1:])},
+         "labels must be 0-9"),
+        ({"t10k-labels-idx1-ubyte.gz": idx_bytes(images=images(y[:5], 1))},
+         "labels 1"),
+        ({"train-images-idx3-ubyte.gz":
+          idx_bytes(images(y, 3), gz=False)[:-100]}, "aral-sim: "),
+    ]
+    for override, text in cases:
+        d = dataset(**override)
+        try:
+            refused(d, 1, text, "--iters", "1")
+        finally:
+            shutil.rmtree(d)
+    d = dataset()
+    try:
+        refused(d, 1, "larger than --initial", "--initial", "300")
+        os.remove(os.path.join(d, "t10k-images-idx3-ubyte.gz"))
+        refused(d, 1, "t10k-images", "--iters", "1")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_bad_flags_are_refused():
+    d = dataset(n_train=30, n_test=10)
+    try:
+        for args, text in [(("--strategy", "best"), "aral, random or entropy"),
+                           (("--iters", "-1"), "bad value for --iters"),
+                           (("--cycles",), "takes a value"),
+                           (("--color", "1"), "unknown option")]:
+            got, out, err = sim(d, *args)
+            assert got == 2 and out == "" and text in err, (args, got, err)
+        p = subprocess.run([SIM], capture_output=True, text=True)
+        assert p.returncode == 2 and "--data is required" in p.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+run([test_cycles_print_json_lines_and_learn, test_same_seed_same_lines,
+     test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused])
