@@ -13,7 +13,7 @@
  * work, batch gathering and thread hand-offs cost.
  *
  * usage: bench_aral [--data DIR] [--threads N] [--iters N] [--warmup N]
- *                   [--repeat N] [--joint-bn 0|1]
+ *                   [--repeat N] [--joint-bn 0|1] [--trace 0|1]
  */
 #define _GNU_SOURCE
 #include <cblas.h>
@@ -28,14 +28,15 @@
 #include "import.h"
 #include "rng.h"
 
+
+/* ---- the GEMM trace. */
+
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
-
-/* ---- the GEMM trace. */
 
 typedef struct gemm_call {
     int ta, tb, m, n, k, lda, ldb, ldc;
@@ -45,7 +46,7 @@ typedef struct gemm_call {
 #define MAX_CALLS 4096
 static gemm_call trace[MAX_CALLS];
 static int n_trace, recording;
-static double flops;
+static double flops, in_gemm; /* FLOPs and seconds inside cblas_sgemm */
 
 typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
                          enum CBLAS_TRANSPOSE, blasint, blasint, blasint,
@@ -75,7 +76,9 @@ void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
     if (recording && n_trace < MAX_CALLS)
         trace[n_trace++] = (gemm_call){ta == CblasTrans, tb == CblasTrans,
                                        m, n, k, lda, ldb, ldc, beta};
+    double t0 = now();
     real_sgemm()(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    in_gemm += now() - t0;
 }
 
 /* Records the GEMMs of one call of fn(ctx); returns their count. */
@@ -122,6 +125,31 @@ static double replay(int calls, int times, int repeat)
     return best;
 }
 
+/* Prints each recorded call with its time alone, slowest first, so the
+ * costly shapes stand out (--trace 1). */
+static void print_trace(int calls)
+{
+    gemm_call all[MAX_CALLS];
+    double ms[MAX_CALLS];
+    memcpy(all, trace, sizeof(gemm_call) * (size_t)calls);
+    for (int i = 0; i < calls; i++) {
+        trace[0] = all[i];
+        ms[i] = 1000 * replay(1, 20, 3);
+    }
+    for (int i = 0; i < calls; i++) {
+        int worst = i;
+        for (int k = i + 1; k < calls; k++)
+            worst = ms[k] > ms[worst] ? k : worst;
+        gemm_call g = all[worst];
+        double t = ms[worst];
+        all[worst] = all[i], ms[worst] = ms[i];
+        fprintf(stderr, "%c%c m %4d n %4d k %4d beta %g: %.3f ms, %.0f GFLOP/s\n",
+                g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, g.beta,
+                t, 2e-6 * g.m * g.n * g.k / t);
+    }
+    memcpy(trace, all, sizeof(gemm_call) * (size_t)calls);
+}
+
 typedef struct job {
     aral *m;
     aral_set *set;
@@ -155,6 +183,7 @@ int main(int argc, char **argv)
 {
     const char *data = "/usr/share/datasets/fashion-mnist";
     int threads = 2, iters = 200, warmup = 20, repeat = 3, joint = 0;
+    int show = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--data")) data = argv[i + 1];
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
@@ -162,7 +191,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--warmup")) warmup = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--repeat")) repeat = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--joint-bn")) joint = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--trace")) show = atoi(argv[i + 1]);
     }
+    if (getenv("FTZ")) __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);
     blas_set_threads(threads);
     idx_data x, y;
     load(data, "train-images-idx3-ubyte", &x);
@@ -185,10 +216,11 @@ int main(int argc, char **argv)
     aral_set_joint_encoding(m, joint);
     aral_set set = {pool, lab, labels, 100, unl, n_unl};
     aral_train(m, &set, warmup, NULL, NULL);
-    flops = 0;
+    flops = 0, in_gemm = 0;
     double t0 = now();
     aral_train(m, &set, iters, NULL, NULL);
     double train = now() - t0, train_gflop = flops * 1e-9 / iters;
+    double gemm_ms = 1000 * in_gemm / iters;
     float *score = malloc(sizeof(float) * (size_t)n);
     double best = 1e9, score_gflop = 0;
     for (int k = 0; k < repeat; k++) {
@@ -207,25 +239,28 @@ int main(int argc, char **argv)
     job j = {m, &set, &pool, score};
     int calls = record_gemms(one_iteration, &j);
     double train_gemm = replay(calls, 20, 3);
+    if (show)
+        print_trace(calls);
     double score_gemm = 0;
     if (repeat > 0) {
         calls = record_gemms(one_scoring, &j);
         score_gemm = replay(calls, 1, 2);
     }
     double ms = 1000 * train / iters;
-    fprintf(stderr, "%s, %d threads: %.2f it/s (%.1f ms/it; its GEMMs alone "
+    fprintf(stderr, "%s, %d threads: %.2f it/s (%.1f ms/it, %.1f in GEMMs; alone "
                     "%.1f ms, %.2f GFLOP), score %d in %.3f s (GEMMs alone "
                     "%.3f s, %.0f GFLOP), classify %.3f s\n",
-            blas_config(), threads, iters / train, ms, 1000 * train_gemm,
+            blas_config(), threads, iters / train, ms, gemm_ms, 1000 * train_gemm,
             train_gflop, n, best, score_gemm, score_gflop, classify);
     printf("{\"impl\":\"c\",\"threads\":%d,\"batch\":100,\"timed_iters\":%d,"
            "\"train_seconds\":%.3f,\"iters_per_sec\":%.3f,"
-           "\"ms_per_iter\":%.2f,\"gemm_only_ms_per_iter\":%.2f,"
+           "\"ms_per_iter\":%.2f,\"in_gemm_ms_per_iter\":%.2f,"
+           "\"gemm_only_ms_per_iter\":%.2f,"
            "\"gflop_per_iter\":%.3f,\"pool\":%d,\"score_seconds_best\":%.3f,"
            "\"score_gemm_only_seconds\":%.3f,\"score_gflop\":%.1f,"
            "\"score_samples_per_sec\":%.1f,\"classify_pool_seconds\":%.3f,"
            "\"joint_bn\":%d}\n",
-           threads, iters, train, iters / train, ms, 1000 * train_gemm,
+           threads, iters, train, iters / train, ms, gemm_ms, 1000 * train_gemm,
            train_gflop, n, best, score_gemm, score_gflop, n / best, classify,
            joint);
     aral_free(m);
