@@ -45,7 +45,7 @@ void layer_cache_sizes(const layer *l, int rows, size_t sz[4])
     sz[0] = sz[1] = sz[2] = sz[3] = 0;
     switch (l->spec.kind) {
     case LAYER_DENSE_WN:
-        sz[0] = ro, sz[1] = ro + l->out, sz[2] = l->out;
+        sz[0] = ro, sz[1] = ro + l->out, sz[2] = sz[3] = l->out;
         break;
     case LAYER_BATCHNORM:
         sz[0] = ro, sz[1] = 2 * (size_t)l->out;

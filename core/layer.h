@@ -59,7 +59,7 @@ typedef struct layer_cache {
     float *a;  /* dense_wn: x v^T; batchnorm: x-hat; dropout: mask */
     float *b;  /* dense_wn: dy * g/|v| scratch; batchnorm: 2 sums */
     float *v;  /* per-feature vector: |v| (wn) or 1/std (batchnorm) */
-    float *v2; /* batchnorm: batch mean */
+    float *v2; /* batchnorm: batch mean; dense_wn: g / |v| */
     /* batchnorm: the pass's rows in consecutive groups, each normalised
      * with its own statistics (v and v2 hold one vector per group); no
      * groups means one group of all rows. Set by the tape. */
