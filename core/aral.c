@@ -227,6 +227,15 @@ static void gather_row(const aral_data *x, int row, float *out)
     }
 }
 
+static void prefetch_row(const aral_data *x, int row)
+{
+    size_t size = x->u8 ? 1 : sizeof(float);
+    const char *p = x->u8 ? (const char *)x->u8 : (const char *)x->f32;
+    p += (size_t)row * x->dim * size;
+    for (size_t at = 0; at < (size_t)x->dim * size; at += 64)
+        __builtin_prefetch(p + at);
+}
+
 static int stream_init(stream *s, const int *items, int n)
 {
     s->items = items, s->n = n, s->pos = n; /* shuffled on first use */
@@ -262,6 +271,10 @@ static int take_batch(aral *m, stream *s, const aral_set *set, float *buf,
 {
     int pos[ARAL_BATCH];
     int n = stream_next(s, &m->r, pos);
+    /* The rows are scattered over a pool larger than the caches: ask for
+     * all of them first so their misses overlap instead of queueing. */
+    for (int i = 0; i < n; i++)
+        prefetch_row(&set->x, s->items[pos[i]]);
     for (int i = 0; i < n; i++) {
         gather_row(&set->x, s->items[pos[i]], buf + (size_t)i * m->dim);
         if (labels)
