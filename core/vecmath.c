@@ -1,9 +1,10 @@
 /* vecmath: the element-wise loops that call transcendental functions, and
  * the bulk normals of the noise layers. This file alone is built with
  * -ffast-math, which is what makes glibc declare the vector variants of
- * expf, expm1f, logf, log1pf, sinf and cosf (libmvec) so that GCC
- * vectorises these loops; scalar log1pf alone took 11% of an ARAL
- * iteration. Results are a pure function of the inputs (and the seed) for
+ * expf, expm1f and log1pf (libmvec) so that GCC vectorises these loops;
+ * scalar log1pf alone took 11% of an ARAL iteration. The normals use a
+ * log and a sine/cosine of their own, for arguments in known ranges,
+ * checked against libm in test_core. Results are a pure function of the inputs (and the seed) for
  * a given build on a given machine (see simd.h). Inputs here are finite. */
 #include <math.h>
 
@@ -21,9 +22,67 @@
  * unrolled it into scalar code. */
 typedef uint32_t lanes __attribute__((vector_size(4 * RNG_LANES)));
 
+/* log(u) for u in (0, 1] (normal floats): u = 2^e m with m in
+ * [sqrt(1/2), sqrt(2)), then log m = 2 atanh(s), s = (m - 1) / (m + 1),
+ * |s| < 0.172, by its series to s^9 (the next term is below 1e-9). */
+VEC_INLINE float log_unit(float u)
+{
+    uint32_t bits;
+    memcpy(&bits, &u, sizeof(bits));
+    bits += 0x3f800000u - 0x3f3504f3u; /* moves m >= sqrt(2) up one octave */
+    int e = (int)(bits >> 23) - 127;
+    bits = (bits & 0x007fffffu) + 0x3f3504f3u;
+    float m;
+    memcpy(&m, &bits, sizeof(m));
+    float s = (m - 1.0f) / (m + 1.0f), z = s * s;
+    float series = 1.0f + z * (1.0f / 3 + z * (1.0f / 5 + z * (1.0f / 7 +
+                                                        z * (1.0f / 9))));
+    return (float)e * 0.69314718f + 2.0f * s * series;
+}
+
+/* cos and sin of 2 pi t for t in [0, 1): the nearest quarter turn q, then
+ * the Taylor series of the rest, |a| <= pi / 4, to a^8 (cos) and a^9
+ * (sin), whose next terms are below 3e-8, then a rotation by q. */
+VEC_INLINE void cos_sin_turn(float t, float *c_out, float *s_out)
+{
+    float quarters = 4.0f * t;
+    int q = (int)(quarters + 0.5f);
+    float a = (quarters - (float)q) * 1.5707963f, z = a * a;
+    float s = a * (1.0f + z * (-1.0f / 6 + z * (1.0f / 120 +
+                                               z * (-1.0f / 5040 +
+                                                    z * (1.0f / 362880)))));
+    float c = 1.0f + z * (-0.5f + z * (1.0f / 24 + z * (-1.0f / 720 +
+                                                      z * (1.0f / 40320))));
+    float x = q & 1 ? s : c, y = q & 1 ? c : s;
+    *c_out = (q + 1) & 2 ? -x : x;
+    *s_out = q & 2 ? -y : y;
+}
+
+/* Box-Muller on n pairs of 32-bit uniforms (top 24 bits used):
+ * r = sqrt(-2 log u), u = 1 - b1 / 2^24 in (0, 1]; angle 2 pi b2 / 2^24.
+ * With the two helpers above as plain arithmetic GCC vectorises the whole
+ * loop; through libmvec's logf, cosf and sinf it took twice as long. */
+VEC_INLINE void box_muller(const uint32_t *b1, const uint32_t *b2,
+                           float *c, float *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float u = 1.0f - (float)(int32_t)(b1[i] >> 8) * 0x1p-24f;
+        float r = sqrtf(-2.0f * log_unit(u));
+        float cs, sn;
+        cos_sin_turn((float)(int32_t)(b2[i] >> 8) * 0x1p-24f, &cs, &sn);
+        c[i] = r * cs, s[i] = r * sn;
+    }
+}
+
+VEC_CLONES void vec_box_muller(const uint32_t *b1, const uint32_t *b2,
+                               float *c, float *s, int n)
+{
+    box_muller(b1, b2, c, s, n);
+}
+
 /* 2 * PAIRS standard normals into out: 32-bit uniforms from the 16 lane
  * streams of xoshiro128+ (top 24 bits used, its low bits are weak), then
- * Box-Muller as plain loops that GCC vectorises through libmvec. */
+ * Box-Muller. */
 VEC_INLINE void normal_block(rng *r, float *out)
 {
     lanes s0, s1, s2, s3;
@@ -39,20 +98,7 @@ VEC_INLINE void normal_block(rng *r, float *out)
     }
     memcpy(r->lane[0], &s0, sizeof(s0)), memcpy(r->lane[1], &s1, sizeof(s1));
     memcpy(r->lane[2], &s2, sizeof(s2)), memcpy(r->lane[3], &s3, sizeof(s3));
-    float rad[PAIRS], turn[PAIRS];
-    /* 1 - u keeps the logarithm's argument in (0, 1]. */
-    for (int i = 0; i < PAIRS; i++)
-        rad[i] = sqrtf(-2.0f * logf(1.0f - (float)(int32_t)(bits[i] >> 8) *
-                                               0x1p-24f));
-    for (int i = 0; i < PAIRS; i++)
-        turn[i] = 6.2831853f * (float)(int32_t)(bits[PAIRS + i] >> 8) *
-                  0x1p-24f;
-    /* Separate loops: together GCC fuses cosf and sinf into sincosf,
-     * which has no vector variant. */
-    for (int i = 0; i < PAIRS; i++)
-        out[i] = rad[i] * cosf(turn[i]);
-    for (int i = 0; i < PAIRS; i++)
-        out[PAIRS + i] = rad[i] * sinf(turn[i]);
+    box_muller(bits, bits + PAIRS, out, out + PAIRS, PAIRS);
 }
 
 VEC_CLONES void rng_normal_fill(rng *r, float *out, size_t n)
