@@ -215,5 +215,6 @@ int ckpt_load(net *n, const uint8_t *buf, size_t len)
     get_f32s(&c, n->state, n->n_state);
     get_f32s(&c, n->adam_m, n->n_param);
     get_f32s(&c, n->adam_v, n->n_param);
+    net_params_changed(n);
     return 0;
 }

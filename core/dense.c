@@ -7,6 +7,8 @@
  * c_j = sum_b dy_bj t_bj:
  *   dg_j = c_j / |v_j|,   dT = dy * s,   dx = dT v,
  *   dv_j = (dT^T x)_j - g_j c_j / |v_j|^3 * v_j.
+ * The norms |v_j| are cached in l->norm by the net (net.h): the optimiser
+ * computes them as it updates each row, and a pass only reads them.
  */
 #include <assert.h>
 #include <math.h>
@@ -15,8 +17,7 @@
 #include "blas.h"
 #include "layer.h"
 #include "simd.h"
-
-#define WN_EPS 1e-6f
+#include "wnorm.h"
 
 VEC_INLINE void add_bias(mat y, const float *b)
 {
@@ -36,40 +37,10 @@ VEC_INLINE void col_sums_add(mat m, float *out)
     }
 }
 
-/* Sum of squares in four accumulators of 16 lanes, each a GCC vector: one
- * accumulator is a chain of dependent adds, so the loop would wait on the
- * add's latency (a third of dense_forward went there); a lane array GCC
- * vectorised with shuffles inside the loop. */
-typedef float lanes16 __attribute__((vector_size(64)));
-
-VEC_INLINE float sum_squares(const float *v, int n)
+VEC_CLONES void dense_wn_norms(const layer *l)
 {
-    lanes16 acc[4] = {{0}};
-    int i = 0;
-    for (; i + 64 <= n; i += 64)
-        for (int k = 0; k < 4; k++) {
-            lanes16 x;
-            memcpy(&x, v + i + 16 * k, sizeof(x));
-            acc[k] += x * x;
-        }
-    for (; i + 16 <= n; i += 16) {
-        lanes16 x;
-        memcpy(&x, v + i, sizeof(x));
-        acc[0] += x * x;
-    }
-    lanes16 all = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    float s = 0.0f;
-    for (; i < n; i++)
-        s += v[i] * v[i];
-    for (int k = 0; k < 16; k++)
-        s += all[k];
-    return s;
-}
-
-VEC_INLINE void row_norms(const float *w, int out, int in, float *norm)
-{
-    for (int j = 0; j < out; j++)
-        norm[j] = sqrtf(sum_squares(w + (size_t)j * in, in) + WN_EPS);
+    for (int j = 0; j < l->out; j++)
+        l->norm[j] = wn_row_norm(l->w + (size_t)j * l->in, l->in);
 }
 
 VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
@@ -90,10 +61,9 @@ VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
      * is computed in y and scaled in place. */
     mat t = mode == NET_TRAIN ? mat_view(c->a, x.rows, l->out) : y;
     mm(false, true, x, w, t, 1.0f, 0.0f);
-    row_norms(l->w, l->out, l->in, c->v);
     float *scale = c->v2; /* kept for the backward */
     for (int j = 0; j < l->out; j++)
-        scale[j] = l->g[j] / c->v[j];
+        scale[j] = l->g[j] / l->norm[j];
     for (int r = 0; r < y.rows; r++) {
         float *yr = mat_row(y, r);
         const float *tr = mat_row(t, r);
@@ -134,45 +104,87 @@ VEC_INLINE void wn_correct_dv(const layer *l, const float *cj,
     }
 }
 
-VEC_INLINE void wn_backward(const layer *l, layer_cache *c, mat x, mat dy,
-                            mat dx, bool param_grads)
+/* dy times the derivative of activation kind k at its output y (see
+ * act.c: each reads only y). Inlined with k a constant, the switch folds. */
+VEC_INLINE float through_act(layer_kind k, float a, float y, float dy)
 {
-    int out = l->out;
-    mat t = mat_view(c->a, x.rows, out);
-    mat dt = mat_view(c->b, x.rows, out);
-    /* c_j = sum_b dy_bj t_bj lives in the tail of cache b. */
-    float *cj = c->b + (size_t)x.rows * out;
-    for (int j = 0; j < out; j++)
-        cj[j] = 0.0f;
+    switch (k) {
+    case LAYER_RELU: return y > 0.0f ? dy : 0.0f;
+    case LAYER_LRELU: return y > 0.0f ? dy : a * dy;
+    case LAYER_SIGMOID: return dy * y * (1.0f - y);
+    case LAYER_TANH: return dy * (1.0f - y * y);
+    default: return dy;
+    }
+}
+
+/* One pass over dy: d = dy through activation k (when fused), then
+ * c_j += d t, dT = d g/|v|, and the column sums of d (for db) in sums. */
+VEC_INLINE void wn_rows(layer_kind k, float a, const layer_cache *c, mat y,
+                        mat dy, mat dt, float *restrict cj,
+                        float *restrict sums)
+{
     const float *restrict scale = c->v2; /* g / |v|, from the forward */
-    for (int r = 0; r < x.rows; r++) {
-        const float *restrict dyr = mat_row(dy, r), *restrict tr = mat_row(t, r);
+    for (int r = 0; r < dy.rows; r++) {
+        const float *restrict dyr = mat_row(dy, r);
+        const float *restrict yr = k == LAYER_DENSE_WN ? dyr : mat_row(y, r);
+        const float *restrict tr = c->a + (size_t)r * dy.cols;
         float *restrict dtr = mat_row(dt, r);
-        for (int j = 0; j < out; j++) {
-            cj[j] += dyr[j] * tr[j];
-            dtr[j] = dyr[j] * scale[j];
+        for (int j = 0; j < dy.cols; j++) {
+            float d = through_act(k, a, yr[j], dyr[j]);
+            cj[j] += d * tr[j];
+            sums[j] += d;
+            dtr[j] = d * scale[j];
         }
     }
+}
+
+/* The activation after a weight-normalised layer whose backward the
+ * layer runs itself (layer_cache.act_in_backward), or LAYER_DENSE_WN for
+ * none: then dy is the gradient of the layer's output as it is. */
+static layer_kind fused_kind(const layer_cache *c)
+{
+    return c->act_in_backward ? c->then->spec.kind : LAYER_DENSE_WN;
+}
+
+VEC_INLINE void wn_backward(const layer *l, layer_cache *c, mat x, mat y,
+                            mat dy, mat dx, bool param_grads)
+{
+    int out = l->out;
+    mat dt = mat_view(c->b, x.rows, out);
+    /* c_j = sum_b d_bj t_bj and the sums of d live in the tail of b. */
+    float *cj = c->b + (size_t)x.rows * out, *sums = cj + out;
+    for (int j = 0; j < out; j++)
+        cj[j] = sums[j] = 0.0f;
+    layer_kind k = fused_kind(c);
+    float a = c->act_in_backward ? c->then->spec.param : 0.0f;
+    switch (k) { /* one copy of the loop per kind, its switch folded */
+    case LAYER_RELU: wn_rows(LAYER_RELU, a, c, y, dy, dt, cj, sums); break;
+    case LAYER_LRELU: wn_rows(LAYER_LRELU, a, c, y, dy, dt, cj, sums); break;
+    case LAYER_SIGMOID:
+        wn_rows(LAYER_SIGMOID, a, c, y, dy, dt, cj, sums);
+        break;
+    case LAYER_TANH: wn_rows(LAYER_TANH, a, c, y, dy, dt, cj, sums); break;
+    default: wn_rows(LAYER_DENSE_WN, a, c, y, dy, dt, cj, sums); break;
+    }
     if (param_grads) {
-        if (l->dg)
-            for (int j = 0; j < out; j++)
-                l->dg[j] += cj[j] / c->v[j];
-        if (l->db)
-            col_sums_add(dy, l->db);
+        for (int j = 0; l->dg && j < out; j++)
+            l->dg[j] += cj[j] / l->norm[j];
+        for (int j = 0; l->db && j < out; j++)
+            l->db[j] += sums[j];
         mm(true, false, dt, x, mat_view(l->dw, out, l->in), 1.0f, 1.0f);
-        wn_correct_dv(l, cj, c->v);
+        wn_correct_dv(l, cj, l->norm);
     }
     if (dx.data)
         mm(false, false, dt, mat_view(l->w, out, l->in), dx, 1.0f, 0.0f);
 }
 
-VEC_CLONES void dense_backward(const layer *l, layer_cache *c, mat x, mat dy,
-                               mat dx, bool param_grads)
+VEC_CLONES void dense_backward(const layer *l, layer_cache *c, mat x, mat y,
+                               mat dy, mat dx, bool param_grads)
 {
     if (l->spec.kind == LAYER_DENSE)
         plain_backward(l, x, dy, dx, param_grads);
     else
-        wn_backward(l, c, x, dy, dx, param_grads);
+        wn_backward(l, c, x, y, dy, dx, param_grads);
 }
 
 void dense_init(layer *l, rng *r)
@@ -203,11 +215,10 @@ void dense_wn_init_data(layer *l, layer_cache *c, mat x)
     assert(l->spec.kind == LAYER_DENSE_WN && x.rows > 1);
     mat t = mat_view(c->a, x.rows, l->out);
     mm(false, true, x, mat_view(l->w, l->out, l->in), t, 1.0f, 0.0f);
-    row_norms(l->w, l->out, l->in, c->v);
     for (int j = 0; j < l->out; j++) {
         double s = 0.0, s2 = 0.0;
         for (int r = 0; r < x.rows; r++) {
-            double u = mat_row(t, r)[j] / c->v[j];
+            double u = mat_row(t, r)[j] / l->norm[j];
             s += u, s2 += u * u;
         }
         double mean = s / x.rows;

@@ -45,7 +45,7 @@ void layer_cache_sizes(const layer *l, int rows, size_t sz[4])
     sz[0] = sz[1] = sz[2] = sz[3] = 0;
     switch (l->spec.kind) {
     case LAYER_DENSE_WN:
-        sz[0] = ro, sz[1] = ro + l->out, sz[2] = sz[3] = l->out;
+        sz[0] = ro, sz[1] = ro + 2 * (size_t)l->out, sz[3] = l->out;
         break;
     case LAYER_BATCHNORM:
         sz[0] = ro, sz[1] = 2 * (size_t)l->out;
@@ -71,7 +71,7 @@ void layer_bind(layer *l, float *param, float *grad, float *state)
 {
     const layer_spec *s = &l->spec;
     l->w = l->b = l->g = l->dw = l->db = l->dg = NULL;
-    l->run_mean = l->run_var = NULL;
+    l->run_mean = l->run_var = l->norm = NULL;
     if (is_dense(s->kind)) {
         size_t wn = (size_t)l->in * l->out;
         l->w = take(&param, wn), l->dw = take(&grad, wn);
@@ -123,7 +123,7 @@ void layer_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
     /* An evaluation-mode forward keeps no x v^T for weight norm. */
     assert(mode == NET_TRAIN || l->spec.kind != LAYER_DENSE_WN);
     if (is_dense(l->spec.kind))
-        dense_backward(l, c, x, dy, dx, param_grads);
+        dense_backward(l, c, x, y, dy, dx, param_grads);
     else if (l->spec.kind == LAYER_BATCHNORM)
         batchnorm_backward(l, c, dy, dx, mode, param_grads);
     else if (dx.data)

@@ -52,13 +52,14 @@ typedef struct layer {
     float *w, *b, *g;       /* weights (out x in), bias, scale */
     float *dw, *db, *dg;    /* their gradients (same layout) */
     float *run_mean, *run_var; /* batch norm running statistics (state) */
+    float *norm; /* dense_wn: |v| of each row, cached by the net */
 } layer;
 
 /* Per-forward caches of one layer, sized for the tape's maximum batch. */
 typedef struct layer_cache {
     float *a;  /* dense_wn: x v^T; batchnorm: x-hat; dropout: mask */
-    float *b;  /* dense_wn: dy * g/|v| scratch; batchnorm: 2 sums */
-    float *v;  /* per-feature vector: |v| (wn) or 1/std (batchnorm) */
+    float *b;  /* dense_wn: dy * g/|v|, then 2 sums; batchnorm: 2 sums */
+    float *v;  /* batchnorm: 1/std per feature */
     float *v2; /* batchnorm: batch mean; dense_wn: g / |v| */
     /* batchnorm: the pass's rows in consecutive groups, each normalised
      * with its own statistics (v and v2 hold one vector per group); no
@@ -70,6 +71,11 @@ typedef struct layer_cache {
      * (net_forward then skips that layer, so this layer's output is the
      * activation's: its backward reads only that). NULL otherwise. */
     const struct layer *then;
+    /* Set by net_backward for one backward call of a weight-normalised
+     * layer: dy is the gradient of `then`'s output, and the layer applies
+     * then's derivative itself while it reads dy, in place of a pass of
+     * its own (ReLU, leaky ReLU, sigmoid, tanh). */
+    bool act_in_backward;
 } layer_cache;
 
 #define LAYER_MAX_GROUPS 4
@@ -95,9 +101,11 @@ void layer_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
 /* dense.c */
 void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
                    net_mode mode);
-void dense_backward(const layer *l, layer_cache *c, mat x, mat dy, mat dx,
-                    bool param_grads);
+void dense_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
+                    mat dx, bool param_grads);
 void dense_init(layer *l, rng *r);
+/* l->norm[j] = |v_j| for every row of a weight-normalised layer. */
+void dense_wn_norms(const layer *l);
 /* Data-dependent initialisation of a weight-normalised layer (Salimans and
  * Kingma 2016): given the pre-activation x v^T / |v| of a batch, sets
  * g = 1 / std and b = -mean / std per unit, so outputs start standardised. */

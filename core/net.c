@@ -66,6 +66,16 @@ static void plan(net *n)
     }
 }
 
+/* Rows of all weight-normalised layers: the size of the norm cache. */
+static size_t wn_rows(const net *n)
+{
+    size_t rows = 0;
+    for (int i = 0; i < n->spec.n_layers; i++)
+        if (n->layers[i].spec.kind == LAYER_DENSE_WN)
+            rows += (size_t)n->layers[i].out;
+    return rows;
+}
+
 net *net_new(const net_spec *spec, rng *r)
 {
     if (!spec_valid(spec))
@@ -80,17 +90,21 @@ net *net_new(const net_spec *spec, rng *r)
     n->adam_m = tensor_alloc(n->n_param);
     n->adam_v = tensor_alloc(n->n_param);
     n->state = tensor_alloc(n->n_state);
-    if (!n->param || !n->grad || !n->adam_m || !n->adam_v || !n->state) {
+    n->norms = tensor_alloc(wn_rows(n));
+    if (!n->param || !n->grad || !n->adam_m || !n->adam_v || !n->state ||
+        !n->norms) {
         net_free(n);
         return NULL;
     }
-    float *p = n->param, *g = n->grad, *s = n->state;
+    float *p = n->param, *g = n->grad, *s = n->state, *norm = n->norms;
     for (int i = 0; i < spec->n_layers; i++) {
         layer *l = &n->layers[i];
         layer_bind(l, p, g, s);
         p += layer_param_count(&l->spec, l->in, l->out);
         g += layer_param_count(&l->spec, l->in, l->out);
         s += layer_state_count(&l->spec, l->in, l->out);
+        if (l->spec.kind == LAYER_DENSE_WN)
+            l->norm = norm, norm += l->out;
         layer_init(l, r);
     }
     n->adam = (adam_opts){1e-3f, 0.9f, 0.999f, 1e-8f};
@@ -106,6 +120,7 @@ void net_free(net *n)
     tensor_free(n->adam_m);
     tensor_free(n->adam_v);
     tensor_free(n->state);
+    tensor_free(n->norms);
     free(n);
 }
 
@@ -270,6 +285,7 @@ static mat layer_input(const net *n, const tape *t, int i)
 mat net_forward(net *n, tape *t, mat x, mat c, net_mode mode, rng *r)
 {
     assert(t->n == n);
+    net_ensure_norms(n);
     load_input(n, t, x, c);
     t->rows = x.rows;
     t->mode = mode;
@@ -301,6 +317,19 @@ static bool passes_gradient(const layer *l, net_mode mode)
            (l->spec.kind == LAYER_DROPOUT && mode == NET_EVAL);
 }
 
+/* Whether layer i is an activation whose backward the weight-normalised
+ * layer before it runs (layer_cache.act_in_backward): it ran inside that
+ * layer in the forward, and its derivative needs only its output. */
+static bool act_folds_back(const net *n, const tape *t, int i)
+{
+    layer_kind k = n->layers[i].spec.kind;
+    return i > 0 && t->mode == NET_TRAIN &&
+           t->cache[i - 1].then == &n->layers[i] &&
+           n->layers[i - 1].spec.kind == LAYER_DENSE_WN &&
+           (k == LAYER_RELU || k == LAYER_LRELU || k == LAYER_SIGMOID ||
+            k == LAYER_TANH);
+}
+
 mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
                  bool want_dx)
 {
@@ -319,12 +348,17 @@ mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
         mat dx = {0, 0, 0, NULL};
         if (i > stop && passes_gradient(l, t->mode))
             continue; /* g goes on down as it is */
+        if (i > stop && act_folds_back(n, t, i)) {
+            t->cache[i - 1].act_in_backward = true;
+            continue;
+        }
         if (i > stop)
             dx = mat_view(t->grad[buf ^= 1], t->rows, l->in);
         else if (want_dx)
             dx = mat_view(t->dinput, t->rows, l->in);
         layer_backward(l, &t->cache[i], layer_input(n, t, i),
                        tape_layer_output(t, i), g, dx, t->mode, param_grads);
+        t->cache[i].act_in_backward = false;
         g = dx;
     }
     if (!want_dx)
@@ -338,8 +372,24 @@ void net_zero_grad(net *n)
     memset(n->grad, 0, sizeof(float) * n->n_param);
 }
 
+void net_params_changed(net *n)
+{
+    n->norms_ok = false;
+}
+
+void net_ensure_norms(net *n)
+{
+    if (n->norms_ok)
+        return;
+    for (int i = 0; i < n->spec.n_layers; i++)
+        if (n->layers[i].spec.kind == LAYER_DENSE_WN)
+            dense_wn_norms(&n->layers[i]);
+    n->norms_ok = true;
+}
+
 void net_init_data(net *n, tape *t, mat x, mat c, rng *r)
 {
+    net_ensure_norms(n);
     load_input(n, t, x, c);
     t->rows = x.rows;
     t->mode = NET_TRAIN;

@@ -30,6 +30,8 @@ typedef struct adam_opts {
     float lr, beta1, beta2, eps;
 } adam_opts;
 
+/* param is written by the optimiser and by checkpoint loads; code that
+ * writes it otherwise calls net_params_changed afterwards. */
 typedef struct net {
     net_spec spec;
     layer layers[NET_MAX_LAYERS];
@@ -37,6 +39,11 @@ typedef struct net {
     float *param, *grad, *adam_m, *adam_v, *state;
     adam_opts adam;
     int64_t adam_step;
+    /* |v| of every weight-normalised row (layer.norm points in here),
+     * valid while norms_ok: the optimiser computes them as it updates a
+     * row, so forward passes do not re-read the weights to get them. */
+    float *norms;
+    bool norms_ok;
 } net;
 
 typedef struct tape tape;
@@ -88,6 +95,11 @@ mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
                  bool want_dx);
 
 void net_zero_grad(net *n);
+/* Tells the net its parameters were written from outside (a test, a
+ * loader): the cached weight norms are recomputed on the next pass. */
+void net_params_changed(net *n);
+/* Computes the cached weight norms if they are not valid. */
+void net_ensure_norms(net *n);
 /* Data-dependent initialisation: a forward pass of x in which every
  * weight-normalised layer sets its g and b from the batch statistics of
  * its input (see dense_wn_init_data). x.rows >= 2. */

@@ -121,6 +121,22 @@ static uint8_t *save(net *n, size_t *len)
     return buf;
 }
 
+/* The weight norms the optimiser caches as it updates the rows are the
+ * ones a pass would compute from the weights, to the bit. */
+static int t_adam_caches_weight_norms(void)
+{
+    net *n = train_mlp(4, 20);
+    const layer *l = &n->layers[n->spec.n_layers - 1];
+    CHECK(l->spec.kind == LAYER_DENSE_WN && n->norms_ok);
+    float cached[CLASSES];
+    memcpy(cached, l->norm, sizeof(cached));
+    net_params_changed(n);
+    net_ensure_norms(n);
+    CHECK(!memcmp(cached, l->norm, sizeof(cached)));
+    net_free(n);
+    return 0;
+}
+
 static int t_ckpt_round_trip(void)
 {
     net *a = train_mlp(2, 30);
@@ -130,6 +146,7 @@ static int t_ckpt_round_trip(void)
     rng r;
     rng_seed(&r, 77); /* different initial weights */
     net *b = make_mlp(&r);
+    accuracy(b, 9); /* b's weight norms cached before the load */
     CHECK(ckpt_load(b, buf, len) == 0);
     CHECK(!memcmp(a->param, b->param, sizeof(float) * a->n_param));
     CHECK(!memcmp(a->adam_v, b->adam_v, sizeof(float) * a->n_param));
@@ -353,6 +370,7 @@ static int t_eval_fusion_same_outputs(void)
     CHECK(a && b && a->n_param == b->n_param && a->n_state == b->n_state);
     for (size_t i = 0; i < a->n_param; i++)
         a->param[i] = b->param[i] = rng_normal(&r);
+    net_params_changed(a), net_params_changed(b);
     for (size_t i = 0; i < a->n_state; i++)
         a->state[i] = b->state[i] = 0.5f + rng_uniform(&r);
     float x[20 * 7];
@@ -380,6 +398,7 @@ static const test_case cases[] = {
     {"rng", t_rng},
     {"invalid spec refused", t_invalid_spec},
     {"bulk normals: moments, tails, correlation", t_bulk_normals},
+    {"Adam caches the weight norms a pass would compute", t_adam_caches_weight_norms},
     {"Box-Muller's log and sincos match libm", t_box_muller_accuracy},
     {"evaluation pass fuses activations, same outputs",
      t_eval_fusion_same_outputs},

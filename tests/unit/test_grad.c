@@ -72,12 +72,15 @@ static double numeric(fixture *f, float *p, const float *d, size_t n)
     float *save = malloc(sizeof(float) * n);
     for (size_t i = 0; i < n; i++)
         save[i] = p[i], p[i] = save[i] + (float)H * d[i];
+    net_params_changed(f->n); /* p may be the parameters */
     double lp = loss_of(f);
     for (size_t i = 0; i < n; i++)
         p[i] = save[i] - (float)H * d[i];
+    net_params_changed(f->n);
     double lm = loss_of(f);
     for (size_t i = 0; i < n; i++)
         p[i] = save[i];
+    net_params_changed(f->n);
     free(save);
     return (lp - lm) / (2 * H);
 }
@@ -126,6 +129,7 @@ static int check_net(net_spec *s, net_mode mode, bool kinked)
         f.n->state[i] = 0.5f + 0.5f * rng_uniform(&r);
     if (f.n->n_param)
         fill(f.n->param, f.n->n_param, &r, 0.3f);
+    net_params_changed(f.n);
 
     net_zero_grad(f.n);
     loss_of(&f);
@@ -310,6 +314,17 @@ static int t_discriminator_stack(void)
     net_spec_add(&s, LAYER_DENSE_WN, 8, 0, 0);
     net_spec_add(&s, LAYER_TANH, 0, 0, 0);
     net_spec_add(&s, LAYER_NOISE, 0, 0, 0.5f);
+    net_spec_add(&s, LAYER_DENSE_WN, 4, LAYER_TRAIN_SCALE, 0);
+    return check_net(&s, NET_TRAIN, false);
+}
+
+/* Weight norm then leaky ReLU: the activation's backward runs inside the
+ * weight-norm layer's (tanh above, ReLU and sigmoid in the ARAL nets). */
+static int t_wn_lrelu_stack(void)
+{
+    net_spec s = {.in = 6};
+    net_spec_add(&s, LAYER_DENSE_WN, 8, 0, 0);
+    net_spec_add(&s, LAYER_LRELU, 0, 0, 0.2f);
     net_spec_add(&s, LAYER_DENSE_WN, 4, LAYER_TRAIN_SCALE, 0);
     return check_net(&s, NET_TRAIN, false);
 }
@@ -569,6 +584,7 @@ static const test_case cases[] = {
     {"grad dropout", t_dropout},
     {"grad conditional generator stack", t_conditional_stack},
     {"grad discriminator stack", t_discriminator_stack},
+    {"grad weight norm then leaky relu", t_wn_lrelu_stack},
     {"grad aral D (discriminator/classifier), whole", t_aral_d},
     {"grad aral G (generator), whole", t_aral_g},
     {"grad aral E (encoder), whole", t_aral_e},
