@@ -1,11 +1,12 @@
 /* vecmath: the element-wise loops that call transcendental functions, and
  * the bulk normals of the noise layers. This file alone is built with
- * -ffast-math, which is what makes glibc declare the vector variants of
- * expf, expm1f and log1pf (libmvec) so that GCC vectorises these loops;
- * scalar log1pf alone took 11% of an ARAL iteration. The normals use a
- * log and a sine/cosine of their own, for arguments in known ranges,
- * checked against libm in test_core. Results are a pure function of the inputs (and the seed) for
- * a given build on a given machine (see simd.h). Inputs here are finite. */
+ * -ffast-math so that GCC vectorises these loops freely. They use a log,
+ * an exp and a sine/cosine of their own, for arguments in known ranges,
+ * checked against libm in test_core: glibc's vector math (libmvec)
+ * handles any argument and took twice as long (and scalar log1pf once
+ * took 11% of an ARAL iteration). Results are a pure function of the
+ * inputs (and the seed) for a given build on a given machine (see
+ * simd.h). Inputs here are finite. */
 #include <math.h>
 
 #include <stdint.h>
@@ -22,10 +23,10 @@
  * unrolled it into scalar code. */
 typedef uint32_t lanes __attribute__((vector_size(4 * RNG_LANES)));
 
-/* log(u) for u in (0, 1] (normal floats): u = 2^e m with m in
+/* log(u) for a positive normal float u: u = 2^e m with m in
  * [sqrt(1/2), sqrt(2)), then log m = 2 atanh(s), s = (m - 1) / (m + 1),
  * |s| < 0.172, by its series to s^9 (the next term is below 1e-9). */
-VEC_INLINE float log_unit(float u)
+VEC_INLINE float log_pos(float u)
 {
     uint32_t bits;
     memcpy(&bits, &u, sizeof(bits));
@@ -38,6 +39,40 @@ VEC_INLINE float log_unit(float u)
     float series = 1.0f + z * (1.0f / 3 + z * (1.0f / 5 + z * (1.0f / 7 +
                                                         z * (1.0f / 9))));
     return (float)e * 0.69314718f + 2.0f * s * series;
+}
+
+/* e^x for x <= 0: x = k ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts,
+ * so r is exact), e^r by its series to r^7 (next term below 6e-9), times
+ * 2^k made from its exponent bits. Below -87 (the smallest normal float)
+ * it returns e^-87. */
+VEC_INLINE float exp_nonpos(float x)
+{
+    x = fmaxf(x, -87.0f);
+    float k = roundf(x * 1.44269504f);
+    float r = (x - k * 0.693145751953125f) - k * 1.428606765330187e-6f;
+    float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (
+                  1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 +
+                                                    r * (1.0f / 5040)))))));
+    uint32_t bits = (uint32_t)((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof(scale));
+    return p * scale;
+}
+
+/* log(1 + e) for e in [0, 1] without forming 1 + e (which would round
+ * away a small e): 2 atanh(s), s = e / (2 + e) <= 1/3, by its series to
+ * s^17 (the next term is below 2e-10 of the result). */
+VEC_INLINE float log1p_unit(float e)
+{
+    float s = e / (2.0f + e), z = s * s;
+    float series = 1.0f / 15 + z * (1.0f / 17);
+    series = 1.0f / 13 + z * series;
+    series = 1.0f / 11 + z * series;
+    series = 1.0f / 9 + z * series;
+    series = 1.0f / 7 + z * series;
+    series = 1.0f / 5 + z * series;
+    series = 1.0f / 3 + z * series;
+    return 2.0f * s * (1.0f + z * series);
 }
 
 /* cos and sin of 2 pi t for t in [0, 1): the nearest quarter turn q, then
@@ -67,7 +102,7 @@ VEC_INLINE void box_muller(const uint32_t *b1, const uint32_t *b2,
 {
     for (int i = 0; i < n; i++) {
         float u = 1.0f - (float)(int32_t)(b1[i] >> 8) * 0x1p-24f;
-        float r = sqrtf(-2.0f * log_unit(u));
+        float r = sqrtf(-2.0f * log_pos(u));
         float cs, sn;
         cos_sin_turn((float)(int32_t)(b2[i] >> 8) * 0x1p-24f, &cs, &sn);
         c[i] = r * cs, s[i] = r * sn;
@@ -125,29 +160,26 @@ VEC_CLONES void rng_normal_add(rng *r, const float *x, float *y, size_t n,
     }
 }
 
+/* softplus(x) = max(x, 0) + log(1 + e^-|x|). */
 VEC_CLONES void vec_softplus(const float *x, float *y, int n)
 {
     for (int i = 0; i < n; i++)
-        y[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i])));
+        y[i] = fmaxf(x[i], 0.0f) + log1p_unit(exp_nonpos(-fabsf(x[i])));
 }
 
-/* -ffast-math assumes no infinities: keep expf's argument finite-valued. */
-static inline float clamp80(float x)
-{
-    return fminf(fmaxf(x, -80.0f), 80.0f);
-}
-
-/* From the output: with y = softplus(x), sigmoid(x) = 1 - e^-y, which
- * -expm1(-y) gives accurately for small y (x very negative). */
+/* From the output: with y = softplus(x), sigmoid(x) = 1 - e^-y. */
 VEC_CLONES void vec_softplus_backward(const float *y, const float *dy,
                                       float *dx, int n)
 {
     for (int i = 0; i < n; i++)
-        dx[i] = -dy[i] * expm1f(-y[i]);
+        dx[i] = dy[i] * (1.0f - exp_nonpos(-y[i]));
 }
 
+/* With e = e^-|x| in (0, 1]: 1 / (1 + e) for x >= 0, e / (1 + e) below. */
 VEC_CLONES void vec_sigmoid(const float *x, float *y, int n)
 {
-    for (int i = 0; i < n; i++)
-        y[i] = 1.0f / (1.0f + expf(-clamp80(x[i])));
+    for (int i = 0; i < n; i++) {
+        float e = exp_nonpos(-fabsf(x[i]));
+        y[i] = (x[i] >= 0.0f ? 1.0f : e) / (1.0f + e);
+    }
 }

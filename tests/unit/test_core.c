@@ -346,6 +346,35 @@ static int t_box_muller_accuracy(void)
     return 0;
 }
 
+/* softplus, its derivative from its output, and sigmoid against double
+ * libm from -90 to 90 (a step of 1/64, plus the ends and zero). */
+static int t_vecmath_accuracy(void)
+{
+    enum { N = 90 * 128 + 1 };
+    float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    float *one = malloc(sizeof(float) * N), *d = malloc(sizeof(float) * N);
+    float *sg = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(i - N / 2) / 64.0f, one[i] = 1.0f;
+    vec_softplus(x, y, N);
+    vec_softplus_backward(y, one, d, N);
+    vec_sigmoid(x, sg, N);
+    double worst_sp = 0, worst_d = 0, worst_sg = 0;
+    for (int i = 0; i < N; i++) {
+        double v = x[i], sp = fmax(v, 0) + log1p(exp(-fabs(v)));
+        double sig = 1.0 / (1.0 + exp(-v));
+        worst_sp = fmax(worst_sp, fabs(y[i] - sp) / fmax(sp, 1e-30));
+        worst_d = fmax(worst_d, fabs(d[i] - sig));
+        worst_sg = fmax(worst_sg, fabs(sg[i] - sig) / fmax(sig, 1e-30));
+    }
+    printf("  softplus %.2g (relative, above 1e-30), its derivative %.2g "
+           "(absolute), sigmoid %.2g (relative)\n", worst_sp, worst_d,
+           worst_sg);
+    CHECK(worst_sp < 2e-6 && worst_d < 2e-6 && worst_sg < 2e-6);
+    free(x), free(y), free(one), free(d), free(sg);
+    return 0;
+}
+
 /* dense -> ReLU, weight norm -> softplus, batch norm -> sigmoid: an
  * evaluation pass applies each activation inside the layer before it.
  * The same net with noise layers in between (the identity in evaluation,
@@ -400,6 +429,7 @@ static const test_case cases[] = {
     {"bulk normals: moments, tails, correlation", t_bulk_normals},
     {"Adam caches the weight norms a pass would compute", t_adam_caches_weight_norms},
     {"Box-Muller's log and sincos match libm", t_box_muller_accuracy},
+    {"softplus, its derivative, sigmoid match libm", t_vecmath_accuracy},
     {"evaluation pass fuses activations, same outputs",
      t_eval_fusion_same_outputs},
 };
