@@ -6,7 +6,8 @@
  * then each column is scaled by s_j = g_j/|v_j|. Its gradient, with
  * c_j = sum_b dy_bj t_bj:
  *   dg_j = c_j / |v_j|,   dT = dy * s,   dx = dT v,
- *   dv_j = (dT^T x)_j - g_j c_j / |v_j|^3 * v_j.
+ *   dv_j = (dT^T x)_j - g_j c_j / |v_j|^3 * v_j,
+ * the last term kept pending per row (l->dk) until the optimiser step.
  * The norms |v_j| are cached in l->norm by the net (net.h): the optimiser
  * computes them as it updates each row, and a pass only reads them.
  */
@@ -91,16 +92,24 @@ VEC_INLINE void plain_backward(const layer *l, mat x, mat dy, mat dx,
         mm(false, false, dy, w, dx, 1.0f, 0.0f);
 }
 
-/* The norm correction of dv: dv_j -= g_j c_j / |v_j|^3 v_j. */
-VEC_INLINE void wn_correct_dv(const layer *l, const float *cj,
-                              const float *norm)
+/* The norm correction of dv, dv_j -= k_j v_j with k_j = g_j c_j / |v_j|^3,
+ * is left pending: k_j adds up in l->dk, and the optimiser applies it as
+ * it reads the row (or net_settle_grad does). A pass of its own over all
+ * the weights and their gradients took half of this backward. */
+VEC_INLINE void wn_defer_correction(const layer *l, const float *cj)
+{
+    for (int j = 0; j < l->out; j++)
+        l->dk[j] += l->g[j] * cj[j] / (l->norm[j] * l->norm[j] * l->norm[j]);
+}
+
+VEC_CLONES void dense_wn_settle(const layer *l)
 {
     for (int j = 0; j < l->out; j++) {
-        float k = l->g[j] * cj[j] / (norm[j] * norm[j] * norm[j]);
         const float *v = l->w + (size_t)j * l->in;
-        float *dv = l->dw + (size_t)j * l->in;
-        for (int i = 0; i < l->in; i++)
+        float *dv = l->dw + (size_t)j * l->in, k = l->dk[j];
+        for (int i = 0; k != 0.0f && i < l->in; i++)
             dv[i] -= k * v[i];
+        l->dk[j] = 0.0f;
     }
 }
 
@@ -172,7 +181,7 @@ VEC_INLINE void wn_backward(const layer *l, layer_cache *c, mat x, mat y,
         for (int j = 0; l->db && j < out; j++)
             l->db[j] += sums[j];
         mm(true, false, dt, x, mat_view(l->dw, out, l->in), 1.0f, 1.0f);
-        wn_correct_dv(l, cj, l->norm);
+        wn_defer_correction(l, cj);
     }
     if (dx.data)
         mm(false, false, dt, mat_view(l->w, out, l->in), dx, 1.0f, 0.0f);

@@ -71,7 +71,7 @@ void layer_bind(layer *l, float *param, float *grad, float *state)
 {
     const layer_spec *s = &l->spec;
     l->w = l->b = l->g = l->dw = l->db = l->dg = NULL;
-    l->run_mean = l->run_var = l->norm = NULL;
+    l->run_mean = l->run_var = l->norm = l->dk = NULL;
     if (is_dense(s->kind)) {
         size_t wn = (size_t)l->in * l->out;
         l->w = take(&param, wn), l->dw = take(&grad, wn);

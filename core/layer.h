@@ -53,6 +53,7 @@ typedef struct layer {
     float *dw, *db, *dg;    /* their gradients (same layout) */
     float *run_mean, *run_var; /* batch norm running statistics (state) */
     float *norm; /* dense_wn: |v| of each row, cached by the net */
+    float *dk;   /* dense_wn: pending dv_j -= dk_j v_j (see dense.c) */
 } layer;
 
 /* Per-forward caches of one layer, sized for the tape's maximum batch. */
@@ -106,6 +107,8 @@ void dense_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
 void dense_init(layer *l, rng *r);
 /* l->norm[j] = |v_j| for every row of a weight-normalised layer. */
 void dense_wn_norms(const layer *l);
+/* Applies the pending part of dv (l->dk) to l->dw and clears it. */
+void dense_wn_settle(const layer *l);
 /* Data-dependent initialisation of a weight-normalised layer (Salimans and
  * Kingma 2016): given the pre-activation x v^T / |v| of a batch, sets
  * g = 1 / std and b = -mean / std per unit, so outputs start standardised. */

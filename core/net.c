@@ -91,12 +91,14 @@ net *net_new(const net_spec *spec, rng *r)
     n->adam_v = tensor_alloc(n->n_param);
     n->state = tensor_alloc(n->n_state);
     n->norms = tensor_alloc(wn_rows(n));
+    n->pending = tensor_alloc(wn_rows(n));
     if (!n->param || !n->grad || !n->adam_m || !n->adam_v || !n->state ||
-        !n->norms) {
+        !n->norms || !n->pending) {
         net_free(n);
         return NULL;
     }
     float *p = n->param, *g = n->grad, *s = n->state, *norm = n->norms;
+    float *dk = n->pending;
     for (int i = 0; i < spec->n_layers; i++) {
         layer *l = &n->layers[i];
         layer_bind(l, p, g, s);
@@ -104,7 +106,7 @@ net *net_new(const net_spec *spec, rng *r)
         g += layer_param_count(&l->spec, l->in, l->out);
         s += layer_state_count(&l->spec, l->in, l->out);
         if (l->spec.kind == LAYER_DENSE_WN)
-            l->norm = norm, norm += l->out;
+            l->norm = norm, norm += l->out, l->dk = dk, dk += l->out;
         layer_init(l, r);
     }
     n->adam = (adam_opts){1e-3f, 0.9f, 0.999f, 1e-8f};
@@ -121,6 +123,7 @@ void net_free(net *n)
     tensor_free(n->adam_v);
     tensor_free(n->state);
     tensor_free(n->norms);
+    tensor_free(n->pending);
     free(n);
 }
 
@@ -370,6 +373,14 @@ mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
 void net_zero_grad(net *n)
 {
     memset(n->grad, 0, sizeof(float) * n->n_param);
+    memset(n->pending, 0, sizeof(float) * wn_rows(n));
+}
+
+void net_settle_grad(net *n)
+{
+    for (int i = 0; i < n->spec.n_layers; i++)
+        if (n->layers[i].spec.kind == LAYER_DENSE_WN)
+            dense_wn_settle(&n->layers[i]);
 }
 
 void net_params_changed(net *n)

@@ -31,7 +31,9 @@ typedef struct adam_opts {
 } adam_opts;
 
 /* param is written by the optimiser and by checkpoint loads; code that
- * writes it otherwise calls net_params_changed afterwards. */
+ * writes it otherwise calls net_params_changed afterwards. grad is whole
+ * only after net_settle_grad: weight-normalised layers keep one term of
+ * their weights' gradient pending, which the optimiser applies itself. */
 typedef struct net {
     net_spec spec;
     layer layers[NET_MAX_LAYERS];
@@ -44,6 +46,7 @@ typedef struct net {
      * row, so forward passes do not re-read the weights to get them. */
     float *norms;
     bool norms_ok;
+    float *pending; /* layer.dk of every weight-normalised layer */
 } net;
 
 typedef struct tape tape;
@@ -95,6 +98,9 @@ mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
                  bool want_dx);
 
 void net_zero_grad(net *n);
+/* Completes grad: applies the pending terms of weight-normalised layers
+ * (see struct net). For code that reads grad; the optimiser needs none. */
+void net_settle_grad(net *n);
 /* Tells the net its parameters were written from outside (a test, a
  * loader): the cached weight norms are recomputed on the next pass. */
 void net_params_changed(net *n);

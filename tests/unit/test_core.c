@@ -137,6 +137,43 @@ static int t_adam_caches_weight_norms(void)
     return 0;
 }
 
+/* Weight norm leaves a term of its weights' gradient pending, which Adam
+ * applies as it reads each row: the same step as settling it first. */
+static int t_adam_applies_pending_gradient(void)
+{
+    net *a = train_mlp(6, 5), *b = train_mlp(6, 5);
+    rng r;
+    rng_seed(&r, 8);
+    float x[64 * DIM], g[64 * CLASSES];
+    int y[64];
+    make_rings(&r, x, y, 64);
+    net *both[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        tape *t = tape_new(both[k], 64);
+        rng noise;
+        rng_seed(&noise, 9);
+        mat out = net_forward(both[k], t, mat_view(x, 64, DIM), (mat){0},
+                              NET_TRAIN, &noise);
+        loss_softmax_ce(out, y, mat_view(g, 64, CLASSES), 1.0f);
+        net_backward(both[k], t, both[k]->spec.n_layers - 1,
+                     mat_view(g, 64, CLASSES), true, false);
+        tape_free(t);
+    }
+    const layer *wn = &a->layers[a->spec.n_layers - 1];
+    float pending = 0.0f;
+    for (int j = 0; j < wn->out; j++)
+        pending += fabsf(wn->dk[j]);
+    CHECK(pending > 0.0f);
+    net_settle_grad(b);
+    optim_adam_step(a, 1e-2f), optim_adam_step(b, 1e-2f);
+    double worst = 0;
+    for (size_t i = 0; i < a->n_param; i++)
+        worst = fmax(worst, fabs(a->param[i] - b->param[i]));
+    CHECK(worst < 1e-6);
+    net_free(a), net_free(b);
+    return 0;
+}
+
 static int t_ckpt_round_trip(void)
 {
     net *a = train_mlp(2, 30);
@@ -428,6 +465,7 @@ static const test_case cases[] = {
     {"invalid spec refused", t_invalid_spec},
     {"bulk normals: moments, tails, correlation", t_bulk_normals},
     {"Adam caches the weight norms a pass would compute", t_adam_caches_weight_norms},
+    {"Adam applies weight norm's pending gradient", t_adam_applies_pending_gradient},
     {"Box-Muller's log and sincos match libm", t_box_muller_accuracy},
     {"softplus, its derivative, sigmoid match libm", t_vecmath_accuracy},
     {"evaluation pass fuses activations, same outputs",
