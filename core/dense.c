@@ -65,16 +65,23 @@ VEC_CLONES void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
     float *scale = c->v2; /* kept for the backward */
     for (int j = 0; j < l->out; j++)
         scale[j] = l->g[j] / l->norm[j];
+    /* ReLU (D's every layer) in the same loop: no second pass. */
+    bool relu = c->then && c->then->spec.kind == LAYER_RELU && l->b;
     for (int r = 0; r < y.rows; r++) {
         float *yr = mat_row(y, r);
         const float *tr = mat_row(t, r);
-        if (l->b)
+        if (relu) /* not fmaxf: without -ffast-math GCC calls it */
+            for (int j = 0; j < y.cols; j++) {
+                float v = tr[j] * scale[j] + l->b[j];
+                yr[j] = v > 0.0f ? v : 0.0f;
+            }
+        else if (l->b)
             for (int j = 0; j < y.cols; j++)
                 yr[j] = tr[j] * scale[j] + l->b[j];
         else
             for (int j = 0; j < y.cols; j++)
                 yr[j] = tr[j] * scale[j];
-        if (c->then)
+        if (c->then && !relu)
             act_row(c->then, yr, y.cols);
     }
 }
