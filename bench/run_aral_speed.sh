@@ -6,7 +6,7 @@
 # iteration and of a scoring pass replayed alone: the bound for this BLAS.
 # The machine is shared and flips between a fast and a slow state about
 # every minute (GEMMs alone: ~40 or ~51 ms an iteration), so the runs are
-# short (100 timed iterations, one scoring pass each) and many, the ratio
+# short (100 timed iterations, best of 3 scoring passes) and many, the ratio
 # is taken pair by pair, and the median pair is the headline. Read the
 # ratios, not the absolute figures. Last line: one JSON object.
 #   usage: bench/run_aral_speed.sh [rounds, default 6] [threads, default 2]
@@ -22,9 +22,9 @@ data=/usr/share/datasets/fashion-mnist
 out=$(mktemp)
 for r in $(seq "$rounds"); do
   build/bench/bench_aral --data "$data" --threads "$threads" --iters 100 \
-    --warmup 10 --repeat 1 >> "$out"
+    --warmup 10 --repeat 3 >> "$out"
   /usr/bin/python3 "$ref" --data "$data" --threads "$threads" --iters 100 \
-    --warmup 10 --repeat 1 2>/dev/null | tail -n 1 >> "$out"
+    --warmup 10 --repeat 3 2>/dev/null | tail -n 1 >> "$out"
 done
 python3 - "$out" <<'PY'
 import json, sys

@@ -121,9 +121,11 @@ static bool alloc_buffers(aral *m)
     m->g_big = tensor_alloc(2 * b * dim);
     m->oh_g = tensor_alloc(2 * b * k), m->g_out = tensor_alloc(b * (k + 512));
     m->fm_scratch = tensor_alloc(2 * 512);
-    m->cx = tensor_alloc(c * dim), m->coh = tensor_alloc(c * k);
+    m->cx = tape_input(m->id), m->coh = tensor_alloc(c * k);
     m->xj = tensor_alloc(2 * b * dim), m->ohj = tensor_alloc(2 * b * k);
-    m->xd = tensor_alloc(3 * b * dim), m->gd = tensor_alloc(3 * b * k);
+    /* D's batches and scoring chunks are gathered straight into its tape
+     * inputs, which net_forward then reads in place. */
+    m->xd = tape_input(m->td[0]), m->gd = tensor_alloc(3 * b * k);
     m->mus = tensor_alloc(2 * b * lat), m->gms = tensor_alloc(2 * b);
     m->gj = tensor_alloc(2 * b * 2 * lat);
     m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
@@ -184,8 +186,8 @@ void aral_free(aral *m)
         tape_free(tapes[i]);
     net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
     float *f[] = {m->g_big, m->z, m->eps, m->g_e, m->g_e2, m->oh_g,
-                  m->g_out, m->fm_scratch, m->cx, m->coh,
-                  m->xj, m->ohj, m->gj, m->xd, m->gd, m->mus, m->gms};
+                  m->g_out, m->fm_scratch, m->coh,
+                  m->xj, m->ohj, m->gj, m->gd, m->mus, m->gms};
     for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
         tensor_free(f[i]);
     free(m->yl), free(m->yg), free(m->pseudo), free(m->cpseudo);

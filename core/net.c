@@ -206,6 +206,11 @@ void tape_free(tape *t)
     free(t);
 }
 
+float *tape_input(tape *t)
+{
+    return t->input;
+}
+
 int tape_max_batch(const tape *t)
 {
     return t->max_batch;
@@ -270,7 +275,8 @@ static mat load_input(const net *n, tape *t, mat x, mat c)
     int w = n->spec.in + n->spec.cond;
     mat in = mat_view(t->input, x.rows, w);
     assert(x.cols == n->spec.in && x.rows <= t->max_batch);
-    mat_copy(mat_cols(in, 0, n->spec.in), x);
+    if (x.data != t->input || x.stride != w) /* else built in place */
+        mat_copy(mat_cols(in, 0, n->spec.in), x);
     if (n->spec.cond) {
         assert(c.data && c.rows == x.rows && c.cols == n->spec.cond);
         mat_copy(mat_cols(in, n->spec.in, n->spec.cond), c);

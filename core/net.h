@@ -69,6 +69,10 @@ int net_layer_width(const net *n, int i);
 tape *tape_new(const net *n, int max_batch);
 void tape_free(tape *t);
 int tape_max_batch(const tape *t);
+/* The tape's input buffer, max_batch rows of in + cond floats, borrowed.
+ * A caller may build x in it (for a net without a condition): net_forward
+ * then uses it where it is instead of copying it in. */
+float *tape_input(tape *t);
 /* Splits the rows of the tape's next passes into n consecutive groups of
  * rows[0], rows[1], ... rows (n <= LAYER_MAX_GROUPS; n = 0 for one group
  * of all rows, the default). Batch norm layers normalise each group with
