@@ -88,7 +88,8 @@ void tape_set_groups(tape *t, const int *rows, int n);
  * borrowed from the tape until its next forward. A dense or batch-norm
  * layer applies the activation right after it row by row, so its own
  * output is the activation's; in NET_EVAL noise and dropout pass their
- * input through. */
+ * input through. It writes the net (batch-norm statistics in NET_TRAIN,
+ * a stale weight-norm cache in any mode): one thread at a time per net. */
 mat net_forward(net *n, tape *t, mat x, mat c, net_mode mode, rng *r);
 /* Layer i's output of the last forward (borrowed, as above). */
 mat tape_layer_output(const tape *t, int i);

@@ -8,8 +8,10 @@
 #include "net.h"
 
 /* One Adam step on n with learning rate lr (PyTorch's formulation, with
- * bias correction), from the gradients in n->grad, which it then zeroes:
- * a net that was just stepped is ready to accumulate the next step. */
+ * bias correction), from the gradients in n->grad with the pending terms
+ * of weight-normalised layers (net.h), which it then zeroes: a net that
+ * was just stepped is ready to accumulate the next step. It also takes
+ * the new weight norms (net.norms). */
 void optim_adam_step(net *n, float lr);
 /* Forgets the moments and the step count (a fresh optimiser). */
 void optim_adam_reset(net *n);
