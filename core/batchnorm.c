@@ -17,19 +17,6 @@
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
-/* out[j] = sum over rows of x[r][j], row by row: the inner loop runs
- * along memory and vectorises. */
-VEC_INLINE void col_sums(mat x, float *out)
-{
-    for (int j = 0; j < x.cols; j++)
-        out[j] = 0.0f;
-    for (int r = 0; r < x.rows; r++) {
-        const float *xr = mat_row(x, r);
-        for (int j = 0; j < x.cols; j++)
-            out[j] += xr[j];
-    }
-}
-
 /* Mean, then variance about it (two passes: float sums of squares about
  * zero would cancel) into mean and inv (1 / std), and the running
  * estimates. */
@@ -37,7 +24,9 @@ VEC_INLINE void batch_stats(const layer *l, mat x, float *mean, float *inv)
 {
     int n = x.rows, out = l->out;
     float *var = inv;
-    col_sums(x, mean);
+    for (int j = 0; j < out; j++)
+        mean[j] = 0.0f;
+    mat_col_sums_add(x, mean);
     for (int j = 0; j < out; j++)
         mean[j] /= (float)n, var[j] = 0.0f;
     for (int r = 0; r < n; r++) {
@@ -122,8 +111,8 @@ VEC_INLINE void grad_sums(mat dy, mat xh, float *sd, float *sdh)
 
 /* One group's backward; inv is its 1 / std. */
 VEC_INLINE void group_backward(const layer *l, layer_cache *c, mat dy, mat xh,
-                           mat dx, const float *inv, net_mode mode,
-                           bool param_grads)
+                               mat dx, const float *inv, net_mode mode,
+                               bool param_grads)
 {
     int n = dy.rows, out = l->out;
     float *sd = c->b, *sdh = c->b + out;

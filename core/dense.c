@@ -29,15 +29,6 @@ VEC_INLINE void add_bias(mat y, const float *b)
     }
 }
 
-VEC_INLINE void col_sums_add(mat m, float *out)
-{
-    for (int r = 0; r < m.rows; r++) {
-        const float *mr = mat_row(m, r);
-        for (int j = 0; j < m.cols; j++)
-            out[j] += mr[j];
-    }
-}
-
 VEC_CLONES void dense_wn_norms(const layer *l)
 {
     for (int j = 0; j < l->out; j++)
@@ -93,7 +84,7 @@ VEC_INLINE void plain_backward(const layer *l, mat x, mat dy, mat dx,
     if (param_grads) {
         mm(true, false, dy, x, mat_view(l->dw, l->out, l->in), 1.0f, 1.0f);
         if (l->db)
-            col_sums_add(dy, l->db);
+            mat_col_sums_add(dy, l->db);
     }
     if (dx.data)
         mm(false, false, dy, w, dx, 1.0f, 0.0f);

@@ -160,11 +160,7 @@ static void col_means(mat m, float *out)
 {
     for (int c = 0; c < m.cols; c++)
         out[c] = 0.0f;
-    for (int r = 0; r < m.rows; r++) {
-        const float *x = mat_row(m, r);
-        for (int c = 0; c < m.cols; c++)
-            out[c] += x[c];
-    }
+    mat_col_sums_add(m, out);
     for (int c = 0; c < m.cols; c++)
         out[c] /= (float)m.rows;
 }

@@ -26,6 +26,18 @@ static inline float *mat_row(mat m, int r)
     return m.data + (size_t)r * (size_t)m.stride;
 }
 
+/* out[j] += the sum over rows of m[r][j], row by row so that the inner
+ * loop runs along memory and vectorises. Inline, so that in a function
+ * built per CPU (simd.h) it takes that build's vector width. */
+static inline void mat_col_sums_add(mat m, float *out)
+{
+    for (int r = 0; r < m.rows; r++) {
+        const float *mr = mat_row(m, r);
+        for (int j = 0; j < m.cols; j++)
+            out[j] += mr[j];
+    }
+}
+
 void mat_zero(mat m);
 /* dst = src; shapes must match. */
 void mat_copy(mat dst, mat src);
