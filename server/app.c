@@ -52,26 +52,38 @@ void app_stores_close(void)
     pthread_mutex_unlock(&stores_mu);
 }
 
-void app_leases_resync(struct app *a, store *st)
+int app_publish(struct app *a, store *st, ranking *r)
 {
-    ranking *r = lease_table_ranking(a->leases);
-    lease_table_reload(a->leases, st, r);
-    ranking_release(r);
+    int rc = 0;
+    if (st)
+        rc = lease_table_reload(a->leases, st, r);
+    else
+        lease_table_set_ranking(a->leases, r);
+    if (rc) {
+        ranking_release(r);
+        return rc;
+    }
+    ranking_publish(&a->ranking, r); /* hands over our reference */
+    return 0;
 }
 
-int app_refresh_pool(struct app *a, store *st)
+static pthread_mutex_t publish_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int app_publish_pool(struct app *a, store *st)
 {
     int64_t *ids;
     size_t n;
+    pthread_mutex_lock(&publish_mu);
     int rc = store_pool_ids(st, &ids, &n);
+    ranking *r = rc ? NULL : ranking_new_random(ids, n, a->cfg.seed);
+    if (!rc)
+        free(ids);
+    rc = rc ? rc : !r ? ARAL_ENOMEM : app_publish(a, st, r);
+    atomic_store(&a->pool_stale, rc != 0);
+    pthread_mutex_unlock(&publish_mu);
     if (rc)
-        return rc;
-    ranking *r = ranking_new_random(ids, n, a->cfg.seed);
-    free(ids);
-    if (!r)
-        return ARAL_ENOMEM;
-    rc = lease_table_reload(a->leases, st, r);
-    ranking_publish(&a->ranking, r); /* hands over our reference */
+        fprintf(stderr, "arald: the pool could not be reloaded (%s); "
+                        "retrying on the next write\n", aral_strerror(rc));
     return rc;
 }
 

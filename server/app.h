@@ -11,6 +11,9 @@
  *   in arald calls BLAS yet (the retrain worker comes later).
  * Shared state: `leases` (own mutex), `ranking` (atomic slot), `metrics`
  * (atomics), `project` and `cfg` (read-only after start).
+ *
+ * Rankings reach their two holders (the `ranking` slot, read by sample
+ * views, and the lease table, which serves) through app_publish only.
  */
 #pragma once
 #include <stdatomic.h>
@@ -47,6 +50,7 @@ struct app {
     metrics *metrics;
     int64_t started_ms;
     atomic_bool ready;
+    atomic_bool pool_stale; /* an import committed but its publish failed */
 };
 
 /* The calling thread's store connection (opened on first use; NULL when
@@ -59,9 +63,14 @@ void app_stores_close(void);
  * RESTART one when the WAL passes ~64 MiB. */
 int app_checkpointer_start(struct app *a);
 void app_checkpointer_stop(void);
-/* After a transaction failed that had updated the lease table: reloads
- * the table from the database, serving the same ranking. */
-void app_leases_resync(struct app *a, store *st);
-/* Rebuilds the random order over the current pool and reloads the lease
- * table (after imports). */
-int app_refresh_pool(struct app *a, store *st);
+/* The single publish point: r (the caller's reference, taken over)
+ * becomes the ranking of both holders. With st, the lease table first
+ * reloads every pool sample's state from the database (the pool
+ * changed); never call it inside a transaction. On failure both holders
+ * keep what they had. */
+int app_publish(struct app *a, store *st, ranking *r);
+/* A seeded random order over the pool as the database holds it now,
+ * published with a reload (at start and after imports). Publishes are
+ * serialised, so the last one to finish saw the latest pool. On failure
+ * pool_stale is set and the next write retries. */
+int app_publish_pool(struct app *a, store *st);

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "err.h"
+#include "fault.h"
 #include "handlers.h"
+#include "txn.h"
 #include "util.h"
 
 typedef struct label_item {
@@ -58,11 +60,10 @@ static void parse_item(const struct req *rq, const json *j, int idx,
 static int parse_labels(const struct req *rq, struct resp *rs, json *body,
                         label_item **items, int *n)
 {
-    json *list = json_get(body, "items"), *errors = json_new_array();
+    json *list = json_get(body, "items"), *errors;
     int count = list ? json_size(list) : 1, i = 0;
     if ((list && !json_is_array(list)) || count < 1 ||
         count > rq->app->cfg.max_batch) {
-        json_free(errors);
         resp_problem(rs, rq, count > rq->app->cfg.max_batch ? 413 : 400,
                      count > rq->app->cfg.max_batch ? "batch_too_large"
                                                     : "bad_request",
@@ -70,7 +71,15 @@ static int parse_labels(const struct req *rq, struct resp *rs, json *body,
                      rq->app->cfg.max_batch);
         return ARAL_EINVAL;
     }
-    *items = calloc((size_t)count, sizeof(label_item));
+    *items = fault_hit("alloc") ? NULL
+                                : calloc((size_t)count, sizeof(label_item));
+    if (!*items) {
+        resp_problem(rs, rq, 503, "no_memory",
+                     "out of memory; no label was recorded");
+        resp_header(rs, "Retry-After", "1");
+        return ARAL_ENOMEM;
+    }
+    errors = json_new_array();
     if (!list)
         parse_item(rq, body, 0, *items, errors);
     for (json *j = json_first(list); j; j = json_next(j), i++)
@@ -85,23 +94,27 @@ static int parse_labels(const struct req *rq, struct resp *rs, json *body,
     return ARAL_EINVAL;
 }
 
+/* The live lease on a sample as the transaction sees it (0: none). */
+static int64_t live_lease(const sample_row *s, int64_t now)
+{
+    return s->lease_id && s->lease_expires > now ? s->lease_id : 0;
+}
+
 /* Resolves a lease into its sample, checking it is not lost. */
 static int resolve_lease(const struct req *rq, struct resp *rs,
                          label_item *it)
 {
     lease_row l;
+    sample_row s;
     int rc = store_lease_get(rq->st, it->lease_id, &l);
-    if (rc) {
+    if (rc == ARAL_ENOTFOUND)
         resp_problem(rs, rq, 404, "unknown_lease", "no lease %lld",
                      (long long)it->lease_id);
-        return ARAL_ENOTFOUND;
-    }
+    if (rc || (rc = store_sample_get(rq->st, l.sample_id, &s)) != 0)
+        return rc;
     it->sample_id = l.sample_id;
     snprintf(it->annotator, sizeof(it->annotator), "%s", l.annotator);
-    int64_t holder = lease_holder(rq->app->leases, l.sample_id, rq->now);
-    sample_row s;
-    if (store_sample_get(rq->st, l.sample_id, &s))
-        return ARAL_EIO;
+    int64_t holder = live_lease(&s, rq->now);
     /* A live lease and a current label cannot coexist (a label closes
      * the labeler's lease), so a labeled sample means the lease is lost. */
     bool lost = !strcmp(l.state, "done") || (holder && holder != l.id) ||
@@ -125,21 +138,23 @@ static int resolve_sample(const struct req *rq, struct resp *rs,
                           label_item *it)
 {
     sample_row s;
-    if (store_sample_get(rq->st, it->sample_id, &s)) {
+    lease_row l;
+    int rc = store_sample_get(rq->st, it->sample_id, &s);
+    if (rc == ARAL_ENOTFOUND)
         resp_problem(rs, rq, 404, "unknown_sample", "no sample %lld",
                      (long long)it->sample_id);
-        return ARAL_ENOTFOUND;
-    }
+    if (rc)
+        return rc;
     if (strcmp(s.split, "pool")) {
         resp_problem(rs, rq, 409, "not_in_pool",
                      "sample %lld is in the eval split",
                      (long long)it->sample_id);
         return ARAL_ECONFLICT;
     }
-    int64_t holder = lease_holder(rq->app->leases, s.id, rq->now);
-    lease_row l;
-    if (holder && (store_lease_get(rq->st, holder, &l) ||
-                   strcmp(l.annotator, it->annotator))) {
+    int64_t holder = live_lease(&s, rq->now);
+    if (holder && (rc = store_lease_get(rq->st, holder, &l)) != 0)
+        return rc;
+    if (holder && strcmp(l.annotator, it->annotator)) {
         resp_problem(rs, rq, 409, "leased_to_other",
                      "sample %lld is leased to another annotator",
                      (long long)s.id);
@@ -149,8 +164,8 @@ static int resolve_sample(const struct req *rq, struct resp *rs,
     return 0;
 }
 
-static int record(const struct req *rq, struct resp *rs, label_item *it,
-                  json *out)
+static int record(const struct req *rq, struct resp *rs, struct txn *t,
+                  label_item *it, json *out)
 {
     int rc = it->lease_id ? resolve_lease(rq, rs, it)
                           : resolve_sample(rq, rs, it);
@@ -159,11 +174,11 @@ static int record(const struct req *rq, struct resp *rs, label_item *it,
         rc = store_label_insert(rq->st, it->sample_id, it->label,
                                 it->annotator, it->lease_id, rq->now,
                                 &label_id);
+    /* A label closes the sample's lease: labeled, nothing leased. */
+    if (!rc)
+        rc = txn_note(t, (lease_change){it->sample_id, true, 0, 0});
     if (rc)
         return rc;
-    if (it->lease_id)
-        lease_note_closed(rq->app->leases, it->sample_id, it->lease_id);
-    lease_note_label(rq->app->leases, it->sample_id, true);
     json *o = json_new_object();
     json_set_int(o, "label_id", label_id);
     json_set_int(o, "sample_id", it->sample_id);
@@ -173,73 +188,61 @@ static int record(const struct req *rq, struct resp *rs, label_item *it,
     return 0;
 }
 
+typedef struct labels_job {
+    label_item *items;
+    int n;
+} labels_job;
+
+static int write_labels(const struct req *rq, struct resp *rs, struct txn *t,
+                        void *ctx)
+{
+    labels_job *job = ctx;
+    json *out = json_new_array();
+    int rc = 0;
+    for (int i = 0; !rc && i < job->n; i++)
+        rc = record(rq, rs, t, &job->items[i], out);
+    if (rc) {
+        json_free(out);
+        return rc;
+    }
+    t->labels += job->n;
+    json *o = json_new_object();
+    json_set(o, "items", out);
+    resp_json(rs, 200, o);
+    return 0;
+}
+
 void handle_labels_post(const struct req *rq, struct resp *rs)
 {
     json *body = req_json_object(rq, rs);
-    label_item *items = NULL;
-    int n = 0;
-    if (!body || parse_labels(rq, rs, body, &items, &n)) {
-        free(items);
-        json_free(body);
-        return;
-    }
-    json *out = json_new_array();
-    int rc = store_begin(rq->st);
-    for (int i = 0; !rc && i < n; i++)
-        rc = record(rq, rs, &items[i], out);
-    if (rc) {
-        if (rc != ARAL_EBUSY)
-            store_rollback(rq->st);
-        app_leases_resync(rq->app, rq->st);
-        if (!rs->status)
-            resp_problem(rs, rq, 503, "storage_error", "labels not recorded");
-    } else if (store_commit(rq->st)) {
-        app_leases_resync(rq->app, rq->st);
-        resp_problem(rs, rq, 503, "storage_error", "labels not recorded");
-    } else {
-        metrics_count_labels(rq->app->metrics, n);
-        json *o = json_new_object();
-        json_set(o, "items", out);
-        out = NULL;
-        resp_json(rs, 200, o);
-    }
-    json_free(out);
-    free(items);
+    labels_job job = {NULL, 0};
+    if (body && !parse_labels(rq, rs, body, &job.items, &job.n))
+        app_write(rq, rs, write_labels, &job);
+    free(job.items);
     json_free(body);
 }
 
-void handle_label_undo(const struct req *rq, struct resp *rs)
+static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,
+                      void *ctx)
 {
-    int64_t id, retraction;
+    int64_t id = *(int64_t *)ctx, retraction;
     int current;
     label_row l;
-    if (!req_param_id(rq, rs, 0, "label", &id))
-        return;
-    if (store_begin(rq->st)) {
-        resp_problem(rs, rq, 503, "storage_busy", "the database is busy");
-        return;
-    }
     int rc = store_label_get(rq->st, id, &l);
     if (!rc)
         rc = store_label_undo(rq->st, id, rq->who, rq->now, &retraction,
                               &current);
     if (!rc)
-        lease_note_label(rq->app->leases, l.sample_id, current >= 0);
-    if (rc || store_commit(rq->st)) {
-        if (rc)
-            store_rollback(rq->st);
-        app_leases_resync(rq->app, rq->st);
-        if (rc == ARAL_ENOTFOUND)
-            resp_problem(rs, rq, 404, "unknown_label", "no label %lld",
-                         (long long)id);
-        else if (rc == ARAL_ECONFLICT)
-            resp_problem(rs, rq, 409, "already_retracted",
-                         "label %lld is a retraction or already retracted",
-                         (long long)id);
-        else
-            resp_problem(rs, rq, 503, "storage_error", "undo not recorded");
-        return;
-    }
+        rc = txn_note_sample(t, rq->st, l.sample_id);
+    if (rc == ARAL_ENOTFOUND)
+        resp_problem(rs, rq, 404, "unknown_label", "no label %lld",
+                     (long long)id);
+    else if (rc == ARAL_ECONFLICT)
+        resp_problem(rs, rq, 409, "already_retracted",
+                     "label %lld is a retraction or already retracted",
+                     (long long)id);
+    if (rc)
+        return rc;
     json *o = json_new_object();
     json_set_int(o, "label_id", retraction);
     json_set_int(o, "retracts", id);
@@ -247,27 +250,46 @@ void handle_label_undo(const struct req *rq, struct resp *rs)
     json_set_str(o, "label",
                  current >= 0 ? rq->app->project.classes[current] : NULL);
     resp_json(rs, 200, o);
+    return 0;
 }
 
-/* ---- export: pages of 512 rows, rendered into a buffer per page. */
+void handle_label_undo(const struct req *rq, struct resp *rs)
+{
+    int64_t id;
+    if (req_param_id(rq, rs, 0, "label", &id))
+        app_write(rq, rs, write_undo, &id);
+}
+
+/* ---- export: pages of 512 rows, rendered into a buffer per page.
+ *
+ * The first page is built before the response starts, so that a failure
+ * there is a 503 problem. A later page that cannot be built (out of
+ * memory, a storage error) ends the stream with an error: the connection
+ * is cut before the last chunk, and the client sees a truncated
+ * transfer, never a short export that looks complete. */
 
 #define EXPORT_PAGE 512
 
 typedef struct export_stream {
     struct app *app;
-    bool csv, header_done, finished;
+    bool csv, header_done, finished, failed;
     int64_t after;
     char *buf;
     size_t len, pos, cap;
+    fault_plan fault;
 } export_stream;
 
 static void append(export_stream *e, const char *s, size_t n)
 {
+    if (e->failed)
+        return;
     if (e->len + n + 1 > e->cap) {
         size_t cap = (e->len + n + 1) * 2;
         char *b = realloc(e->buf, cap);
-        if (!b)
+        if (!b) {
+            e->failed = true;
             return;
+        }
         e->buf = b, e->cap = cap;
     }
     memcpy(e->buf + e->len, s, n);
@@ -290,6 +312,28 @@ static void csv_field(export_stream *e, const char *s)
     append(e, "\"", 1);
 }
 
+static void export_json_row(export_stream *e, const export_row *r,
+                            const char *label, const char *when)
+{
+    json *o = json_new_object();
+    json_set_int(o, "sample_id", r->sample_id);
+    json_set_str(o, "external_id", r->has_external_id ? r->external_id : NULL);
+    json_set_str(o, "label", label);
+    json_set_int(o, "label_id", r->label_id);
+    json_set_str(o, "annotator", r->annotator);
+    json_set_str(o, "created_at", when);
+    json_set_null(o, "model_version");
+    char *s = json_print(o);
+    json_free(o);
+    if (!s) {
+        e->failed = true;
+        return;
+    }
+    append(e, s, strlen(s));
+    append(e, "\n", 1);
+    free(s);
+}
+
 static void export_row_out(void *ctx, const export_row *r)
 {
     export_stream *e = ctx;
@@ -298,22 +342,7 @@ static void export_row_out(void *ctx, const export_row *r)
     util_iso8601(r->created_at, when, sizeof(when));
     e->after = r->sample_id;
     if (!e->csv) {
-        json *o = json_new_object();
-        json_set_int(o, "sample_id", r->sample_id);
-        json_set_str(o, "external_id",
-                     r->has_external_id ? r->external_id : NULL);
-        json_set_str(o, "label", label);
-        json_set_int(o, "label_id", r->label_id);
-        json_set_str(o, "annotator", r->annotator);
-        json_set_str(o, "created_at", when);
-        json_set_null(o, "model_version");
-        char *s = json_print(o);
-        json_free(o);
-        if (s) {
-            append(e, s, strlen(s));
-            append(e, "\n", 1);
-        }
-        free(s);
+        export_json_row(e, r, label, when);
         return;
     }
     snprintf(line, sizeof(line), "%lld,", (long long)r->sample_id);
@@ -328,28 +357,35 @@ static void export_row_out(void *ctx, const export_row *r)
     append(e, line, strlen(line));
 }
 
+/* Renders the next page into the empty buffer; false on failure. */
+static bool export_fill(export_stream *e)
+{
+    store *st = app_store(e->app);
+    int64_t before = e->after;
+    e->pos = e->len = 0;
+    if (e->csv && !e->header_done) {
+        const char *h = "sample_id,external_id,label,label_id,annotator,"
+                        "created_at,model_version\n";
+        append(e, h, strlen(h));
+        e->header_done = true;
+    }
+    if (fault_take(&e->fault, "export") || !st ||
+        store_export_page(st, e->after, EXPORT_PAGE, export_row_out, e))
+        e->failed = true;
+    e->finished = e->after == before;
+    return !e->failed;
+}
+
 static long export_read(void *ctx, char *out, size_t max)
 {
     export_stream *e = ctx;
-    if (e->pos == e->len) {
-        e->pos = e->len = 0;
-        if (e->csv && !e->header_done) {
-            const char *h = "sample_id,external_id,label,label_id,annotator,"
-                            "created_at,model_version\n";
-            append(e, h, strlen(h));
-            e->header_done = true;
-        }
-        store *st = app_store(e->app);
-        if (!e->finished && st) {
-            int64_t before = e->after;
-            if (store_export_page(st, e->after, EXPORT_PAGE, export_row_out,
-                                  e) ||
-                e->after == before)
-                e->finished = true;
-        }
-        if (e->len == 0)
-            return -1;
+    if (e->pos == e->len && !e->finished && !export_fill(e)) {
+        fprintf(stderr, "arald: export cut short after sample %lld\n",
+                (long long)e->after);
+        return STREAM_ERROR;
     }
+    if (e->pos == e->len)
+        return STREAM_END;
     size_t n = e->len - e->pos < max ? e->len - e->pos : max;
     memcpy(out, e->buf + e->pos, n);
     e->pos += n;
@@ -371,12 +407,19 @@ void handle_export(const struct req *rq, struct resp *rs)
         return;
     }
     export_stream *e = calloc(1, sizeof(*e));
-    if (!e) {
-        resp_problem(rs, rq, 503, "no_memory", "out of memory");
+    if (e) {
+        e->app = rq->app;
+        e->csv = fmt && !strcmp(fmt, "csv");
+        e->fault = fault_current();
+    }
+    if (!e || !export_fill(e)) {
+        resp_problem(rs, rq, 503, "export_failed",
+                     "the export could not be read; try again");
+        resp_header(rs, "Retry-After", "1");
+        if (e)
+            export_free(e);
         return;
     }
-    e->app = rq->app;
-    e->csv = fmt && !strcmp(fmt, "csv");
     rs->status = 200;
     rs->content_type = e->csv ? "text/csv; charset=utf-8"
                               : "application/x-ndjson";

@@ -5,9 +5,10 @@
 
 #include "err.h"
 #include "handlers.h"
+#include "txn.h"
 #include "util.h"
 
-#define LEASE_MAX_N 100
+#define LEASE_MAX_N LEASE_TAKE_MAX
 #define QUEUE_LIMIT_MAX 1000
 
 /* The annotator named in the body, else the token's name. */
@@ -44,6 +45,37 @@ static json *render_grant(const struct req *rq, const lease_grant *g,
     return o;
 }
 
+typedef struct lease_job {
+    const char *who;
+    int n;
+} lease_job;
+
+static int write_leases(const struct req *rq, struct resp *rs, struct txn *t,
+                        void *ctx)
+{
+    lease_job *job = ctx;
+    lease_grant g[LEASE_MAX_N];
+    int got = 0;
+    ranking *r;
+    int rc = lease_take(rq->app->leases, rq->st, job->who, job->n, rq->now,
+                        rq->app->cfg.lease_ttl_s * 1000LL, g, &got, &r);
+    for (int i = 0; !rc && i < got; i++)
+        rc = txn_note(t, (lease_change){g[i].sample_id, false, g[i].lease_id,
+                                        g[i].expires_at});
+    if (rc) {
+        ranking_release(r);
+        return rc;
+    }
+    json *o = json_new_object(), *items = json_new_array();
+    for (int i = 0; i < got; i++)
+        json_push(items, render_grant(rq, &g[i], r));
+    ranking_release(r);
+    json_set(o, "items", items);
+    t->leases += got;
+    resp_json(rs, 200, o);
+    return 0;
+}
+
 void handle_leases_post(const struct req *rq, struct resp *rs)
 {
     json *body = req_json_object(rq, rs);
@@ -51,70 +83,52 @@ void handle_leases_post(const struct req *rq, struct resp *rs)
         return;
     int64_t n = 1;
     const json *jn = json_get(body, "n");
-    const char *who = annotator_of(rq, body, rs);
-    if (who && jn && (!json_int(jn, &n) || n < 1 || n > LEASE_MAX_N)) {
+    lease_job job = {annotator_of(rq, body, rs), 1};
+    if (job.who && jn && (!json_int(jn, &n) || n < 1 || n > LEASE_MAX_N)) {
         resp_problem(rs, rq, 422, "bad_n", "n is an integer in 1..%d",
                      LEASE_MAX_N);
-        who = NULL;
+        job.who = NULL;
     }
-    lease_grant g[LEASE_MAX_N];
-    int got = 0, rc = who ? store_begin(rq->st) : ARAL_EINVAL;
-    ranking *r = lease_table_ranking(rq->app->leases);
-    if (!rc) {
-        rc = lease_take(rq->app->leases, rq->st, who, (int)n, rq->now,
-                        rq->app->cfg.lease_ttl_s * 1000LL, g, &got);
-        json *o = json_new_object(), *items = json_new_array();
-        for (int i = 0; !rc && i < got; i++)
-            json_push(items, render_grant(rq, &g[i], r));
-        json_set(o, "items", items);
-        rc = rc ? (store_rollback(rq->st), rc) : store_commit(rq->st);
-        if (rc) {
-            json_free(o);
-            app_leases_resync(rq->app, rq->st);
-            resp_problem(rs, rq, 503, "storage_error", "lease not recorded");
-        } else {
-            metrics_count_leases(rq->app->metrics, got);
-            resp_json(rs, 200, o);
-        }
-    }
-    ranking_release(r);
+    job.n = (int)n;
+    if (job.who)
+        app_write(rq, rs, write_leases, &job);
     json_free(body);
 }
 
-void handle_lease_delete(const struct req *rq, struct resp *rs)
+static int write_release(const struct req *rq, struct resp *rs,
+                         struct txn *t, void *ctx)
 {
-    int64_t id;
+    int64_t id = *(int64_t *)ctx;
     lease_row l;
-    if (!req_param_id(rq, rs, 0, "lease", &id))
-        return;
-    if (store_begin(rq->st)) {
-        resp_problem(rs, rq, 503, "storage_busy", "the database is busy");
-        return;
-    }
     int rc = store_lease_get(rq->st, id, &l);
     if (rc == ARAL_ENOTFOUND)
         resp_problem(rs, rq, 404, "unknown_lease", "no lease %lld",
                      (long long)id);
-    else if (!rc && strcmp(l.state, "active"))
+    if (rc)
+        return rc;
+    if (strcmp(l.state, "active")) {
         resp_problem(rs, rq, 409, "lease_closed", "lease %lld is %s",
-                     (long long)id, l.state), rc = ARAL_ECONFLICT;
-    else if (!rc && (rc = store_lease_release(rq->st, id, l.sample_id)) == 0)
-        lease_note_closed(rq->app->leases, l.sample_id, id);
-    if (rc) {
-        store_rollback(rq->st);
-        if (!rs->status)
-            resp_problem(rs, rq, 503, "storage_error", "could not release");
-        return;
+                     (long long)id, l.state);
+        return ARAL_ECONFLICT;
     }
-    if (store_commit(rq->st)) {
-        resp_problem(rs, rq, 503, "storage_error", "could not release");
-        return;
-    }
+    rc = store_lease_release(rq->st, id, l.sample_id);
+    if (!rc)
+        rc = txn_note_sample(t, rq->st, l.sample_id);
+    if (rc)
+        return rc;
     json *o = json_new_object();
     json_set_int(o, "lease_id", id);
     json_set_int(o, "sample_id", l.sample_id);
     json_set_str(o, "state", "released");
     resp_json(rs, 200, o);
+    return 0;
+}
+
+void handle_lease_delete(const struct req *rq, struct resp *rs)
+{
+    int64_t id;
+    if (req_param_id(rq, rs, 0, "lease", &id))
+        app_write(rq, rs, write_release, &id);
 }
 
 void handle_queue(const struct req *rq, struct resp *rs)

@@ -9,6 +9,7 @@
 #include "err.h"
 #include "handlers.h"
 #include "import.h"
+#include "txn.h"
 #include "util.h"
 
 #define LIST_LIMIT_MAX 1000
@@ -281,10 +282,19 @@ static int parse_image_body(const struct req *rq, batch *b)
     return 0;
 }
 
-static int insert_all(const struct req *rq, batch *b, json *out)
+typedef struct import_job {
+    batch *b;
+    json *out;
+} import_job;
+
+static int insert_all(const struct req *rq, struct resp *rs, struct txn *t,
+                      void *ctx)
 {
+    (void)rs;
+    batch *b = ((import_job *)ctx)->b;
+    json *out = ((import_job *)ctx)->out;
     size_t each = project_sample_bytes(&rq->app->project);
-    int inserted = 0, dups = 0, rc = store_begin(rq->st);
+    int inserted = 0, dups = 0, rc = 0;
     json *items = json_new_array();
     for (int i = 0; !rc && i < b->n; i++) {
         item *it = &b->items[i];
@@ -301,17 +311,34 @@ static int insert_all(const struct req *rq, batch *b, json *out)
         json_push(items, o);
         dup ? dups++ : inserted++;
     }
-    if (!rc)
-        rc = app_refresh_pool(rq->app, rq->st);
     if (rc) {
-        store_rollback(rq->st);
         json_free(items);
         return rc;
     }
     json_set(out, "items", items);
     json_set_int(out, "inserted", inserted);
     json_set_int(out, "duplicates", dups);
-    return store_commit(rq->st);
+    t->pool_changed = inserted > 0;
+    return 0;
+}
+
+typedef struct idx_job {
+    const idx_data *img;
+    const char *split, *name;
+    import_stats stats;
+    char why[200];
+} idx_job;
+
+static int insert_idx(const struct req *rq, struct resp *rs, struct txn *t,
+                      void *ctx)
+{
+    (void)rs;
+    idx_job *j = ctx;
+    int rc = import_idx_into(rq->st, &rq->app->project, j->img, NULL,
+                             j->split, j->name, rq->now, &j->stats, j->why,
+                             sizeof(j->why));
+    t->pool_changed = !rc && j->stats.inserted > 0;
+    return rc;
 }
 
 static int parse_idx_body(const struct req *rq, struct resp *rs,
@@ -319,7 +346,6 @@ static int parse_idx_body(const struct req *rq, struct resp *rs,
 {
     idx_data img;
     char why[200];
-    import_stats stats;
     const char *split = req_query(rq, "split");
     const char *name = req_query(rq, "name");
     split = split ? split : "pool";
@@ -332,23 +358,23 @@ static int parse_idx_body(const struct req *rq, struct resp *rs,
         resp_problem(rs, rq, 422, "bad_idx", "%s", why);
         return ARAL_EINVAL;
     }
-    int rc = import_idx_into(rq->st, &rq->app->project, &img, NULL, split,
-                             name && *name && strlen(name) < 200 ? name
-                                                                 : "upload",
-                             rq->now, &stats, why, sizeof(why));
-    free(img.data);
+    idx_job j = {.img = &img, .split = split,
+                 .name = name && *name && strlen(name) < 200 ? name
+                                                             : "upload"};
+    /* Shapes first: a wrong file is a 422, not a failed write. */
+    int rc = import_idx_check(&rq->app->project, &img, NULL, j.why,
+                              sizeof(j.why));
     if (rc == ARAL_EINVAL) {
-        resp_problem(rs, rq, 422, strstr(why, "wrong shape") ? "wrong_shape"
-                                                             : "bad_idx",
-                     "%s", why);
+        free(img.data);
+        resp_problem(rs, rq, 422, strstr(j.why, "wrong shape") ? "wrong_shape"
+                                                               : "bad_idx",
+                     "%s", j.why);
         return rc;
     }
-    if (!rc)
-        rc = app_refresh_pool(rq->app, rq->st);
-    json_set_int(out, "inserted", stats.inserted);
-    json_set_int(out, "duplicates", stats.duplicates);
-    if (rc)
-        resp_problem(rs, rq, 503, "storage_error", "import failed");
+    rc = app_write(rq, rs, insert_idx, &j);
+    free(img.data);
+    json_set_int(out, "inserted", j.stats.inserted);
+    json_set_int(out, "duplicates", j.stats.duplicates);
     return rc;
 }
 
@@ -386,8 +412,8 @@ void handle_samples_post(const struct req *rq, struct resp *rs)
                           "some samples were refused; none was imported");
         b.errors = NULL;
         rc = ARAL_EINVAL;
-    } else if (!rc && (rc = insert_all(rq, &b, out)) != 0) {
-        resp_problem(rs, rq, 503, "storage_error", "import failed");
+    } else if (!rc) {
+        rc = app_write(rq, rs, insert_all, &(import_job){&b, out});
     }
     if (!rc)
         resp_json(rs, 200, out);

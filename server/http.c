@@ -96,6 +96,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     stream_box *b = cls;
     long n = b->fn(b->ctx, buf, max);
+    if (n == STREAM_ERROR)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
 }
 
@@ -189,6 +191,7 @@ static void fill_req(struct req *rq, struct app *a, struct MHD_Connection *c,
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, rq);
     rq->content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
     rq->idem_key = header(c, "Idempotency-Key");
+    rq->fault = header(c, "X-Arald-Fault");
     rq->authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
     rq->if_none_match = header(c, MHD_HTTP_HEADER_IF_NONE_MATCH);
 }

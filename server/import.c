@@ -146,8 +146,8 @@ int import_idx_file(const char *path, idx_data *out, char *why, size_t n)
     return rc;
 }
 
-static int check_idx_shapes(const project_info *p, const idx_data *img,
-                            const idx_data *lab, char *why, size_t n)
+int import_idx_check(const project_info *p, const idx_data *img,
+                     const idx_data *lab, char *why, size_t n)
 {
     if (img->dims != 3)
         FAIL("the images file has %d dimension(s), expected 3", img->dims);
@@ -173,7 +173,7 @@ int import_idx_into(store *st, const project_info *p, const idx_data *img,
                     const idx_data *lab, const char *split, const char *name,
                     int64_t now, import_stats *stats, char *why, size_t n)
 {
-    int rc = check_idx_shapes(p, img, lab, why, n);
+    int rc = import_idx_check(p, img, lab, why, n);
     if (rc)
         return rc;
     size_t each = (size_t)img->rows * img->cols;

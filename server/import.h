@@ -26,6 +26,11 @@ int import_idx_parse(const uint8_t *buf, size_t len, idx_data *out,
 /* Reads a whole file (at most IMPORT_MAX_FILE) and parses it. */
 int import_idx_file(const char *path, idx_data *out, char *why, size_t n);
 
+/* The images (and labels, may be NULL) fit the project: 0, or
+ * ARAL_EINVAL with why. */
+int import_idx_check(const project_info *p, const idx_data *img,
+                     const idx_data *lab, char *why, size_t n);
+
 typedef struct import_stats {
     int inserted, duplicates;
 } import_stats;

@@ -10,6 +10,7 @@
 typedef struct slot {
     int64_t lease_id; /* 0: none */
     int64_t expires;
+    uint64_t seq;     /* the latest write applied to this sample */
     bool in_pool, labeled;
 } slot;
 
@@ -17,15 +18,21 @@ typedef struct deadline {
     int64_t expires, sample_id, lease_id;
 } deadline;
 
-struct lease_table {
-    pthread_mutex_t mu;
+/* What a reload replaces as a whole. */
+typedef struct pool_state {
     slot *slots;        /* by sample id, 0..max_id */
     int64_t max_id;
     deadline *heap;     /* min-heap on expires */
     size_t heap_n, heap_cap;
+    int64_t pool, labeled, leased;
+} pool_state;
+
+struct lease_table {
+    pthread_mutex_t mu;
+    pool_state s;
+    bool heap_lost;     /* a deadline could not be pushed: scan instead */
     ranking *rank;
     size_t hint;        /* every ranked sample before it is taken */
-    int64_t pool, labeled, leased;
 };
 
 lease_table *lease_table_new(void)
@@ -36,54 +43,66 @@ lease_table *lease_table_new(void)
     return lt;
 }
 
+static void state_free(pool_state *s)
+{
+    free(s->slots);
+    free(s->heap);
+}
+
 void lease_table_free(lease_table *lt)
 {
     if (!lt)
         return;
     ranking_release(lt->rank);
-    free(lt->slots);
-    free(lt->heap);
+    state_free(&lt->s);
     pthread_mutex_destroy(&lt->mu);
     free(lt);
 }
 
 /* ---- the deadline heap. */
 
-static int heap_push(lease_table *lt, deadline d)
+static int heap_grow(pool_state *s, size_t need)
 {
-    if (lt->heap_n == lt->heap_cap) {
-        size_t cap = lt->heap_cap ? lt->heap_cap * 2 : 256;
-        deadline *h = realloc(lt->heap, cap * sizeof(*h));
-        if (!h)
-            return ARAL_ENOMEM;
-        lt->heap = h, lt->heap_cap = cap;
-    }
-    size_t i = lt->heap_n++;
-    while (i > 0 && lt->heap[(i - 1) / 2].expires > d.expires) {
-        lt->heap[i] = lt->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    lt->heap[i] = d;
+    if (need <= s->heap_cap)
+        return 0;
+    size_t cap = s->heap_cap ? s->heap_cap : 256;
+    while (cap < need)
+        cap *= 2;
+    deadline *h = realloc(s->heap, cap * sizeof(*h));
+    if (!h)
+        return ARAL_ENOMEM;
+    s->heap = h, s->heap_cap = cap;
     return 0;
 }
 
-static deadline heap_pop(lease_table *lt)
+/* Room is there (heap_grow). */
+static void heap_push(pool_state *s, deadline d)
 {
-    deadline top = lt->heap[0], last = lt->heap[--lt->heap_n];
-    size_t i = 0, n = lt->heap_n;
+    size_t i = s->heap_n++;
+    while (i > 0 && s->heap[(i - 1) / 2].expires > d.expires) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = d;
+}
+
+static deadline heap_pop(pool_state *s)
+{
+    deadline top = s->heap[0], last = s->heap[--s->heap_n];
+    size_t i = 0, n = s->heap_n;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && lt->heap[c + 1].expires < lt->heap[c].expires)
+        if (c + 1 < n && s->heap[c + 1].expires < s->heap[c].expires)
             c++;
-        if (lt->heap[c].expires >= last.expires)
+        if (s->heap[c].expires >= last.expires)
             break;
-        lt->heap[i] = lt->heap[c];
+        s->heap[i] = s->heap[c];
         i = c;
     }
     if (n)
-        lt->heap[i] = last;
+        s->heap[i] = last;
     return top;
 }
 
@@ -91,7 +110,7 @@ static deadline heap_pop(lease_table *lt)
 
 static slot *slot_of(lease_table *lt, int64_t id)
 {
-    return id > 0 && id <= lt->max_id ? &lt->slots[id] : NULL;
+    return id > 0 && id <= lt->s.max_id ? &lt->s.slots[id] : NULL;
 }
 
 static bool is_free(const slot *s, int64_t now)
@@ -108,24 +127,50 @@ static void became_free(lease_table *lt, int64_t id)
         lt->hint = (size_t)pos;
 }
 
+/* The slow way, after a deadline could not be pushed (out of memory):
+ * expires leases by a scan of every slot and rebuilds the heap. */
+static void expire_by_scan(lease_table *lt, int64_t now)
+{
+    pool_state *ps = &lt->s;
+    ps->heap_n = 0;
+    bool room = heap_grow(ps, (size_t)ps->leased + 1) == 0;
+    for (int64_t id = 1; id <= ps->max_id; id++) {
+        slot *s = &ps->slots[id];
+        if (s->lease_id && s->expires <= now) {
+            s->lease_id = 0;
+            ps->leased--;
+            if (!s->labeled)
+                became_free(lt, id);
+        } else if (s->lease_id && room) {
+            heap_push(ps, (deadline){s->expires, id, s->lease_id});
+        }
+    }
+    lt->heap_lost = !room;
+}
+
 /* Pops every deadline that has passed; leases still current become free. */
 static void expire(lease_table *lt, int64_t now)
 {
-    while (lt->heap_n && lt->heap[0].expires <= now) {
-        deadline d = heap_pop(lt);
+    if (lt->heap_lost)
+        expire_by_scan(lt, now);
+    while (lt->s.heap_n && lt->s.heap[0].expires <= now) {
+        deadline d = heap_pop(&lt->s);
         slot *s = slot_of(lt, d.sample_id);
         if (s && s->lease_id == d.lease_id) {
             s->lease_id = 0;
-            lt->leased--;
+            lt->s.leased--;
             if (!s->labeled)
                 became_free(lt, d.sample_id);
         }
     }
 }
 
+/* ---- loading. */
+
 struct load_ctx {
-    lease_table *lt;
+    pool_state *s;
     int64_t now;
+    uint64_t seq;
     int rc;
 };
 
@@ -133,44 +178,40 @@ static void load_one(void *ctx, int64_t id, int label, int64_t lease_id,
                      int64_t expires)
 {
     struct load_ctx *c = ctx;
-    slot *s = slot_of(c->lt, id);
-    if (!s)
+    if (id < 1 || id > c->s->max_id)
         return;
+    slot *s = &c->s->slots[id];
     s->in_pool = true;
     s->labeled = label >= 0;
-    c->lt->pool++;
-    c->lt->labeled += s->labeled;
+    s->seq = c->seq;
+    c->s->pool++;
+    c->s->labeled += s->labeled;
     if (lease_id && expires > c->now && !s->labeled) {
         s->lease_id = lease_id, s->expires = expires;
-        c->lt->leased++;
-        if (heap_push(c->lt, (deadline){expires, id, lease_id}))
+        c->s->leased++;
+        if (heap_grow(c->s, c->s->heap_n + 1))
             c->rc = ARAL_ENOMEM;
+        else
+            heap_push(c->s, (deadline){expires, id, lease_id});
     }
 }
 
-static int load_locked(lease_table *lt, store *st, ranking *r)
+/* The pool's states as the database holds them (inside a transaction). */
+static int load(pool_state *out, store *st, uint64_t seq)
 {
     int64_t *ids;
     size_t n;
+    memset(out, 0, sizeof(*out));
     int rc = store_pool_ids(st, &ids, &n);
     if (rc)
         return rc;
-    int64_t max_id = n ? ids[n - 1] : 0;
+    out->max_id = n ? ids[n - 1] : 0;
     free(ids);
-    slot *slots = calloc((size_t)max_id + 1, sizeof(slot));
-    if (!slots)
+    out->slots = calloc((size_t)out->max_id + 1, sizeof(slot));
+    if (!out->slots)
         return ARAL_ENOMEM;
-    free(lt->slots);
-    lt->slots = slots, lt->max_id = max_id;
-    lt->heap_n = 0;
-    lt->pool = lt->labeled = lt->leased = 0;
-    struct load_ctx c = {lt, util_now_ms(), 0};
+    struct load_ctx c = {out, util_now_ms(), seq, 0};
     rc = store_pool_states(st, load_one, &c);
-    if (r)
-        atomic_fetch_add(&r->refs, 1);
-    ranking_release(lt->rank);
-    lt->rank = r;
-    lt->hint = 0;
     return rc ? rc : c.rc;
 }
 
@@ -179,16 +220,35 @@ int lease_table_reload(lease_table *lt, store *st, ranking *r)
     int rc = store_begin(st);
     if (rc)
         return rc;
+    pool_state fresh;
+    rc = load(&fresh, st, store_write_seq(st));
+    if (rc) {
+        store_rollback(st);
+        state_free(&fresh);
+        return rc;
+    }
+    /* What was read is only true once the group it was read in commits. */
+    rc = store_commit(st);
+    if (rc) {
+        state_free(&fresh);
+        return rc;
+    }
+    ranking_retain(r);
     pthread_mutex_lock(&lt->mu);
-    rc = load_locked(lt, st, r);
+    state_free(&lt->s);
+    lt->s = fresh;
+    lt->heap_lost = false;
+    ranking *old = lt->rank;
+    lt->rank = r;
+    lt->hint = 0;
     pthread_mutex_unlock(&lt->mu);
-    store_commit(st); /* read only: nothing to lose */
-    return rc;
+    ranking_release(old);
+    return 0;
 }
 
 void lease_table_set_ranking(lease_table *lt, ranking *r)
 {
-    atomic_fetch_add(&r->refs, 1);
+    ranking_retain(r);
     pthread_mutex_lock(&lt->mu);
     ranking *old = lt->rank;
     lt->rank = r;
@@ -201,11 +261,12 @@ ranking *lease_table_ranking(lease_table *lt)
 {
     pthread_mutex_lock(&lt->mu);
     ranking *r = lt->rank;
-    if (r)
-        atomic_fetch_add(&r->refs, 1);
+    ranking_retain(r);
     pthread_mutex_unlock(&lt->mu);
     return r;
 }
+
+/* ---- leasing. */
 
 /* Moves the hint over the taken prefix of the ranking. */
 static void advance_hint(lease_table *lt, int64_t now)
@@ -215,78 +276,94 @@ static void advance_hint(lease_table *lt, int64_t now)
         lt->hint++;
 }
 
-static int grant(lease_table *lt, store *st, const char *annotator,
-                 int64_t id, int64_t now, int64_t ttl, lease_grant *g)
+/* Up to max positions of r, from *from on, that the table takes for
+ * free; *from moves past the last one looked at. */
+static int candidates(lease_table *lt, const ranking *r, int64_t now,
+                      size_t *from, int32_t *pos, int max)
 {
-    int64_t lease_id;
-    int rc = store_lease_insert(st, id, annotator, now, now + ttl, &lease_id);
-    if (rc)
-        return rc;
-    slot *s = slot_of(lt, id);
-    if (s->lease_id)
-        lt->leased--; /* an expired lease not yet popped is replaced */
-    s->lease_id = lease_id, s->expires = now + ttl;
-    lt->leased++;
-    *g = (lease_grant){lease_id, id, now + ttl, 0};
-    return heap_push(lt, (deadline){now + ttl, id, lease_id});
-}
-
-int lease_take(lease_table *lt, store *st, const char *annotator, int n,
-               int64_t now, int64_t ttl_ms, lease_grant *out, int *got)
-{
-    int rc = 0;
-    *got = 0;
+    int k = 0;
     pthread_mutex_lock(&lt->mu);
     expire(lt, now);
-    if (lt->rank)
+    if (lt->rank == r) { /* else a new ranking came: serve it next time */
         advance_hint(lt, now);
-    for (size_t p = lt->hint; lt->rank && p < lt->rank->n && *got < n; p++) {
-        int64_t id = lt->rank->ids[p];
-        if (!is_free(slot_of(lt, id), now))
-            continue;
-        rc = grant(lt, st, annotator, id, now, ttl_ms, &out[*got]);
-        if (rc)
-            break;
-        out[(*got)++].pos = (int32_t)p;
+        if (*from < lt->hint)
+            *from = lt->hint;
+        for (; *from < r->n && k < max; (*from)++)
+            if (is_free(slot_of(lt, r->ids[*from]), now))
+                pos[k++] = (int32_t)*from;
     }
     pthread_mutex_unlock(&lt->mu);
+    return k;
+}
+
+#define TAKE_SLACK 8 /* candidates beyond n, for those the table is behind on */
+
+int lease_take(lease_table *lt, store *st, const char *annotator, int n,
+               int64_t now, int64_t ttl_ms, lease_grant *out, int *got,
+               ranking **served)
+{
+    ranking *r = lease_table_ranking(lt);
+    int32_t pos[LEASE_TAKE_MAX + TAKE_SLACK];
+    size_t from = 0;
+    int rc = 0, k;
+    *got = 0;
+    *served = r;
+    if (n > LEASE_TAKE_MAX)
+        n = LEASE_TAKE_MAX;
+    /* The table's mutex is not held across the inserts: applying other
+     * requests' commits must not wait on this one's I/O. */
+    while (!rc && r && *got < n &&
+           (k = candidates(lt, r, now, &from, pos, n - *got + TAKE_SLACK))) {
+        for (int i = 0; i < k && *got < n; i++) {
+            int64_t id = r->ids[pos[i]], lease_id;
+            /* The database has the last word: a write earlier in this
+             * transaction, or committed but not applied yet, may have
+             * labeled or leased the sample. */
+            rc = store_lease_insert(st, id, annotator, now, now + ttl_ms,
+                                    &lease_id);
+            if (rc == ARAL_ECONFLICT) {
+                rc = 0;
+                continue;
+            }
+            if (rc)
+                break;
+            out[(*got)++] = (lease_grant){lease_id, id, now + ttl_ms, pos[i]};
+        }
+    }
     return rc;
 }
 
-int64_t lease_holder(lease_table *lt, int64_t sample_id, int64_t now)
+/* ---- applying committed writes. */
+
+static void apply_one(lease_table *lt, uint64_t seq, const lease_change *c)
 {
-    pthread_mutex_lock(&lt->mu);
-    slot *s = slot_of(lt, sample_id);
-    int64_t id = s && s->lease_id && s->expires > now ? s->lease_id : 0;
-    pthread_mutex_unlock(&lt->mu);
-    return id;
+    slot *s = slot_of(lt, c->sample_id);
+    if (!s || !s->in_pool || seq < s->seq)
+        return; /* not ours to serve, or a later write already applied */
+    s->seq = seq;
+    int64_t lease_id = c->labeled ? 0 : c->lease_id;
+    lt->s.labeled += (int64_t)c->labeled - (int64_t)s->labeled;
+    lt->s.leased += (lease_id != 0) - (s->lease_id != 0);
+    bool new_lease = lease_id && lease_id != s->lease_id;
+    s->labeled = c->labeled;
+    s->lease_id = lease_id, s->expires = lease_id ? c->expires : 0;
+    if (new_lease && heap_grow(&lt->s, lt->s.heap_n + 1))
+        lt->heap_lost = true; /* expire() scans until the heap is whole */
+    else if (new_lease)
+        heap_push(&lt->s, (deadline){c->expires, c->sample_id, lease_id});
+    if (!s->labeled && !new_lease)
+        became_free(lt, c->sample_id); /* or still leased: harmless */
 }
 
-void lease_note_label(lease_table *lt, int64_t sample_id, bool labeled)
+void lease_apply(lease_table *lt, uint64_t seq, const lease_change *c, int n)
 {
     pthread_mutex_lock(&lt->mu);
-    slot *s = slot_of(lt, sample_id);
-    if (s && s->in_pool && s->labeled != labeled) {
-        s->labeled = labeled;
-        lt->labeled += labeled ? 1 : -1;
-        if (!labeled && s->lease_id == 0)
-            became_free(lt, sample_id);
-    }
+    for (int i = 0; i < n; i++)
+        apply_one(lt, seq, &c[i]);
     pthread_mutex_unlock(&lt->mu);
 }
 
-void lease_note_closed(lease_table *lt, int64_t sample_id, int64_t lease_id)
-{
-    pthread_mutex_lock(&lt->mu);
-    slot *s = slot_of(lt, sample_id);
-    if (s && s->lease_id == lease_id) {
-        s->lease_id = 0;
-        lt->leased--;
-        if (!s->labeled)
-            became_free(lt, sample_id);
-    }
-    pthread_mutex_unlock(&lt->mu);
-}
+/* ---- reading. */
 
 int lease_peek(lease_table *lt, int64_t now, int limit, int64_t *ids,
                int32_t *pos)
@@ -310,9 +387,9 @@ void lease_counts(lease_table *lt, int64_t now, lease_counts_t *out)
 {
     pthread_mutex_lock(&lt->mu);
     expire(lt, now);
-    out->pool = lt->pool;
-    out->labeled = lt->labeled;
-    out->leased = lt->leased;
-    out->free = lt->pool - lt->labeled - lt->leased;
+    out->pool = lt->s.pool;
+    out->labeled = lt->s.labeled;
+    out->leased = lt->s.leased;
+    out->free = lt->s.pool - lt->s.labeled - lt->s.leased;
     pthread_mutex_unlock(&lt->mu);
 }

@@ -1,7 +1,6 @@
 /* lease: who may be handed which sample. At most one live lease per
  * sample; a sample is free when it is in the pool, has no current label
- * and no live lease. Read by HTTP threads at ~10k/s, written once per
- * lease.
+ * and no live lease. Read by HTTP threads at ~10k/s.
  *
  * The table mirrors the store's sample states in memory so that picking
  * the next free samples in ranking order costs O(n) amortised, not a
@@ -10,10 +9,18 @@
  * any sample that becomes free again (expiry, release, undo) moves the
  * hint back to its position.
  *
- * Locking: every mutating call must run inside store_begin..store_commit
- * (the process-wide write lock), and takes the table's own mutex inside
- * it. If the transaction then fails, call lease_table_reload. Readers
- * (lease_peek, lease_counts) take only the table's mutex.
+ * The database is the truth; the table only follows it. A write request
+ * changes the table only after the commit that holds its rows succeeded
+ * (lease_apply, with the states its rows left), so a request that fails
+ * leaves the table as it was. Until then other writers may see rows the
+ * table does not show yet: lease_take checks every candidate against the
+ * database inside its transaction. Changes carry the request's place in
+ * the order of writes, and a sample keeps the state of the latest write
+ * that touched it, so changes applied out of order (requests of one
+ * group commit wake in any order) end in the database's state.
+ *
+ * Locking: the table's own mutex, taken inside the write lock when both
+ * are held (lease_take, lease_table_reload), never the other way round.
  */
 #pragma once
 #include <stdbool.h>
@@ -29,26 +36,39 @@ typedef struct lease_grant {
     int32_t pos; /* position in the ranking served from */
 } lease_grant;
 
+/* The state a committed write left a pool sample in. */
+typedef struct lease_change {
+    int64_t sample_id;
+    bool labeled;
+    int64_t lease_id, expires; /* lease_id 0: none */
+} lease_change;
+
 /* Caller frees with lease_table_free. */
 lease_table *lease_table_new(void);
 void lease_table_free(lease_table *lt);
-/* Loads every pool sample's state from st and serves r (takes a
- * reference of its own). Runs its own write transaction. */
+/* Reads every pool sample's state in a read transaction of its own and,
+ * once that transaction committed, serves them with r (retained). On
+ * failure the table is unchanged. Never call it inside a transaction. */
 int lease_table_reload(lease_table *lt, store *st, ranking *r);
-/* Serves from r from now on (takes its own reference). */
+/* Serves r from now on (retained). */
 void lease_table_set_ranking(lease_table *lt, ranking *r);
 /* A reference to the ranking served (release with ranking_release). */
 ranking *lease_table_ranking(lease_table *lt);
 
-/* Leases up to n free samples to annotator (inside a transaction). */
+#define LEASE_TAKE_MAX 100 /* samples in one lease_take */
+
+/* Inside a write transaction: writes leases on up to n free samples to
+ * annotator, in ranking order; *served is a reference to the ranking
+ * the positions are of (release it). The table is not changed: the
+ * caller applies the grants after its commit. */
 int lease_take(lease_table *lt, store *st, const char *annotator, int n,
-               int64_t now, int64_t ttl_ms, lease_grant *out, int *got);
-/* The live lease on sample_id at now (0 if none). */
-int64_t lease_holder(lease_table *lt, int64_t sample_id, int64_t now);
-/* After a label is committed (labeled) or undone (!labeled). */
-void lease_note_label(lease_table *lt, int64_t sample_id, bool labeled);
-/* After a lease is released or closed by a label. */
-void lease_note_closed(lease_table *lt, int64_t sample_id, int64_t lease_id);
+               int64_t now, int64_t ttl_ms, lease_grant *out, int *got,
+               ranking **served);
+
+/* After the commit of the write numbered seq (store_write_seq): the
+ * states it left, in the order it left them. Cannot fail: if a lease
+ * deadline cannot be stored, expiry falls back to scanning the table. */
+void lease_apply(lease_table *lt, uint64_t seq, const lease_change *c, int n);
 
 /* The next free samples in ranking order, without leasing them. */
 int lease_peek(lease_table *lt, int64_t now, int limit, int64_t *ids,

@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "err.h"
+#include "fault.h"
 #include "http.h"
 #include "import.h"
 #include "json.h"
@@ -607,7 +608,7 @@ static void start_app(struct app *a)
     load_project(st, &a->project);
     a->leases = lease_table_new();
     a->metrics = metrics_new();
-    if (!a->leases || !a->metrics || app_refresh_pool(a, st))
+    if (!a->leases || !a->metrics || app_publish_pool(a, st))
         die("%s", "cannot load the pool");
     a->started_ms = util_now_ms();
 }
@@ -627,6 +628,7 @@ static int cmd_serve(const args *a)
     if (!loopback(app.cfg.bind) && !app.cfg.open)
         die("refusing to listen on %s without --open", app.cfg.bind);
     store_close(open_db(app.cfg.db, false)); /* migrations, clear errors */
+    fault_init();
     start_app(&app);
     install_signals();
     if (app_checkpointer_start(&app))

@@ -83,8 +83,7 @@ ranking *ranking_acquire(ranking_slot *s)
 {
     lock(s);
     ranking *r = atomic_load(&s->cur);
-    if (r)
-        atomic_fetch_add(&r->refs, 1);
+    ranking_retain(r);
     unlock(s);
     return r;
 }
@@ -95,6 +94,12 @@ void ranking_publish(ranking_slot *s, ranking *r)
     ranking *old = atomic_exchange(&s->cur, r);
     unlock(s);
     ranking_release(old);
+}
+
+void ranking_retain(ranking *r)
+{
+    if (r)
+        atomic_fetch_add(&r->refs, 1);
 }
 
 void ranking_release(ranking *r)

@@ -41,4 +41,6 @@ ranking *ranking_acquire(ranking_slot *s);
 /* Publishes r (takes over the caller's reference) and drops the slot's
  * reference to the previous ranking. */
 void ranking_publish(ranking_slot *s, ranking *r);
+/* A reference more, and one less (the last frees r). Both take NULL. */
+void ranking_retain(ranking *r);
 void ranking_release(ranking *r);

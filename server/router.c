@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "err.h"
+#include "fault.h"
 #include "handlers.h"
 #include "import.h"
+#include "txn.h"
 #include "util.h"
 
 enum {
@@ -230,7 +232,8 @@ static void body_hash(const struct req *rq, uint8_t out[32])
 }
 
 /* Replays a stored response, or answers 409 for another body. Returns
- * false when the key is new. */
+ * false when the key is new (inside the write transaction, so that two
+ * requests with one key cannot both run). */
 static bool replay(const struct req *rq, struct resp *rs, const uint8_t h[32])
 {
     uint8_t stored[32];
@@ -253,13 +256,23 @@ static bool replay(const struct req *rq, struct resp *rs, const uint8_t h[32])
     return true;
 }
 
-static void fail_storage(struct req *rq, struct resp *rs)
+/* The handler and the stored response in one transaction: the handler's
+ * own write joins it, so its changes apply only if both commit. */
+static int idempotent_write(const struct req *rq, struct resp *rs,
+                            struct txn *t, void *ctx)
 {
-    /* The transaction rolled back after a handler updated the lease
-     * table: bring the table back to what the database holds. */
-    app_leases_resync(rq->app, rq->st);
-    resp_problem(rs, rq, 503, "storage_error",
-                 "the database could not commit; nothing was changed");
+    (void)t;
+    handler_fn fn = *(handler_fn *)ctx;
+    uint8_t h[32];
+    body_hash(rq, h);
+    if (replay(rq, rs, h))
+        return WRITE_UNDO;
+    fn(rq, rs);
+    bool ok = rs->status >= 200 && rs->status < 300 && rs->body && !rs->stream;
+    if (!ok)
+        return WRITE_UNDO;
+    return store_idem_put(rq->st, rq->who, rq->idem_key, h, rs->status,
+                          rs->body, rq->now);
 }
 
 static void run_idempotent(struct req *rq, struct resp *rs, handler_fn fn)
@@ -269,25 +282,7 @@ static void run_idempotent(struct req *rq, struct resp *rs, handler_fn fn)
                      "Idempotency-Key must be 1-128 visible ASCII characters");
         return;
     }
-    uint8_t h[32];
-    body_hash(rq, h);
-    if (store_begin(rq->st)) {
-        resp_problem(rs, rq, 503, "storage_busy", "the database is busy");
-        return;
-    }
-    if (replay(rq, rs, h)) {
-        store_rollback(rq->st);
-        return;
-    }
-    fn(rq, rs);
-    bool ok = rs->status >= 200 && rs->status < 300 && rs->body && !rs->stream;
-    if (ok && store_idem_put(rq->st, rq->who, rq->idem_key, h, rs->status,
-                             rs->body, rq->now))
-        ok = false, store_rollback(rq->st), fail_storage(rq, rs);
-    else if (!ok)
-        store_rollback(rq->st);
-    else if (store_commit(rq->st))
-        fail_storage(rq, rs);
+    app_write(rq, rs, idempotent_write, &fn);
 }
 
 /* ---- dispatch. */
@@ -298,7 +293,16 @@ static void method_not_allowed(struct req *rq, struct resp *rs)
                  "%s is not allowed on %s", rq->method, rq->path);
 }
 
+static void dispatch(struct req *rq, struct resp *rs);
+
 void router_dispatch(struct req *rq, struct resp *rs)
+{
+    fault_arm(rq->fault);
+    dispatch(rq, rs);
+    fault_disarm();
+}
+
+static void dispatch(struct req *rq, struct resp *rs)
 {
     char params[REQ_MAX_PARAMS][64];
     bool path_known = false;

@@ -32,11 +32,17 @@ struct req {
     int64_t now;                /* unix ms at arrival */
     char role[16], who[STORE_NAME_MAX]; /* the authenticated principal */
     int route;                  /* index in the route table, -1 if none */
+    const char *fault;          /* X-Arald-Fault (tests; see fault.h) */
+    struct txn *txn;            /* the open write transaction (txn.h) */
 };
 
-/* A streamed body: called until it returns -1 (end); 0..max bytes per
- * call. Runs on the connection's own MHD thread. */
+/* A streamed body: called until it returns STREAM_END; 0..max bytes per
+ * call, or STREAM_ERROR to cut the connection before the last chunk (the
+ * status line is gone already: a truncated transfer is the only honest
+ * signal left). Runs on the connection's own MHD thread. */
 typedef long (*stream_fn)(void *ctx, char *buf, size_t max);
+#define STREAM_END (-1L)
+#define STREAM_ERROR (-2L)
 
 struct resp {
     int status;

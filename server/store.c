@@ -19,6 +19,7 @@
 
 #include "embed.h"
 #include "err.h"
+#include "fault.h"
 
 enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
@@ -72,8 +73,12 @@ static const char *const SQL[S_COUNT] = {
     [S_SAMPLES_LIST] = "SELECT " SAMPLE_COLS " FROM samples WHERE id > ?4"
                        " AND" STATE_FILTER " ORDER BY id LIMIT ?5",
     [S_SAMPLES_COUNT] = "SELECT count(*) FROM samples WHERE" STATE_FILTER,
+    /* Only on a sample that is free at ?3 (now). */
     [S_LEASE_INSERT] = "INSERT INTO leases(sample_id, annotator, created_at,"
-                       " expires_at) VALUES (?1, ?2, ?3, ?4)",
+                       " expires_at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"
+                       " (SELECT 1 FROM samples WHERE id = ?1 AND label IS"
+                       " NULL AND (lease_expires IS NULL OR"
+                       " lease_expires <= ?3))",
     [S_SAMPLE_SET_LEASE] =
         "UPDATE samples SET lease_id = ?2, lease_expires = ?3 WHERE id = ?1",
     [S_LEASE_GET] = "SELECT id, sample_id, annotator, created_at, expires_at,"
@@ -128,6 +133,7 @@ struct store {
     store_opts opts;
     char path[1024];
     uint64_t epoch; /* the group transaction this store's request is in */
+    uint64_t seq;   /* this request's place in the order of writes */
 };
 
 static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -184,9 +190,14 @@ static int row_result(int rc)
     return rc == SQLITE_DONE ? ARAL_ENOTFOUND : map_rc(rc);
 }
 
-/* Steps a statement that returns no rows, then resets it. */
+/* Steps a statement that returns no rows, then resets it. The "busy"
+ * fault stands for SQLITE_BUSY from a request's statement, never from
+ * BEGIN, COMMIT or ROLLBACK (the first two have faults of their own). */
 static int exec(sqlite3_stmt *s)
 {
+    if (s != writer.st[S_BEGIN] && s != writer.st[S_COMMIT] &&
+        s != writer.st[S_ROLLBACK] && fault_hit("busy"))
+        return ARAL_EBUSY;
     int rc = sqlite3_step(s);
     done(s);
     return rc == SQLITE_DONE ? 0 : map_rc(rc);
@@ -381,6 +392,7 @@ static atomic_int waiting;     /* threads blocked in store_begin */
 static bool in_txn;            /* the writer has an open transaction */
 static int group_size;         /* requests in the open transaction */
 static uint64_t epoch, committed_epoch; /* numbers of transactions */
+static uint64_t write_seq;     /* requests begun, in write_mutex order */
 static int epoch_rc[64];       /* COMMIT result by epoch % 64 */
 
 static int finish(store *st);
@@ -404,6 +416,8 @@ int store_begin(store *st)
      * store's own connection already applied any migration. */
     int rc = writer.db ? 0 : conn_open(&writer, st->path, st->opts, false,
                                        err, sizeof(err));
+    if (!rc && fault_hit("begin"))
+        rc = ARAL_EBUSY;
     if (!rc && !in_txn && (rc = exec(writer.st[S_BEGIN])) == 0) {
         in_txn = true;
         epoch++;
@@ -421,7 +435,13 @@ int store_begin(store *st)
         pthread_mutex_unlock(&write_mutex);
         return ARAL_EIO;
     }
+    st->seq = ++write_seq;
     return 0;
+}
+
+uint64_t store_write_seq(const store *st)
+{
+    return st->seq;
 }
 
 /* Ends this request's part of the group: commits the group, or hands it
@@ -437,7 +457,7 @@ static int finish(store *st)
         pthread_mutex_unlock(&write_mutex);
         return rc;
     }
-    int rc = exec(writer.st[S_COMMIT]);
+    int rc = fault_hit("commit") ? ARAL_EIO : exec(writer.st[S_COMMIT]);
     if (rc)
         exec(writer.st[S_ROLLBACK]);
     in_txn = false;
@@ -744,6 +764,8 @@ int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
     int rc = exec(s);
     if (rc)
         return rc;
+    if (sqlite3_changes(cur(st)->db) == 0)
+        return ARAL_ECONFLICT;
     *lease_id = sqlite3_last_insert_rowid(cur(st)->db);
     s = stmt(st, S_SAMPLE_SET_LEASE);
     sqlite3_bind_int64(s, 1, sample_id);

@@ -83,9 +83,16 @@ int store_schema_version(store *st);
 /* The highest migration this build knows. */
 int store_schema_latest(void);
 
+/* store_begin fails (ARAL_EIO) when the write lock cannot be had; then
+ * the caller holds nothing and must not roll back. Every begin that
+ * succeeded ends in exactly one commit or rollback. */
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
+/* The outermost transaction's place in the order in which writes ran
+ * (under the write lock): a later number saw every earlier one's rows.
+ * Valid from store_begin until the next one. */
+uint64_t store_write_seq(const store *st);
 
 /* Project: init once; get fails with ARAL_ENOTFOUND before init. */
 int store_project_init(store *st, const project_info *p, int64_t now);
@@ -116,6 +123,9 @@ int store_samples_list(store *st, const char *state, const char *split,
 int store_samples_count(store *st, const char *state, const char *split,
                         int64_t now, int64_t *out);
 
+/* Leases a sample that is free at now (in the pool or not: the caller
+ * picks pool samples); ARAL_ECONFLICT, and nothing written, if it is
+ * labeled or under a live lease. */
 int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
                        int64_t now, int64_t expires, int64_t *lease_id);
 int store_lease_get(store *st, int64_t lease_id, lease_row *out);

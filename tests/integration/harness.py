@@ -47,10 +47,11 @@ class Daemon:
     """init + tokens + serve. Tokens: admin, annotate, ingest."""
 
     def __init__(self, shape="28x28x1", classes=FASHION, dim=None,
-                 serve_args=(), db=None):
+                 serve_args=(), db=None, env=None):
         self.dir = tempfile.mkdtemp(prefix="arald-test-")
         self.db = db or os.path.join(self.dir, "t.db")
         self.serve_args = list(serve_args)
+        self.env = dict(os.environ, **(env or {}))
         if not os.path.exists(self.db):
             size = ["--dim", str(dim)] if dim else ["--shape", shape]
             arald("init", "--db", self.db, "--classes", ",".join(classes),
@@ -72,7 +73,8 @@ class Daemon:
         self.log = open(os.path.join(self.dir, "arald.log"), "ab")
         self.proc = subprocess.Popen(
             [ARALD, "serve", "--db", self.db, "--port", "0", "--port-file",
-             port_file, *self.serve_args], stdout=self.log, stderr=self.log)
+             port_file, *self.serve_args], stdout=self.log, stderr=self.log,
+            env=self.env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -123,6 +125,10 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("arald did not stop on SIGTERM")
+            # Under ASan a leak or an error at exit shows only here.
+            if self.proc.returncode != 0:
+                raise AssertionError(f"arald exited {self.proc.returncode} "
+                                     f"on SIGTERM: {self.read_log()[-3000:]}")
         return self.proc.returncode
 
 

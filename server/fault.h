@@ -1,0 +1,32 @@
+/* fault: failure injection for the tests, off unless the daemon starts
+ * with ARALD_TEST_FAULTS=1 in its environment.
+ *
+ * A request then may carry `X-Arald-Fault: NAME` or `NAME@K`: the K-th
+ * (default first) time its thread reaches fault_hit(NAME) while serving
+ * it, the call reports a failure and the code path under test runs as
+ * it would on a real one. Points: "begin" (store_begin cannot take the
+ * write lock), "busy" (a write statement returns SQLITE_BUSY), "commit"
+ * (COMMIT fails), "alloc" (the labels batch allocation), "export" (an
+ * export page cannot be built; counted per export stream).
+ * Off, fault_hit is one load of a flag and never fires.
+ */
+#pragma once
+#include <stdbool.h>
+
+typedef struct fault_plan {
+    char point[32]; /* "" : none */
+    int remaining;  /* hits before it fires */
+} fault_plan;
+
+/* Reads ARALD_TEST_FAULTS once; call before any thread starts. */
+void fault_init(void);
+/* Arms the calling thread with a plan from a request header (NULL:
+ * none); fault_disarm ends it. fault_current is the armed plan as it
+ * stands (a streamed response carries it on). */
+void fault_arm(const char *header);
+void fault_disarm(void);
+fault_plan fault_current(void);
+/* True when the thread's plan names this point and its count is
+ * reached; fault_take does the same on a plan of the caller's. */
+bool fault_hit(const char *point);
+bool fault_take(fault_plan *p, const char *point);
