@@ -52,7 +52,11 @@ void app_stores_close(void)
     pthread_mutex_unlock(&stores_mu);
 }
 
-int app_publish(struct app *a, store *st, ranking *r)
+/* Publishes are serialised: a pool republish reads the ranking served
+ * and must not overwrite one the worker published meanwhile. */
+static pthread_mutex_t publish_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int publish_locked(struct app *a, store *st, ranking *r)
 {
     int rc = 0;
     if (st)
@@ -67,7 +71,13 @@ int app_publish(struct app *a, store *st, ranking *r)
     return 0;
 }
 
-static pthread_mutex_t publish_mu = PTHREAD_MUTEX_INITIALIZER;
+int app_publish(struct app *a, store *st, ranking *r)
+{
+    pthread_mutex_lock(&publish_mu);
+    int rc = publish_locked(a, st, r);
+    pthread_mutex_unlock(&publish_mu);
+    return rc;
+}
 
 int app_publish_pool(struct app *a, store *st)
 {
@@ -75,10 +85,16 @@ int app_publish_pool(struct app *a, store *st)
     size_t n;
     pthread_mutex_lock(&publish_mu);
     int rc = store_pool_ids(st, &ids, &n);
-    ranking *r = rc ? NULL : ranking_new_random(ids, n, a->cfg.seed);
+    /* A model's order stays, with new samples after it; else random. */
+    ranking *cur = rc ? NULL : lease_table_ranking(a->leases);
+    ranking *r = rc ? NULL
+                 : cur && cur->scores
+                     ? ranking_extend(cur, ids, n, a->cfg.seed)
+                     : ranking_new_random(ids, n, a->cfg.seed);
+    ranking_release(cur);
     if (!rc)
         free(ids);
-    rc = rc ? rc : !r ? ARAL_ENOMEM : app_publish(a, st, r);
+    rc = rc ? rc : !r ? ARAL_ENOMEM : publish_locked(a, st, r);
     atomic_store(&a->pool_stale, rc != 0);
     pthread_mutex_unlock(&publish_mu);
     if (rc)

@@ -7,10 +7,12 @@
  * - MHD pool threads (`threads`, at least 2): HTTP only. Each opens its own
  *   store connection on first use (thread-local). Never call BLAS.
  * - arald-ckpt: WAL checkpoints on its own connection (app.c).
- * - OpenBLAS helper threads exist from load time but are idle: nothing
- *   in arald calls BLAS yet (the retrain worker comes later).
+ * - arald-worker: the retrain worker (worker.h), started after the pool
+ *   is published and before HTTP, stopped after HTTP. The only thread
+ *   that calls BLAS (train_threads OpenBLAS threads); its own store.
  * Shared state: `leases` (own mutex), `ranking` (atomic slot), `metrics`
- * (atomics), `project` and `cfg` (read-only after start).
+ * (atomics), `worker` (its own mutex), `project` and `cfg` (read-only
+ * after start).
  *
  * Rankings reach their two holders (the `ranking` slot, read by sample
  * views, and the lease table, which serves) through app_publish only.
@@ -38,7 +40,12 @@ typedef struct app_config {
     bool open;             /* allow binding beyond loopback */
     bool durable_full;     /* synchronous=FULL */
     bool access_log;
-    uint64_t seed;         /* of the random order */
+    uint64_t seed;         /* of the random order and the models */
+    char strategy[16];     /* aral, entropy, random: a model's order */
+    int retrain_every;     /* new labels that start a round */
+    int min_labels;        /* labels (2 classes at least) for a first one */
+    int round_iters;       /* training iterations a round */
+    int train_threads;     /* OpenBLAS threads of the worker */
     char port_file[512];   /* write the bound port here (tests) */
 } app_config;
 
@@ -51,6 +58,7 @@ struct app {
     int64_t started_ms;
     atomic_bool ready;
     atomic_bool pool_stale; /* an import committed but its publish failed */
+    struct worker *worker;  /* the retrain worker (worker.h) */
 };
 
 /* The calling thread's store connection (opened on first use; NULL when
@@ -69,8 +77,9 @@ void app_checkpointer_stop(void);
  * changed); never call it inside a transaction. On failure both holders
  * keep what they had. */
 int app_publish(struct app *a, store *st, ranking *r);
-/* A seeded random order over the pool as the database holds it now,
- * published with a reload (at start and after imports). Publishes are
+/* The pool as the database holds it now, published with a reload (at
+ * start and after imports): the model's order with new samples at its
+ * end, or a seeded random order before any model. Publishes are
  * serialised, so the last one to finish saw the latest pool. On failure
  * pool_stale is set and the next write retries. */
 int app_publish_pool(struct app *a, store *st);

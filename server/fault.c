@@ -25,6 +25,11 @@ void fault_arm(const char *header)
     armed.remaining = header[n] == '@' ? atoi(header + n + 1) : 1;
 }
 
+void fault_arm_plan(fault_plan p)
+{
+    armed = enabled ? p : (fault_plan){{0}, 0};
+}
+
 void fault_disarm(void)
 {
     armed.point[0] = 0;

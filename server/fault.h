@@ -7,7 +7,10 @@
  * it would on a real one. Points: "begin" (store_begin cannot take the
  * write lock), "busy" (a write statement returns SQLITE_BUSY), "commit"
  * (COMMIT fails), "alloc" (the labels batch allocation), "export" (an
- * export page cannot be built; counted per export stream).
+ * export page cannot be built; counted per export stream), "train" (a
+ * round's training ends in non-finite losses; carried by POST
+ * /v1/model/retrain to the worker's round, where the store points
+ * apply too).
  * Off, fault_hit is one load of a flag and never fires.
  */
 #pragma once
@@ -24,6 +27,7 @@ void fault_init(void);
  * none); fault_disarm ends it. fault_current is the armed plan as it
  * stands (a streamed response carries it on). */
 void fault_arm(const char *header);
+void fault_arm_plan(fault_plan p);
 void fault_disarm(void);
 fault_plan fault_current(void);
 /* True when the thread's plan names this point and its count is

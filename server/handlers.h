@@ -24,3 +24,8 @@ void handle_label_undo(const struct req *rq, struct resp *rs);
 void handle_export(const struct req *rq, struct resp *rs);
 
 void handle_static(const struct req *rq, struct resp *rs);
+
+void handle_model(const struct req *rq, struct resp *rs);
+void handle_model_retrain(const struct req *rq, struct resp *rs);
+void handle_rounds(const struct req *rq, struct resp *rs);
+void handle_round(const struct req *rq, struct resp *rs);

@@ -17,9 +17,19 @@
 
 typedef struct label_item {
     int64_t lease_id, sample_id;
+    int64_t model_version; /* of the ranking that served the sample */
     int label;
     char annotator[STORE_NAME_MAX];
 } label_item;
+
+/* model_version, or null for the random order (-1). */
+static void set_version(json *o, int64_t v)
+{
+    if (v >= 0)
+        json_set_int(o, "model_version", v);
+    else
+        json_set_null(o, "model_version");
+}
 
 static void item_error(json *errors, int index, const char *code,
                        const char *detail)
@@ -113,6 +123,7 @@ static int resolve_lease(const struct req *rq, struct resp *rs,
     if (rc || (rc = store_sample_get(rq->st, l.sample_id, &s)) != 0)
         return rc;
     it->sample_id = l.sample_id;
+    it->model_version = l.model_version;
     snprintf(it->annotator, sizeof(it->annotator), "%s", l.annotator);
     int64_t holder = live_lease(&s, rq->now);
     /* A live lease and a current label cannot coexist (a label closes
@@ -161,6 +172,13 @@ static int resolve_sample(const struct req *rq, struct resp *rs,
         return ARAL_ECONFLICT;
     }
     it->lease_id = holder;
+    if (holder) {
+        it->model_version = l.model_version;
+    } else { /* labeled without a lease: the ranking it stands in now */
+        ranking *r = lease_table_ranking(rq->app->leases);
+        it->model_version = r ? r->model_version : -1;
+        ranking_release(r);
+    }
     return 0;
 }
 
@@ -173,7 +191,7 @@ static int record(const struct req *rq, struct resp *rs, struct txn *t,
     if (!rc)
         rc = store_label_insert(rq->st, it->sample_id, it->label,
                                 it->annotator, it->lease_id, rq->now,
-                                &label_id);
+                                it->model_version, &label_id);
     /* A label closes the sample's lease: labeled, nothing leased. */
     if (!rc)
         rc = txn_note(t, (lease_change){it->sample_id, true, 0, 0});
@@ -183,7 +201,7 @@ static int record(const struct req *rq, struct resp *rs, struct txn *t,
     json_set_int(o, "label_id", label_id);
     json_set_int(o, "sample_id", it->sample_id);
     json_set_str(o, "label", rq->app->project.classes[it->label]);
-    json_set_null(o, "model_version");
+    set_version(o, it->model_version);
     json_push(out, o);
     return 0;
 }
@@ -322,7 +340,7 @@ static void export_json_row(export_stream *e, const export_row *r,
     json_set_int(o, "label_id", r->label_id);
     json_set_str(o, "annotator", r->annotator);
     json_set_str(o, "created_at", when);
-    json_set_null(o, "model_version");
+    set_version(o, r->model_version);
     char *s = json_print(o);
     json_free(o);
     if (!s) {
@@ -353,7 +371,11 @@ static void export_row_out(void *ctx, const export_row *r)
     snprintf(line, sizeof(line), ",%lld,", (long long)r->label_id);
     append(e, line, strlen(line));
     csv_field(e, r->annotator);
-    snprintf(line, sizeof(line), ",%s,\n", when);
+    if (r->model_version >= 0)
+        snprintf(line, sizeof(line), ",%s,%lld\n", when,
+                 (long long)r->model_version);
+    else
+        snprintf(line, sizeof(line), ",%s,\n", when);
     append(e, line, strlen(line));
 }
 

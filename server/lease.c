@@ -320,7 +320,7 @@ int lease_take(lease_table *lt, store *st, const char *annotator, int n,
              * transaction, or committed but not applied yet, may have
              * labeled or leased the sample. */
             rc = store_lease_insert(st, id, annotator, now, now + ttl_ms,
-                                    &lease_id);
+                                    r->model_version, &lease_id);
             if (rc == ARAL_ECONFLICT) {
                 rc = 0;
                 continue;

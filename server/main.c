@@ -23,6 +23,7 @@
 #include "import.h"
 #include "json.h"
 #include "util.h"
+#include "worker.h"
 
 static const char USAGE[] =
     "usage: arald COMMAND [options]\n"
@@ -38,7 +39,9 @@ static const char USAGE[] =
     "         [--threads N] [--lease-ttl SECONDS] [--max-body BYTES]\n"
     "         [--max-batch N] [--timeout SECONDS] [--max-connections N]\n"
     "         [--durability normal|full] [--access-log] [--seed N]\n"
-    "         [--port-file FILE]\n"
+    "         [--port-file FILE] [--strategy aral|entropy|random]\n"
+    "         [--retrain-every N] [--min-labels N] [--round-iters N]\n"
+    "         [--train-threads N]\n"
     "         run the HTTP daemon until SIGTERM or SIGINT\n"
     "  token create --db FILE --role admin|ingest|annotate --name NAME\n"
     "         print a new bearer token (shown once; stored as a hash)\n"
@@ -62,8 +65,17 @@ static const char USAGE[] =
     "  --access-log          one line per request on stderr\n"
     "  --seed N              seed of the random order, default 1\n"
     "  --port-file FILE      write the bound port there once listening\n"
+    "  --strategy NAME       how a model orders the pool: aral (lowest\n"
+    "                        S(z) first; default), entropy or random\n"
+    "  --retrain-every N     a round after N new labels, default 100\n"
+    "  --min-labels N        labels (of 2 classes at least) before the\n"
+    "                        first round, default 20\n"
+    "  --round-iters N       training iterations a round, default 600\n"
+    "  --train-threads N     OpenBLAS threads of the worker, default 1\n"
     "config keys: db bind port open threads lease_ttl max_body max_batch\n"
-    "             timeout max_connections durability access_log seed\n";
+    "             timeout max_connections durability access_log seed\n"
+    "             strategy retrain_every min_labels round_iters\n"
+    "             train_threads\n";
 
 /* ---- argument access. */
 
@@ -456,6 +468,11 @@ static void config_defaults(app_config *c)
     c->conn_timeout_s = 30;
     c->max_connections = 1000;
     c->seed = 1;
+    snprintf(c->strategy, sizeof(c->strategy), "aral");
+    c->retrain_every = 100;
+    c->min_labels = 20;
+    c->round_iters = 600;
+    c->train_threads = 1;
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -482,7 +499,15 @@ static bool set_option(app_config *c, const char *k, const char *v)
     INT_OPT("max_batch", max_batch, 1, 100000)
     INT_OPT("timeout", conn_timeout_s, 1, 3600)
     INT_OPT("max_connections", max_connections, 4, 60000)
+    INT_OPT("retrain_every", retrain_every, 1, 1000000)
+    INT_OPT("min_labels", min_labels, 2, 1000000)
+    INT_OPT("round_iters", round_iters, 1, 1000000)
+    INT_OPT("train_threads", train_threads, 1, 64)
 #undef INT_OPT
+    if (!strcmp(k, "strategy"))
+        return (!strcmp(v, "aral") || !strcmp(v, "entropy") ||
+                !strcmp(v, "random")) &&
+               snprintf(c->strategy, sizeof(c->strategy), "%s", v) > 0;
     if (!strcmp(k, "seed"))
         return util_parse_i64(v, 0, INT64_MAX, &n) == 0 &&
                ((c->seed = (uint64_t)n), true);
@@ -545,7 +570,9 @@ static void apply_flags(app_config *c, const args *a)
 {
     static const char *const with_value[] = {
         "db", "bind", "port", "threads", "lease-ttl", "max-body", "max-batch",
-        "timeout", "max-connections", "durability", "seed", "port-file"};
+        "timeout", "max-connections", "durability", "seed", "port-file",
+        "strategy", "retrain-every", "min-labels", "round-iters",
+        "train-threads"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(*with_value); i++) {
         char flag_name[40], key[40];
         snprintf(flag_name, sizeof(flag_name), "--%s", with_value[i]);
@@ -617,7 +644,9 @@ static int cmd_serve(const args *a)
 {
     only_known(a, "--db --config --bind --port --open --threads --lease-ttl "
                   "--max-body --max-batch --timeout --max-connections "
-                  "--durability --access-log --seed --port-file");
+                  "--durability --access-log --seed --port-file "
+                  "--strategy --retrain-every --min-labels --round-iters "
+                  "--train-threads");
     static struct app app;
     config_defaults(&app.cfg);
     if (arg(a, "--config"))
@@ -634,6 +663,9 @@ static int cmd_serve(const args *a)
     if (app_checkpointer_start(&app))
         die("%s", "cannot start the checkpointer thread");
     char err[300];
+    app.worker = worker_start(&app, err, sizeof(err));
+    if (!app.worker)
+        die("%s", err);
     http_server *h = http_start(&app, err, sizeof(err));
     if (!h)
         die("%s", err);
@@ -649,6 +681,7 @@ static int cmd_serve(const args *a)
     fprintf(stderr, "arald: signal %d, stopping\n", sig);
     atomic_store(&app.ready, false);
     http_stop(h);
+    worker_stop(app.worker);
     app_checkpointer_stop();
     app_stores_close();
     lease_table_free(app.leases);

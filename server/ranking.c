@@ -4,6 +4,8 @@
  * and increment freed memory. */
 #include "ranking.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +72,55 @@ ranking *ranking_new_random(const int64_t *ids, size_t n, uint64_t seed)
         return NULL;
     }
     return r;
+}
+
+ranking *ranking_new_scored(const char *strategy, int64_t model_version,
+                            size_t n, int64_t *ids, float *scores,
+                            int *pseudo, float *confidence)
+{
+    ranking *r = calloc(1, sizeof(*r));
+    if (!r) {
+        free(ids), free(scores), free(pseudo), free(confidence);
+        return NULL;
+    }
+    *r = (ranking){.n = n, .ids = ids, .scores = scores, .pseudo = pseudo,
+                   .confidence = confidence, .model_version = model_version};
+    snprintf(r->strategy, sizeof(r->strategy), "%s", strategy);
+    atomic_init(&r->refs, 1);
+    if (index_positions(r)) {
+        ranking_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
+                        uint64_t seed)
+{
+    ranking *extra = ranking_new_random(ids, n, seed);
+    size_t m = base->n + n; /* an upper bound */
+    int64_t *id = malloc(sizeof(int64_t) * (m ? m : 1));
+    float *sc = malloc(sizeof(float) * (m ? m : 1));
+    int *ps = malloc(sizeof(int) * (m ? m : 1));
+    float *cf = malloc(sizeof(float) * (m ? m : 1));
+    if (!extra || !id || !sc || !ps || !cf) {
+        ranking_release(extra);
+        free(id), free(sc), free(ps), free(cf);
+        return NULL;
+    }
+    size_t k = base->n;
+    memcpy(id, base->ids, sizeof(int64_t) * k);
+    memcpy(sc, base->scores, sizeof(float) * k);
+    memcpy(ps, base->pseudo, sizeof(int) * k);
+    memcpy(cf, base->confidence, sizeof(float) * k);
+    for (size_t i = 0; i < extra->n; i++)
+        if (ranking_pos(base, extra->ids[i]) < 0) {
+            id[k] = extra->ids[i], sc[k] = NAN, ps[k] = -1, cf[k] = NAN;
+            k++;
+        }
+    ranking_release(extra);
+    return ranking_new_scored(base->strategy, base->model_version, k, id, sc,
+                              ps, cf);
 }
 
 int32_t ranking_pos(const ranking *r, int64_t id)

@@ -27,6 +27,16 @@ typedef struct ranking {
 /* A seeded random order of ids (copied). Caller owns one reference. NULL
  * on allocation failure. */
 ranking *ranking_new_random(const int64_t *ids, size_t n, uint64_t seed);
+/* A model's order: takes over the four malloc'd arrays (freed on
+ * failure too). Caller owns one reference; NULL on allocation failure. */
+ranking *ranking_new_scored(const char *strategy, int64_t model_version,
+                            size_t n, int64_t *ids, float *scores,
+                            int *pseudo, float *confidence);
+/* base's order, then the ids of `ids` that base does not rank, in a
+ * seeded random order and unscored (score NaN, pseudo-label -1). Caller
+ * owns one reference; NULL on allocation failure. */
+ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
+                        uint64_t seed);
 /* Position of sample id, or -1 if it is not ranked. */
 int32_t ranking_pos(const ranking *r, int64_t id);
 

@@ -3,6 +3,7 @@
  * its response, so a replay can never half-apply (DEPS.md 3.5). */
 #include "router.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,11 @@ static const struct route ROUTES[] = {
     {"POST", "/v1/labels/:id/undo", "label_undo", handle_label_undo,
      ROLE_ANNOTATE},
     {"GET", "/v1/export", "export", handle_export, ROLE_INGEST},
+    {"GET", "/v1/model", "model", handle_model, ROLE_TOKEN},
+    {"POST", "/v1/model/retrain", "model_retrain", handle_model_retrain,
+     ROLE_ADMIN_ONLY},
+    {"GET", "/v1/rounds", "rounds", handle_rounds, ROLE_TOKEN},
+    {"GET", "/v1/rounds/:id", "round", handle_round, ROLE_TOKEN},
 };
 #define N_ROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))
 #define ROUTE_STATIC N_ROUTES
@@ -358,7 +364,8 @@ bool req_param_id(const struct req *rq, struct resp *rs, int i,
 
 void render_rank_fields(json *o, const ranking *r, int32_t pos)
 {
-    bool scored = r && r->scores && pos >= 0;
+    /* Samples imported after the model sit unscored at the end. */
+    bool scored = r && r->scores && pos >= 0 && !isnan(r->scores[pos]);
     json_set_str(o, "strategy", r ? r->strategy : "random");
     if (scored) {
         json_set_num(o, "score", r->scores[pos]);

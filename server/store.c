@@ -75,21 +75,22 @@ static const char *const SQL[S_COUNT] = {
     [S_SAMPLES_COUNT] = "SELECT count(*) FROM samples WHERE" STATE_FILTER,
     /* Only on a sample that is free at ?3 (now). */
     [S_LEASE_INSERT] = "INSERT INTO leases(sample_id, annotator, created_at,"
-                       " expires_at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"
+                       " expires_at, model_version)"
+                       " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS"
                        " (SELECT 1 FROM samples WHERE id = ?1 AND label IS"
                        " NULL AND (lease_expires IS NULL OR"
                        " lease_expires <= ?3))",
     [S_SAMPLE_SET_LEASE] =
         "UPDATE samples SET lease_id = ?2, lease_expires = ?3 WHERE id = ?1",
     [S_LEASE_GET] = "SELECT id, sample_id, annotator, created_at, expires_at,"
-                    " state FROM leases WHERE id = ?1",
+                    " state, model_version FROM leases WHERE id = ?1",
     [S_LEASE_SET_STATE] = "UPDATE leases SET state = ?2 WHERE id = ?1",
     [S_SAMPLE_CLEAR_LEASE] = "UPDATE samples SET lease_id = NULL,"
                              " lease_expires = NULL WHERE id = ?2"
                              " AND lease_id = ?1",
     [S_LABEL_INSERT] =
         "INSERT INTO labels(sample_id, label, annotator, lease_id, created_at,"
-        " model_version, retracts) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+        " model_version, retracts) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6)",
     [S_SAMPLE_SET_LABEL] =
         "UPDATE samples SET label = ?2, label_id = ?3 WHERE id = ?1",
     [S_LABEL_GET] = "SELECT id, sample_id, label, annotator, lease_id,"
@@ -754,13 +755,15 @@ int store_samples_count(store *st, const char *state, const char *split,
 /* ---- leases. */
 
 int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
-                       int64_t now, int64_t expires, int64_t *lease_id)
+                       int64_t now, int64_t expires, int64_t model_version,
+                       int64_t *lease_id)
 {
     sqlite3_stmt *s = stmt(st, S_LEASE_INSERT);
     sqlite3_bind_int64(s, 1, sample_id);
     sqlite3_bind_text(s, 2, annotator, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 3, now);
     sqlite3_bind_int64(s, 4, expires);
+    bind_int_or_null(s, 5, model_version, model_version < 0);
     int rc = exec(s);
     if (rc)
         return rc;
@@ -786,6 +789,7 @@ int store_lease_get(store *st, int64_t lease_id, lease_row *out)
         out->created_at = sqlite3_column_int64(s, 3);
         out->expires_at = sqlite3_column_int64(s, 4);
         copy_text(out->state, sizeof(out->state), s, 5);
+        out->model_version = col_int(s, 6, -1);
     }
     done(s);
     return row_result(rc);
@@ -825,7 +829,8 @@ static int set_current_label(store *st, int64_t sample_id, int label,
 
 static int insert_label_row(store *st, int64_t sample_id, int label,
                             const char *annotator, int64_t lease_id,
-                            int64_t now, int64_t retracts, int64_t *id)
+                            int64_t now, int64_t retracts,
+                            int64_t model_version, int64_t *id)
 {
     sqlite3_stmt *s = stmt(st, S_LABEL_INSERT);
     sqlite3_bind_int64(s, 1, sample_id);
@@ -834,6 +839,7 @@ static int insert_label_row(store *st, int64_t sample_id, int label,
     bind_int_or_null(s, 4, lease_id, lease_id <= 0);
     sqlite3_bind_int64(s, 5, now);
     bind_int_or_null(s, 6, retracts, retracts <= 0);
+    bind_int_or_null(s, 7, model_version, model_version < 0);
     int rc = exec(s);
     *id = rc ? 0 : sqlite3_last_insert_rowid(cur(st)->db);
     return rc;
@@ -841,10 +847,10 @@ static int insert_label_row(store *st, int64_t sample_id, int label,
 
 int store_label_insert(store *st, int64_t sample_id, int label,
                        const char *annotator, int64_t lease_id, int64_t now,
-                       int64_t *label_id)
+                       int64_t model_version, int64_t *label_id)
 {
     int rc = insert_label_row(st, sample_id, label, annotator, lease_id, now,
-                              0, label_id);
+                              0, model_version, label_id);
     if (!rc)
         rc = set_current_label(st, sample_id, label, *label_id);
     if (!rc && lease_id > 0)
@@ -907,7 +913,7 @@ int store_label_undo(store *st, int64_t label_id, const char *annotator,
         return rc;
     if (l.label < 0 || l.retracted)
         return ARAL_ECONFLICT;
-    rc = insert_label_row(st, l.sample_id, -1, annotator, 0, now, label_id,
+    rc = insert_label_row(st, l.sample_id, -1, annotator, 0, now, label_id, -1,
                           retraction_id);
     int64_t cur_id;
     if (!rc)
@@ -1053,4 +1059,307 @@ bool store_integrity_ok(store *st)
     }
     sqlite3_finalize(s);
     return ok;
+}
+
+/* ---- the retrain worker's reads and writes. These run a few times a
+ * round, so they prepare their statements per call. */
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "rankings are stored as little-endian arrays: add byte swaps here"
+#endif
+
+static int prepare(store *st, const char *sql, sqlite3_stmt **s)
+{
+    return map_rc(sqlite3_prepare_v2(cur(st)->db, sql, -1, s, NULL));
+}
+
+void store_pool_free(store_pool *p)
+{
+    free(p->ids);
+    free(p->eval);
+    free(p->label);
+    free(p->known);
+    free(p->data);
+    memset(p, 0, sizeof(*p));
+}
+
+static int pool_alloc(store_pool *p, int n, size_t each)
+{
+    size_t m = n ? (size_t)n : 1;
+    p->n = 0, p->each = each;
+    p->ids = malloc(m * sizeof(int64_t));
+    p->eval = malloc(m * sizeof(bool));
+    p->label = malloc(m * sizeof(int));
+    p->known = malloc(m * sizeof(int));
+    p->data = malloc(m * each);
+    bool ok = p->ids && p->eval && p->label && p->known && p->data;
+    return ok ? 0 : ARAL_ENOMEM;
+}
+
+/* A read transaction on the store's own connection (outside writes). */
+static int read_begin(store *st)
+{
+    return sqlite3_exec(st->own.db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
+               ? 0 : ARAL_EBUSY;
+}
+
+static void read_end(store *st)
+{
+    sqlite3_exec(st->own.db, "COMMIT", NULL, NULL, NULL);
+}
+
+static int pool_row(sqlite3_stmt *s, store_pool *p, int64_t cap)
+{
+    int i = p->n;
+    const void *blob = sqlite3_column_blob(s, 4);
+    if (i >= cap || !blob || (size_t)sqlite3_column_bytes(s, 4) != p->each)
+        return ARAL_EIO; /* rows of another size: a damaged file */
+    p->ids[i] = sqlite3_column_int64(s, 0);
+    p->eval[i] = sqlite3_column_int(s, 1) != 0;
+    p->label[i] = (int)col_int(s, 2, -1);
+    p->known[i] = (int)col_int(s, 3, -1);
+    memcpy(p->data + (size_t)i * p->each, blob, p->each);
+    p->n++;
+    return 0;
+}
+
+int store_pool_read(store *st, size_t each, store_pool *out)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    memset(out, 0, sizeof(*out));
+    if (st->depth > 0 || read_begin(st))
+        return ARAL_EBUSY;
+    /* The count and the rows in one read transaction: one snapshot. */
+    int rc = store_samples_count(st, NULL, NULL, 0, &n);
+    if (!rc)
+        rc = pool_alloc(out, (int)n, each);
+    if (!rc)
+        rc = prepare(st, "SELECT s.id, s.split = 'eval', s.label,"
+                         " s.known_label, d.data FROM samples s JOIN"
+                         " sample_data d ON d.id = s.id ORDER BY s.id", &s);
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
+        rc = pool_row(s, out, n);
+    if (!rc && step != SQLITE_DONE)
+        rc = map_rc(step);
+    sqlite3_finalize(s);
+    read_end(st);
+    if (rc)
+        store_pool_free(out);
+    return rc;
+}
+
+/* Steps a one-off statement to its end and finalizes it. */
+static int finish_stmt(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+int store_model_put(store *st, const uint8_t *ckpt, size_t len,
+                    const char *sha256, int64_t now, int64_t *version)
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, "INSERT INTO models(checkpoint, sha256, created_at)"
+                         " VALUES (?1, ?2, ?3)", &s);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob64(s, 1, ckpt, len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, sha256, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, now);
+    rc = finish_stmt(s);
+    *version = rc ? -1 : sqlite3_last_insert_rowid(cur(st)->db);
+    return rc;
+}
+
+/* A copy of a blob column (at least one byte allocated). */
+static void *blob_copy(sqlite3_stmt *s, int col, size_t *len)
+{
+    *len = (size_t)sqlite3_column_bytes(s, col);
+    void *p = malloc(*len ? *len : 1);
+    if (p && *len)
+        memcpy(p, sqlite3_column_blob(s, col), *len);
+    return p;
+}
+
+int store_model_latest(store *st, int64_t *version, uint8_t **ckpt,
+                       size_t *len, char sha256[65])
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, "SELECT version, checkpoint, sha256 FROM models"
+                         " ORDER BY version DESC LIMIT 1", &s);
+    if (rc)
+        return rc;
+    *ckpt = NULL;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int64(s, 0);
+        *ckpt = blob_copy(s, 1, len);
+        copy_text(sha256, 65, s, 2);
+    }
+    sqlite3_finalize(s);
+    if (rc == SQLITE_ROW)
+        return *ckpt ? 0 : ARAL_ENOMEM;
+    return rc == SQLITE_DONE ? ARAL_ENOTFOUND : map_rc(rc);
+}
+
+int store_ranking_put(store *st, int64_t version, const store_ranking *r)
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, "INSERT INTO rankings(model_version, strategy, n,"
+                         " ids, scores, pseudo, confidence)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &s);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, version);
+    sqlite3_bind_text(s, 2, r->strategy, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, (int64_t)r->n);
+    sqlite3_bind_blob64(s, 4, r->ids, r->n * 8, SQLITE_STATIC);
+    sqlite3_bind_blob64(s, 5, r->scores, r->n * 4, SQLITE_STATIC);
+    sqlite3_bind_blob64(s, 6, r->pseudo, r->n * 4, SQLITE_STATIC);
+    sqlite3_bind_blob64(s, 7, r->confidence, r->n * 4, SQLITE_STATIC);
+    return finish_stmt(s);
+}
+
+static int ranking_row(sqlite3_stmt *s, store_ranking *out)
+{
+    size_t len[4];
+    copy_text(out->strategy, sizeof(out->strategy), s, 0);
+    out->n = (size_t)sqlite3_column_int64(s, 1);
+    out->ids = blob_copy(s, 2, &len[0]);
+    out->scores = blob_copy(s, 3, &len[1]);
+    out->pseudo = blob_copy(s, 4, &len[2]);
+    out->confidence = blob_copy(s, 5, &len[3]);
+    if (!out->ids || !out->scores || !out->pseudo || !out->confidence)
+        return ARAL_ENOMEM;
+    bool fits = len[0] == out->n * 8 && len[1] == out->n * 4 &&
+                len[2] == out->n * 4 && len[3] == out->n * 4;
+    return fits ? 0 : ARAL_EIO;
+}
+
+int store_ranking_get(store *st, int64_t version, store_ranking *out)
+{
+    sqlite3_stmt *s;
+    memset(out, 0, sizeof(*out));
+    int rc = prepare(st, "SELECT strategy, n, ids, scores, pseudo,"
+                         " confidence FROM rankings WHERE model_version = ?1",
+                     &s);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, version);
+    int step = sqlite3_step(s);
+    rc = step == SQLITE_ROW ? ranking_row(s, out)
+         : step == SQLITE_DONE ? ARAL_ENOTFOUND : map_rc(step);
+    sqlite3_finalize(s);
+    if (rc) {
+        free(out->ids), free(out->scores);
+        free(out->pseudo), free(out->confidence);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+#define ROUND_COLS                                                            \
+    "id, model_version, status, reason, strategy, labels_used, seed,"         \
+    " iterations, started_at, finished_at, seconds_read, seconds_train,"      \
+    " seconds_score, seconds_store, seconds_publish, losses, eval_accuracy,"  \
+    " per_class"
+
+int store_round_put(store *st, round_row *r)
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, "INSERT INTO rounds(" ROUND_COLS ") VALUES (NULL,"
+                         " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                         " ?13, ?14, ?15, ?16, ?17, ?18)", &s);
+    if (rc)
+        return rc;
+    bind_int_or_null(s, 2, r->model_version, r->model_version < 0);
+    sqlite3_bind_text(s, 3, r->status, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 4, r->reason[0] ? r->reason : NULL);
+    sqlite3_bind_text(s, 5, r->strategy, -1, SQLITE_TRANSIENT);
+    int64_t ints[5] = {r->labels_used, r->seed, r->iterations, r->started_at,
+                       r->finished_at};
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_int64(s, 6 + i, ints[i]);
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_double(s, 11 + i, r->seconds[i]);
+    bind_text_or_null(s, 16, r->losses[0] ? r->losses : NULL);
+    if (r->eval_accuracy >= 0)
+        sqlite3_bind_double(s, 17, r->eval_accuracy);
+    bind_text_or_null(s, 18, r->per_class[0] ? r->per_class : NULL);
+    rc = finish_stmt(s);
+    r->id = rc ? 0 : sqlite3_last_insert_rowid(cur(st)->db);
+    return rc;
+}
+
+int store_round_set_publish(store *st, int64_t id, double seconds)
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, "UPDATE rounds SET seconds_publish = ?2"
+                         " WHERE id = ?1", &s);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_double(s, 2, seconds);
+    return finish_stmt(s);
+}
+
+static void round_of(sqlite3_stmt *s, round_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(s, 0);
+    r->model_version = col_int(s, 1, -1);
+    copy_text(r->status, sizeof(r->status), s, 2);
+    copy_text(r->reason, sizeof(r->reason), s, 3);
+    copy_text(r->strategy, sizeof(r->strategy), s, 4);
+    int64_t *ints[5] = {&r->labels_used, &r->seed, &r->iterations,
+                        &r->started_at, &r->finished_at};
+    for (int i = 0; i < 5; i++)
+        *ints[i] = sqlite3_column_int64(s, 5 + i);
+    for (int i = 0; i < 5; i++)
+        r->seconds[i] = sqlite3_column_double(s, 10 + i);
+    copy_text(r->losses, sizeof(r->losses), s, 15);
+    r->eval_accuracy = sqlite3_column_type(s, 16) == SQLITE_NULL
+                           ? -1.0 : sqlite3_column_double(s, 16);
+    copy_text(r->per_class, sizeof(r->per_class), s, 17);
+}
+
+int store_round_get(store *st, int64_t id, round_row *out)
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, "SELECT " ROUND_COLS " FROM rounds WHERE id = ?1",
+                     &s);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        round_of(s, out);
+    sqlite3_finalize(s);
+    return step == SQLITE_ROW ? 0 : row_result(step);
+}
+
+int store_rounds_list(store *st, int64_t after, int limit,
+                      void (*fn)(void *ctx, const round_row *r), void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, "SELECT " ROUND_COLS " FROM rounds WHERE id > ?1"
+                         " ORDER BY id LIMIT ?2", &s);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int(s, 2, limit);
+    round_row *r = malloc(sizeof(*r));
+    int step = SQLITE_DONE;
+    while (r && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        round_of(s, r);
+        fn(ctx, r);
+    }
+    sqlite3_finalize(s);
+    free(r);
+    if (!r)
+        return ARAL_ENOMEM;
+    return step == SQLITE_DONE ? 0 : map_rc(step);
 }

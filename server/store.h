@@ -50,6 +50,7 @@ typedef struct lease_row {
     int64_t id, sample_id, created_at, expires_at;
     char annotator[STORE_NAME_MAX];
     char state[12]; /* active, done, released */
+    int64_t model_version; /* of the ranking that served it; -1: none */
 } lease_row;
 
 typedef struct label_row {
@@ -127,16 +128,18 @@ int store_samples_count(store *st, const char *state, const char *split,
  * picks pool samples); ARAL_ECONFLICT, and nothing written, if it is
  * labeled or under a live lease. */
 int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
-                       int64_t now, int64_t expires, int64_t *lease_id);
+                       int64_t now, int64_t expires, int64_t model_version,
+                       int64_t *lease_id);
 int store_lease_get(store *st, int64_t lease_id, lease_row *out);
 /* active -> released, and the sample's lease cleared. */
 int store_lease_release(store *st, int64_t lease_id, int64_t sample_id);
 
 /* Appends a label; sets the sample's current label; closes lease_id (0:
- * none) and clears the sample's lease. */
+ * none) and clears the sample's lease. model_version: of the ranking
+ * that served the sample (-1: none, the random order). */
 int store_label_insert(store *st, int64_t sample_id, int label,
                        const char *annotator, int64_t lease_id, int64_t now,
-                       int64_t *label_id);
+                       int64_t model_version, int64_t *label_id);
 int store_label_get(store *st, int64_t label_id, label_row *out);
 /* Appends a retraction of label_id and recomputes the sample's current
  * label (*current: -1 if none is left). ARAL_ECONFLICT if label_id is a
@@ -174,3 +177,59 @@ int store_checkpoint(store *st, int *wal_frames);
 int store_checkpoint_restart(store *st);
 /* PRAGMA integrity_check == "ok". */
 bool store_integrity_ok(store *st);
+
+/* ---- the retrain worker's reads and writes. */
+
+/* Every sample in bulk, for a round: one SELECT (one snapshot) on the
+ * store's own connection, no write lock. Rows in id order; data holds
+ * n * each bytes. Free with store_pool_free. */
+typedef struct store_pool {
+    int n;
+    size_t each;
+    int64_t *ids;
+    bool *eval;     /* in the eval split */
+    int *label;     /* current label, -1: none */
+    int *known;     /* label that came with the import, -1: none */
+    uint8_t *data;
+} store_pool;
+int store_pool_read(store *st, size_t each, store_pool *out);
+void store_pool_free(store_pool *p);
+
+/* Models: the engine's checkpoint and its SHA-256 (hex). */
+int store_model_put(store *st, const uint8_t *ckpt, size_t len,
+                    const char *sha256, int64_t now, int64_t *version);
+/* The newest model (ARAL_ENOTFOUND if none); caller frees *ckpt. */
+int store_model_latest(store *st, int64_t *version, uint8_t **ckpt,
+                       size_t *len, char sha256[65]);
+
+/* A model's ranking, best first (see schema 0002). get allocates the
+ * four arrays (caller frees each). */
+typedef struct store_ranking {
+    char strategy[16];
+    size_t n;
+    int64_t *ids;
+    float *scores;
+    int32_t *pseudo;
+    float *confidence;
+} store_ranking;
+int store_ranking_put(store *st, int64_t version, const store_ranking *r);
+int store_ranking_get(store *st, int64_t version, store_ranking *out);
+
+typedef struct round_row {
+    int64_t id;            /* the round number, set by store_round_put */
+    int64_t model_version; /* -1: none (failed or cancelled) */
+    char status[12];       /* published, failed, cancelled */
+    char reason[200];
+    char strategy[16];
+    int64_t labels_used, seed, iterations, started_at, finished_at;
+    double seconds[5];     /* read, train, score, store, publish */
+    char losses[512];      /* JSON object */
+    double eval_accuracy;  /* < 0: no eval split */
+    char per_class[8192];  /* JSON object, "" if none */
+} round_row;
+int store_round_put(store *st, round_row *r);
+int store_round_set_publish(store *st, int64_t id, double seconds);
+int store_round_get(store *st, int64_t id, round_row *out);
+/* Rounds with id > after, ascending, at most limit. */
+int store_rounds_list(store *st, int64_t after, int limit,
+                      void (*fn)(void *ctx, const round_row *r), void *ctx);

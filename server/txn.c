@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "metrics.h"
+#include "worker.h"
 
 int txn_note(struct txn *t, lease_change c)
 {
@@ -49,6 +50,8 @@ static void apply(const struct req *rq, const struct txn *t)
     metrics_count_leases(a->metrics, t->leases);
     if (t->pool_changed || atomic_load(&a->pool_stale))
         app_publish_pool(a, rq->st);
+    if (t->labels || t->n)
+        worker_poke(a->worker);
 }
 
 int app_write(const struct req *rq, struct resp *rs, write_fn fn, void *ctx)

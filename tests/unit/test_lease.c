@@ -110,7 +110,7 @@ static int t_reload_is_not_undone_by_older_changes(void)
     /* The write the reload will read: sample 5 labeled in the database. */
     int64_t label_id;
     CHECK(store_begin(st) == 0);
-    CHECK(store_label_insert(st, 5, 0, "x", 0, 0, &label_id) == 0);
+    CHECK(store_label_insert(st, 5, 0, "x", 0, 0, -1, &label_id) == 0);
     uint64_t seq = store_write_seq(st);
     CHECK(store_commit(st) == 0);
     lease_table *lt = loaded(st); /* reads it, with a later seq */

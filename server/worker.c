@@ -1,0 +1,667 @@
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "worker.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "blas.h"
+#include "err.h"
+#include "fault.h"
+#include "import.h"
+#include "json.h"
+#include "rng.h"
+#include "score.h"
+#include "util.h"
+
+#define SCORE_CHUNK 2000 /* samples scored between checks for a stop */
+
+struct worker {
+    struct app *a;
+    store *st;       /* the worker's own connection */
+    aral *model;     /* NULL until a first round or a stored model */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, requested;
+    fault_plan fault; /* of the request that asked for the round */
+    int64_t skip_at; /* labels when a round last found too few; -1 none */
+    int64_t started_ms, train_ms;
+    worker_status s;
+};
+
+/* Everything a round works on, read in one snapshot. */
+typedef struct round_data {
+    store_pool pool;
+    aral_data x;
+    int *lab, *labels, *unl, *pool_idx, *eval_idx;
+    int n_lab, n_unl, n_pool, n_eval, classes_seen;
+} round_data;
+
+static double secs_since(int64_t t0)
+{
+    return (double)(util_now_ms() - t0) / 1000.0;
+}
+
+static void set_state(worker *w, const char *state)
+{
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->s.state, sizeof(w->s.state), "%s", state);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static bool stopping(worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+/* ---- reading. */
+
+static void data_free(round_data *d)
+{
+    store_pool_free(&d->pool);
+    free(d->lab), free(d->labels), free(d->unl);
+    free(d->pool_idx), free(d->eval_idx);
+}
+
+static int split_rows(round_data *d, int classes)
+{
+    int n = d->pool.n ? d->pool.n : 1, seen[STORE_MAX_CLASSES] = {0};
+    d->lab = malloc(sizeof(int) * (size_t)n);
+    d->labels = malloc(sizeof(int) * (size_t)n);
+    d->unl = malloc(sizeof(int) * (size_t)n);
+    d->pool_idx = malloc(sizeof(int) * (size_t)n);
+    d->eval_idx = malloc(sizeof(int) * (size_t)n);
+    if (!d->lab || !d->labels || !d->unl || !d->pool_idx || !d->eval_idx)
+        return ARAL_ENOMEM;
+    for (int i = 0; i < d->pool.n; i++) {
+        int y = d->pool.label[i];
+        if (d->pool.eval[i]) {
+            if (d->pool.known[i] >= 0 && d->pool.known[i] < classes)
+                d->eval_idx[d->n_eval++] = i;
+            continue;
+        }
+        d->pool_idx[d->n_pool++] = i;
+        if (y >= 0 && y < classes) {
+            d->classes_seen += !seen[y]++;
+            d->lab[d->n_lab] = i, d->labels[d->n_lab++] = y;
+        } else {
+            d->unl[d->n_unl++] = i;
+        }
+    }
+    return 0;
+}
+
+static int read_data(worker *w, round_data *d)
+{
+    const project_info *p = &w->a->project;
+    memset(d, 0, sizeof(*d));
+    int rc = store_pool_read(w->st, project_sample_bytes(p), &d->pool);
+    if (!rc)
+        rc = split_rows(d, p->n_classes);
+    int dim = p->dim > 0 ? p->dim : p->height * p->width * p->channels;
+    d->x = (aral_data){d->pool.n, dim, NULL, NULL};
+    if (p->dim > 0)
+        d->x.f32 = (const float *)d->pool.data;
+    else
+        d->x.u8 = d->pool.data;
+    return rc;
+}
+
+/* ---- training. */
+
+static bool progress(void *ctx, int i, int iters, const aral_losses *l)
+{
+    worker *w = ctx;
+    double per = secs_since(w->train_ms) / i;
+    pthread_mutex_lock(&w->mu);
+    w->s.iteration = i, w->s.iterations_total = iters;
+    w->s.eta_seconds = per * (iters - i);
+    w->s.losses = *l, w->s.has_losses = true;
+    bool go_on = !w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return go_on;
+}
+
+static bool losses_finite(const aral_losses *l)
+{
+    const float *v = &l->d;
+    for (int k = 0; k < 7; k++)
+        if (!isfinite(v[k]))
+            return false;
+    return true;
+}
+
+/* ---- scoring: every pool sample, ordered by the strategy's key. */
+
+typedef struct keyed {
+    float key;
+    int i;
+} keyed;
+
+static int by_key(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->i - y->i;
+}
+
+typedef struct scored {
+    float *s, *ent, *conf;
+    int *pseudo;
+} scored;
+
+static int infer_pool(worker *w, round_data *d, scored *o)
+{
+    int n = d->n_pool ? d->n_pool : 1;
+    o->s = malloc(sizeof(float) * (size_t)n);
+    o->ent = malloc(sizeof(float) * (size_t)n);
+    o->conf = malloc(sizeof(float) * (size_t)n);
+    o->pseudo = malloc(sizeof(int) * (size_t)n);
+    if (!o->s || !o->ent || !o->conf || !o->pseudo)
+        return ARAL_ENOMEM;
+    for (int at = 0; at < d->n_pool; at += SCORE_CHUNK) {
+        int k = d->n_pool - at < SCORE_CHUNK ? d->n_pool - at : SCORE_CHUNK;
+        if (stopping(w))
+            return ARAL_ECANCELED;
+        int rc = aral_infer(w->model, &d->x, d->pool_idx + at, k,
+                            o->pseudo + at, o->conf + at, o->ent + at,
+                            o->s + at);
+        if (rc)
+            return rc;
+    }
+    for (int i = 0; i < d->n_pool; i++)
+        if (!isfinite(o->s[i]) || !isfinite(o->conf[i]))
+            return ARAL_EINVAL;
+    return 0;
+}
+
+/* The sort key of pool position i: the lowest first. */
+static float key_of(strategy st, const scored *o, int i, rng *r)
+{
+    if (st == STRATEGY_ARAL)
+        return o->s[i];
+    if (st == STRATEGY_ENTROPY)
+        return -o->ent[i];
+    return rng_uniform(r);
+}
+
+static ranking *rank_pool(worker *w, round_data *d, const scored *o,
+                          int64_t version)
+{
+    strategy st = STRATEGY_ARAL;
+    strategy_parse(w->a->cfg.strategy, &st);
+    size_t n = (size_t)d->n_pool;
+    keyed *k = malloc(sizeof(keyed) * (n ? n : 1));
+    int64_t *ids = malloc(sizeof(int64_t) * (n ? n : 1));
+    float *sc = malloc(sizeof(float) * (n ? n : 1));
+    int *ps = malloc(sizeof(int) * (n ? n : 1));
+    float *cf = malloc(sizeof(float) * (n ? n : 1));
+    rng r;
+    rng_seed(&r, w->a->cfg.seed + (uint64_t)version);
+    for (size_t i = 0; k && i < n; i++)
+        k[i] = (keyed){key_of(st, o, (int)i, &r), (int)i};
+    if (k)
+        qsort(k, n, sizeof(keyed), by_key);
+    for (size_t j = 0; k && ids && sc && ps && cf && j < n; j++) {
+        int i = k[j].i;
+        ids[j] = d->pool.ids[d->pool_idx[i]];
+        sc[j] = k[j].key, ps[j] = o->pseudo[i], cf[j] = o->conf[i];
+    }
+    bool ok = k && ids && sc && ps && cf;
+    free(k);
+    if (!ok) {
+        free(ids), free(sc), free(ps), free(cf);
+        return NULL;
+    }
+    return ranking_new_scored(strategy_name(st), version, n, ids, sc, ps, cf);
+}
+
+/* ---- evaluation on the eval split. */
+
+static int evaluate(worker *w, round_data *d, round_row *row)
+{
+    const project_info *p = &w->a->project;
+    int right[STORE_MAX_CLASSES] = {0}, total[STORE_MAX_CLASSES] = {0};
+    int *pred = malloc(sizeof(int) * (size_t)(d->n_eval ? d->n_eval : 1));
+    if (!pred)
+        return ARAL_ENOMEM;
+    int rc = d->n_eval ? aral_infer(w->model, &d->x, d->eval_idx, d->n_eval,
+                                    pred, NULL, NULL, NULL)
+                       : 0;
+    int all = 0;
+    for (int i = 0; !rc && i < d->n_eval; i++) {
+        int y = d->pool.known[d->eval_idx[i]];
+        total[y]++;
+        right[y] += pred[i] == y;
+        all += pred[i] == y;
+    }
+    free(pred);
+    row->eval_accuracy = d->n_eval ? all / (double)d->n_eval : -1.0;
+    json *pc = json_new_object();
+    for (int c = 0; d->n_eval && c < p->n_classes; c++)
+        json_set_num(pc, p->classes[c],
+                     total[c] ? right[c] / (double)total[c] : NAN);
+    char *s = json_print(pc);
+    json_free(pc);
+    snprintf(row->per_class, sizeof(row->per_class), "%s",
+             s && d->n_eval ? s : "");
+    free(s);
+    return rc;
+}
+
+/* ---- storing and publishing. */
+
+static void losses_json(const aral_losses *l, char *out, size_t n)
+{
+    snprintf(out, n,
+             "{\"d\":%.6g,\"d_class\":%.6g,\"fm\":%.6g,\"rec\":%.6g,"
+             "\"kl\":%.6g,\"ge\":%.6g,\"s\":%.6g}",
+             l->d, l->d_class, l->fm, l->rec, l->kl, l->ge, l->s);
+}
+
+static void sha_hex(const uint8_t *buf, size_t len, char out[65])
+{
+    uint8_t h[32];
+    import_sha256(buf, len, h);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Model, ranking and round in one transaction; *version set. */
+static int store_round(worker *w, ranking *r, round_row *row,
+                       int64_t *version)
+{
+    size_t len = aral_save_size(w->model);
+    uint8_t *buf = malloc(len);
+    char sha[65];
+    if (!buf || aral_save(w->model, buf, len) != (long)len) {
+        free(buf);
+        return ARAL_ENOMEM;
+    }
+    sha_hex(buf, len, sha);
+    int rc = store_begin(w->st);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    rc = store_model_put(w->st, buf, len, sha, util_now_ms(), version);
+    free(buf);
+    store_ranking sr = {"", r->n, r->ids, r->scores, (int32_t *)r->pseudo,
+                        r->confidence};
+    snprintf(sr.strategy, sizeof(sr.strategy), "%s", r->strategy);
+    if (!rc)
+        rc = store_ranking_put(w->st, *version, &sr);
+    row->model_version = *version;
+    snprintf(row->status, sizeof(row->status), "published");
+    row->finished_at = util_now_ms();
+    if (!rc)
+        rc = store_round_put(w->st, row);
+    if (rc) {
+        store_rollback(w->st);
+        return rc;
+    }
+    return store_commit(w->st);
+}
+
+/* The model the last stored checkpoint holds (after a failed round, or
+ * at start); NULL when there is none. */
+static int load_model(worker *w, int64_t *version)
+{
+    uint8_t *buf;
+    size_t len;
+    char sha[65];
+    const project_info *p = &w->a->project;
+    int dim = p->dim > 0 ? p->dim : p->height * p->width * p->channels;
+    aral_free(w->model);
+    w->model = NULL;
+    *version = -1;
+    int rc = store_model_latest(w->st, version, &buf, &len, sha);
+    if (rc)
+        return rc == ARAL_ENOTFOUND ? 0 : rc;
+    w->model = aral_new(dim, p->n_classes, w->a->cfg.seed);
+    rc = w->model ? aral_load(w->model, buf, len) : ARAL_ENOMEM;
+    free(buf);
+    return rc;
+}
+
+/* ---- one round. */
+
+static void record_failure(worker *w, round_row *row, int rc,
+                           const char *why)
+{
+    bool cancelled = rc == ARAL_ECANCELED;
+    row->model_version = -1; /* a model stored in a rolled-back commit */
+    snprintf(row->status, sizeof(row->status), "%s",
+             cancelled ? "cancelled" : "failed");
+    snprintf(row->reason, sizeof(row->reason), "%s: %s", why,
+             aral_strerror(rc));
+    row->finished_at = util_now_ms();
+    int stored = store_begin(w->st);
+    if (!stored && (stored = store_round_put(w->st, row)) != 0)
+        store_rollback(w->st);
+    else if (!stored)
+        stored = store_commit(w->st);
+    if (stored)
+        fprintf(stderr, "arald: worker: a %s round could not be recorded "
+                        "(%s)\n", row->status, aral_strerror(stored));
+    int64_t v;
+    if (load_model(w, &v)) /* the stored model back, for the next round */
+        fprintf(stderr, "arald: worker: the stored model does not load\n");
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->s.last_error, sizeof(w->s.last_error), "round %lld %s",
+             (long long)row->id, row->reason);
+    pthread_mutex_unlock(&w->mu);
+    fprintf(stderr, "arald: round %s: %s\n", row->status, row->reason);
+}
+
+static int ensure_model(worker *w, const round_data *d)
+{
+    if (w->model)
+        return 0;
+    w->model = aral_new(d->x.dim, w->a->project.n_classes, w->a->cfg.seed);
+    return w->model ? 0 : ARAL_ENOMEM;
+}
+
+static void publish(worker *w, ranking *r, round_row *row, int64_t version,
+                    int64_t labeled)
+{
+    int64_t t = util_now_ms();
+    app_publish(w->a, NULL, r);
+    row->seconds[4] = secs_since(t);
+    if (store_begin(w->st) == 0) {
+        if (store_round_set_publish(w->st, row->id, row->seconds[4]))
+            store_rollback(w->st);
+        else
+            store_commit(w->st);
+    }
+    pthread_mutex_lock(&w->mu);
+    w->s.model_version = version;
+    w->s.labels_at_model = labeled;
+    w->s.eval_accuracy = row->eval_accuracy;
+    w->s.rounds_total++;
+    w->s.last_error[0] = 0;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int train_and_score(worker *w, round_data *d, round_row *row,
+                           scored *o)
+{
+    aral_set set = {d->x, d->lab, d->labels, d->n_lab, d->unl, d->n_unl};
+    int64_t t = util_now_ms();
+    w->train_ms = t;
+    set_state(w, "training");
+    int rc = ensure_model(w, d);
+    if (!rc)
+        rc = aral_train(w->model, &set, (int)row->iterations, progress, w);
+    row->seconds[1] = secs_since(t);
+    pthread_mutex_lock(&w->mu);
+    bool finite = losses_finite(&w->s.losses);
+    losses_json(&w->s.losses, row->losses, sizeof(row->losses));
+    pthread_mutex_unlock(&w->mu);
+    if (!rc && (!finite || fault_hit("train")))
+        rc = ARAL_EINVAL;
+    if (rc)
+        return rc;
+    t = util_now_ms();
+    set_state(w, "scoring");
+    rc = infer_pool(w, d, o);
+    if (!rc)
+        rc = evaluate(w, d, row);
+    row->seconds[2] = secs_since(t);
+    return rc;
+}
+
+static void scored_free(scored *o)
+{
+    free(o->s), free(o->ent), free(o->conf), free(o->pseudo);
+}
+
+static void run_round(worker *w, round_row *row)
+{
+    round_data d;
+    scored o = {0};
+    int64_t t = util_now_ms(), version = -1;
+    int rc = read_data(w, &d);
+    row->seconds[0] = secs_since(t);
+    row->labels_used = d.n_lab;
+    const char *why = "reading the pool";
+    if (!rc) {
+        why = "training or scoring";
+        rc = train_and_score(w, &d, row, &o);
+    }
+    ranking *r = NULL;
+    if (!rc) {
+        why = "storing the model";
+        r = rank_pool(w, &d, &o, 0); /* the version is known once stored */
+        t = util_now_ms();
+        rc = r ? store_round(w, r, row, &version) : ARAL_ENOMEM;
+        row->seconds[3] = secs_since(t);
+    }
+    if (!rc) {
+        r->model_version = version; /* not published yet: ours alone */
+        publish(w, r, row, version, d.n_lab);
+    } else {
+        ranking_release(r);
+        record_failure(w, row, rc, rc == ARAL_EINVAL ? "losses or scores "
+                                                       "not finite" : why);
+    }
+    scored_free(&o);
+    data_free(&d);
+}
+
+/* ---- the thread. */
+
+static int64_t labeled_now(worker *w)
+{
+    lease_counts_t c;
+    lease_counts(w->a->leases, util_now_ms(), &c);
+    return c.labeled;
+}
+
+/* Under mu: whether a round should start now. */
+static bool due(worker *w)
+{
+    int64_t n = labeled_now(w);
+    if (w->requested)
+        return true;
+    if (w->skip_at >= 0 && n == w->skip_at)
+        return false; /* the same labels that were too few */
+    if (w->s.model_version < 0)
+        return n >= w->a->cfg.min_labels;
+    return n - w->s.labels_at_model >= w->a->cfg.retrain_every;
+}
+
+/* Enough labels of enough classes, and something left to rank. */
+static bool trainable(worker *w, round_row *row)
+{
+    round_data d;
+    int rc = read_data(w, &d);
+    bool ok = !rc && d.n_lab >= w->a->cfg.min_labels &&
+              d.classes_seen >= 2 && d.n_unl >= 1;
+    if (!ok)
+        snprintf(row->reason, sizeof(row->reason),
+                 "%d labels of %d classes (a round needs %d of 2 classes "
+                 "at least, and an unlabeled sample)",
+                 d.n_lab, d.classes_seen, w->a->cfg.min_labels);
+    data_free(&d);
+    return ok;
+}
+
+static void one_round(worker *w)
+{
+    round_row *row = calloc(1, sizeof(*row));
+    if (!row)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->requested = false;
+    int64_t labeled = labeled_now(w);
+    fault_arm_plan(w->fault);
+    w->fault = (fault_plan){{0}, 0};
+    pthread_mutex_unlock(&w->mu);
+    snprintf(row->strategy, sizeof(row->strategy), "%s", w->a->cfg.strategy);
+    row->iterations = w->a->cfg.round_iters;
+    row->seed = (int64_t)w->a->cfg.seed;
+    row->started_at = util_now_ms();
+    row->eval_accuracy = -1;
+    row->model_version = -1;
+    if (!trainable(w, row)) {
+        fault_disarm();
+        pthread_mutex_lock(&w->mu);
+        w->skip_at = labeled;
+        snprintf(w->s.last_error, sizeof(w->s.last_error), "%s", row->reason);
+        pthread_mutex_unlock(&w->mu);
+        free(row);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->skip_at = -1;
+    w->s.round++;
+    w->s.iteration = 0, w->s.iterations_total = (int)row->iterations;
+    w->s.eta_seconds = -1;
+    pthread_mutex_unlock(&w->mu);
+    run_round(w, row);
+    fault_disarm();
+    set_state(w, "idle");
+    free(row);
+}
+
+static void *main_loop(void *arg)
+{
+    worker *w = arg;
+    blas_set_threads(w->a->cfg.train_threads);
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        if (!due(w)) {
+            /* Labels poke; the timeout also catches what a poke missed. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&w->mu);
+        one_round(w);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- start, stop, status. */
+
+static int serve_stored(worker *w, int64_t version, int64_t *labeled)
+{
+    store_ranking sr;
+    round_row *row = calloc(1, sizeof(*row));
+    int rc = row ? store_ranking_get(w->st, version, &sr) : ARAL_ENOMEM;
+    if (rc) {
+        free(row);
+        return rc;
+    }
+    ranking *r = ranking_new_scored(sr.strategy, version, sr.n, sr.ids,
+                                    sr.scores, (int *)sr.pseudo,
+                                    sr.confidence);
+    rc = r ? app_publish(w->a, NULL, r) : ARAL_ENOMEM;
+    /* Samples imported after the model join the end of its order. */
+    if (!rc)
+        rc = app_publish_pool(w->a, w->st);
+    *labeled = 0;
+    double acc = -1;
+    for (int64_t id = 1; !rc && store_round_get(w->st, id, row) == 0; id++)
+        if (row->model_version == version)
+            *labeled = row->labels_used, acc = row->eval_accuracy;
+    w->s.eval_accuracy = acc;
+    free(row);
+    return rc;
+}
+
+worker *worker_start(struct app *a, char *err, size_t n)
+{
+    worker *w = calloc(1, sizeof(*w));
+    char why[256] = "out of memory";
+    store_opts o = {.durable_full = a->cfg.durable_full,
+                    .no_autocheckpoint = true};
+    if (w)
+        w->st = store_open(a->cfg.db, o, why, sizeof(why));
+    if (!w || !w->st) {
+        snprintf(err, n, "worker: %s", why);
+        free(w);
+        return NULL;
+    }
+    w->a = a, w->skip_at = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    snprintf(w->s.state, sizeof(w->s.state), "idle");
+    w->s.eval_accuracy = -1;
+    int64_t version;
+    int rc = load_model(w, &version);
+    if (!rc && version >= 0)
+        rc = serve_stored(w, version, &w->s.labels_at_model);
+    w->s.model_version = rc ? -1 : version;
+    if (!rc && pthread_create(&w->thread, NULL, main_loop, w))
+        rc = ARAL_EIO;
+    if (rc) {
+        snprintf(err, n, "worker: the stored model cannot be served: %s",
+                 aral_strerror(rc));
+        aral_free(w->model);
+        store_close(w->st);
+        free(w);
+        return NULL;
+    }
+    pthread_setname_np(w->thread, "arald-worker");
+    return w;
+}
+
+void worker_stop(worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    aral_free(w->model);
+    store_close(w->st);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+void worker_poke(worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int worker_retrain(worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool busy = strcmp(w->s.state, "idle") != 0 || w->requested;
+    if (!busy) {
+        w->requested = true;
+        w->fault = fault_current();
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return busy ? ARAL_EBUSY : 0;
+}
+
+void worker_status_get(worker *w, worker_status *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->s;
+    pthread_mutex_unlock(&w->mu);
+}

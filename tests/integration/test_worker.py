@@ -1,0 +1,263 @@
+"""The retrain worker through real HTTP: labels start a round, the status
+passes through its states, leases then follow the model's ranking
+(ascending S(z)) with its version, labels record the version that served
+them, a restart serves the stored model at once, SIGTERM and kill -9 in
+a round lose nothing and publish nothing, a failed round is recorded and
+the previous ranking stays.
+
+The pool: 8-dimensional vectors around four centres (class = id mod 4),
+400 in the pool and 100 labeled ones in the eval split; rounds of 40
+iterations take about a second."""
+import random
+import signal
+import sqlite3
+import struct
+import time
+
+from harness import Daemon, is_problem, run
+
+NAMES = ["a", "b", "c", "d"]
+FAST = ["--min-labels", "20", "--retrain-every", "20", "--round-iters", "40"]
+
+
+def pool_items(seed=1):
+    rng = random.Random(seed)
+    centres = [[rng.random() for _ in range(8)] for _ in range(4)]
+
+    def item(c, split, label=None):
+        d = {"vector": [x + 0.05 * rng.gauss(0, 1) for x in centres[c]],
+             "split": split}
+        if label:
+            d["label"] = label
+        return d
+    return ([item(i % 4, "pool") for i in range(400)] +
+            [item(i % 4, "eval", NAMES[i % 4]) for i in range(100)])
+
+
+def daemon(extra=(), **kw):
+    d = Daemon(dim=8, classes=NAMES, serve_args=FAST + list(extra),
+               env={"ARALD_TEST_FAULTS": "1"}, **kw)
+    r = d.post("/v1/samples", {"items": pool_items()})
+    assert r.status == 200, r.body
+    return d
+
+
+def truth(sample_id):
+    return NAMES[(sample_id - 1) % 4]
+
+
+def label_leased(d, n, annotator="ann"):
+    """Leases n samples and labels them truthfully; returns both replies."""
+    leases = d.post("/v1/leases", {"annotator": annotator, "n": n}).json
+    items = [{"lease_id": i["lease_id"], "label": truth(i["sample_id"])}
+             for i in leases["items"]]
+    r = d.post("/v1/labels", {"items": items})
+    assert r.status == 200, r.body
+    return leases["items"], r.json["items"]
+
+
+def wait_model(d, version, timeout=60):
+    """Polls /v1/model until model_version reaches version; the states
+    seen on the way."""
+    seen, deadline = [], time.time() + timeout
+    while time.time() < deadline:
+        m = d.get("/v1/model").json
+        if not seen or seen[-1] != m["state"]:
+            seen.append(m["state"])
+        if (m["model_version"] or 0) >= version and m["state"] == "idle":
+            return m, seen
+        time.sleep(0.05)
+    raise AssertionError(f"no model {version} in {timeout} s: {m}")
+
+
+def wait_state(d, state, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if d.get("/v1/model").json["state"] == state:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"never {state}")
+
+
+def queue_ids(d, n=20):
+    return [i["sample_id"] for i in d.get(f"/v1/queue?limit={n}").json["items"]]
+
+
+def stored_order(d, version):
+    """Model version's stored ranking, without the samples labeled now."""
+    con = sqlite3.connect(d.db)
+    blob, = con.execute("SELECT ids FROM rankings WHERE model_version = ?",
+                        (version,)).fetchone()
+    labeled = {i for (i,) in con.execute(
+        "SELECT id FROM samples WHERE label IS NOT NULL")}
+    con.close()
+    ids = struct.unpack(f"<{len(blob) // 8}q", blob)
+    return [i for i in ids if i not in labeled]
+
+
+def rounds(d):
+    con = sqlite3.connect(d.db)
+    rows = con.execute("SELECT id, status, model_version, reason FROM rounds"
+                       " ORDER BY id").fetchall()
+    con.close()
+    return rows
+
+
+def test_labels_start_a_round_and_leases_follow_its_ranking():
+    d = daemon()
+    try:
+        first, _ = label_leased(d, 19)
+        assert all(i["strategy"] == "random" and i["model_version"] is None
+                   for i in first)
+        time.sleep(1.5)  # one short of min_labels: no round
+        m = d.get("/v1/model").json
+        assert m["model_version"] is None and m["state"] == "idle", m
+        label_leased(d, 1)
+        m, seen = wait_model(d, 1)
+        assert "training" in seen, seen
+        assert m["labels_since_model"] == 0 and m["labeled"] == 20, m
+        assert 0.25 < m["eval_accuracy"] <= 1.0, m
+        assert m["strategy"] == "aral" and m["iterations_total"] == 40, m
+        leases, labels = label_leased(d, 10)
+        scores = [i["score"] for i in leases]
+        assert all(i["strategy"] == "aral" and i["model_version"] == 1
+                   for i in leases), leases
+        assert scores == sorted(scores), scores
+        assert [i["rank"] for i in leases] == sorted(i["rank"] for i in leases)
+        assert all(0 <= i["pseudo_label"] < 4 and 0 < i["confidence"] <= 1
+                   for i in leases)
+        assert all(x["model_version"] == 1 for x in labels), labels
+        export = d.get("/v1/export").body.decode().splitlines()
+        assert sum('"model_version":1' in line for line in export) == 10
+        r = d.get("/v1/rounds").json
+        assert len(r["items"]) == 1 and r["next_cursor"] is None, r
+        one = d.get("/v1/rounds/1").json
+        assert one["status"] == "published" and one["labels_used"] == 20, one
+        assert one["model_version"] == 1 and one["iterations"] == 40, one
+        assert set(one["seconds"]) == {"read", "train", "score", "store",
+                                       "publish"}, one
+        assert set(one["per_class_accuracy"]) == set(NAMES), one
+        is_problem(d.get("/v1/rounds/9"), 404, "unknown_round")
+        # 20 more labels (10 above, 10 now): the second round.
+        label_leased(d, 10)
+        m, _ = wait_model(d, 2)
+        assert m["labels_since_model"] == 0 and m["labeled"] == 40, m
+    finally:
+        d.stop()
+
+
+def test_restart_serves_the_stored_model_without_a_round():
+    d = daemon()
+    try:
+        label_leased(d, 20)
+        wait_model(d, 1)
+        before = queue_ids(d)
+        assert d.stop() == 0
+        d.start()
+        m = d.get("/v1/model").json
+        assert m["model_version"] == 1 and m["state"] == "idle", m
+        q = d.get("/v1/queue?limit=20").json
+        assert q["strategy"] == "aral" and queue_ids(d) == before
+        time.sleep(1.5)
+        assert len(rounds(d)) == 1, rounds(d)  # no round ran
+    finally:
+        d.stop()
+
+
+def test_sigterm_in_a_round_stops_it_and_publishes_nothing():
+    d = daemon(["--round-iters", "1000000"])
+    try:
+        label_leased(d, 20)
+        wait_state(d, "training")
+        t0 = time.time()
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(timeout=10) == 0
+        assert time.time() - t0 < 2.0, time.time() - t0
+        assert [r[1] for r in rounds(d)] == ["cancelled"], rounds(d)
+        con = sqlite3.connect(d.db)
+        assert con.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM samples WHERE label IS NOT"
+                           " NULL").fetchone()[0] == 20
+        con.close()
+    finally:
+        d.stop()
+
+
+def test_kill9_in_a_round_keeps_the_previous_model():
+    d = daemon()
+    try:
+        label_leased(d, 20)
+        wait_model(d, 1)
+        before = queue_ids(d)
+        d.stop()
+        d.serve_args += ["--round-iters", "1000000"]
+        d.start()
+        label_leased(d, 20)
+        wait_state(d, "training")
+        d.kill9()
+        d.start()
+        m = d.get("/v1/model").json
+        assert m["model_version"] == 1, m
+        assert d.get("/v1/queue?limit=20").json["strategy"] == "aral"
+        # The labels are kept, and the queue is model 1's stored order
+        # without the labeled samples.
+        assert m["labeled"] == 40, m
+        assert queue_ids(d) == stored_order(d, 1)[:20]
+        assert not set(before) & set(queue_ids(d, 400))
+    finally:
+        d.kill9()
+
+
+def test_failed_round_is_recorded_and_the_ranking_stays():
+    d = daemon()
+    try:
+        label_leased(d, 20)
+        wait_model(d, 1)
+        before = queue_ids(d)
+        for fault in ("train", "commit"):
+            r = d.post("/v1/model/retrain",
+                       headers={"X-Arald-Fault": fault})
+            assert r.status == 202, r.body
+            deadline = time.time() + 30
+            while len(rounds(d)) < (2 if fault == "train" else 3):
+                assert time.time() < deadline
+                time.sleep(0.05)
+            wait_state(d, "idle")
+            m = d.get("/v1/model").json
+            assert m["model_version"] == 1 and m["last_error"], m
+            assert queue_ids(d) == before
+        assert [r[1] for r in rounds(d)] == ["published", "failed", "failed"]
+        assert "not finite" in rounds(d)[1][3], rounds(d)
+        is_problem(d.post("/v1/model/retrain", token="annotate"), 403,
+                   "forbidden")
+        assert d.post("/v1/model/retrain").status == 202
+        wait_model(d, 2)
+    finally:
+        d.stop()
+
+
+def test_one_class_is_not_enough_and_the_order_stays_random():
+    d = daemon()
+    try:
+        leases = d.post("/v1/leases", {"annotator": "x", "n": 40}).json
+        items = [{"lease_id": i["lease_id"], "label": "a"}
+                 for i in leases["items"]]
+        assert d.post("/v1/labels", {"items": items}).status == 200
+        assert d.post("/v1/model/retrain").status == 202
+        time.sleep(1.5)
+        m = d.get("/v1/model").json
+        assert m["model_version"] is None and "2 classes" in m["last_error"]
+        lease = d.post("/v1/leases", {"n": 1}).json["items"][0]
+        assert lease["strategy"] == "random" and lease["score"] is None
+        assert rounds(d) == []
+    finally:
+        d.stop()
+
+
+if __name__ == "__main__":
+    run([test_labels_start_a_round_and_leases_follow_its_ranking,
+         test_restart_serves_the_stored_model_without_a_round,
+         test_sigterm_in_a_round_stops_it_and_publishes_nothing,
+         test_kill9_in_a_round_keeps_the_previous_model,
+         test_failed_round_is_recorded_and_the_ranking_stays,
+         test_one_class_is_not_enough_and_the_order_stays_random])
