@@ -134,5 +134,17 @@ char *metrics_render(metrics *m, const char *const *names, int n,
             "# TYPE arald_model_version gauge\narald_model_version %lld\n",
         (long long)g->pool, (long long)g->labeled, (long long)g->leased,
         (long long)g->free, (long long)g->model_version);
+    put(&b, "# TYPE arald_labels_since_model gauge\n"
+            "arald_labels_since_model %lld\n"
+            "# TYPE arald_rounds_total counter\narald_rounds_total %lld\n"
+            "# TYPE arald_round_running gauge\narald_round_running %d\n"
+            "# TYPE arald_round_seconds gauge\n",
+        (long long)g->labels_since_model, (long long)g->rounds_total,
+        g->round_running);
+    static const char *const phase[5] = {"read", "train", "score", "store",
+                                         "publish"};
+    for (int i = 0; i < 5; i++)
+        put(&b, "arald_round_seconds{phase=\"%s\"} %.3f\n", phase[i],
+            g->round_seconds[i]);
     return b.p;
 }

@@ -388,6 +388,7 @@ static void publish(worker *w, ranking *r, round_row *row, int64_t version,
     w->s.labels_at_model = labeled;
     w->s.eval_accuracy = row->eval_accuracy;
     w->s.rounds_total++;
+    memcpy(w->s.round_seconds, row->seconds, sizeof(row->seconds));
     w->s.last_error[0] = 0;
     pthread_mutex_unlock(&w->mu);
 }

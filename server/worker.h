@@ -34,6 +34,7 @@ typedef struct worker_status {
     int64_t labels_at_model;  /* labels the model was trained on */
     double eval_accuracy;     /* of the model; < 0: no eval split */
     int64_t rounds_total;     /* published since start */
+    double round_seconds[5];  /* the last published round, by phase */
     char last_error[300];     /* why the last round did not publish */
 } worker_status;
 

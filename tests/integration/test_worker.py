@@ -138,6 +138,11 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
                                        "publish"}, one
         assert set(one["per_class_accuracy"]) == set(NAMES), one
         is_problem(d.get("/v1/rounds/9"), 404, "unknown_round")
+        text = d.get("/v1/metrics").body.decode()
+        for line in ("arald_model_version 1", "arald_rounds_total 1",
+                     "arald_labels_since_model 10", "arald_round_running 0",
+                     'arald_round_seconds{phase="train"}'):
+            assert line in text, line
         # 20 more labels (10 above, 10 now): the second round.
         label_leased(d, 10)
         m, _ = wait_model(d, 2)
