@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "lease.h"
 #include "metrics.h"
 #include "ranking.h"
@@ -59,6 +60,7 @@ struct app {
     atomic_bool ready;
     atomic_bool pool_stale; /* an import committed but its publish failed */
     struct worker *worker;  /* the retrain worker (worker.h) */
+    struct events *events;  /* /v1/events subscribers (events.h) */
 };
 
 /* The calling thread's store connection (opened on first use; NULL when

@@ -29,3 +29,4 @@ void handle_model(const struct req *rq, struct resp *rs);
 void handle_model_retrain(const struct req *rq, struct resp *rs);
 void handle_rounds(const struct req *rq, struct resp *rs);
 void handle_round(const struct req *rq, struct resp *rs);
+void handle_events(const struct req *rq, struct resp *rs);

@@ -165,3 +165,22 @@ void handle_round(const struct req *rq, struct resp *rs)
         resp_json(rs, 200, render_round(r));
     free(r);
 }
+
+void handle_events(const struct req *rq, struct resp *rs)
+{
+    char *state = worker_event_data(rq->app->worker);
+    event_sub *sub = state ? events_subscribe(rq->app->events, "state", state)
+                           : NULL;
+    free(state);
+    if (!sub) {
+        resp_problem(rs, rq, 503, "no_memory", "out of memory");
+        return;
+    }
+    rs->status = 200;
+    rs->content_type = "text/event-stream";
+    resp_header(rs, "Cache-Control", "no-cache");
+    rs->stream = events_read;
+    rs->stream_ctx = sub;
+    rs->stream_free = events_unsubscribe;
+    rs->stream_attach = events_attach;
+}

@@ -109,7 +109,18 @@ static void stream_free(void *cls)
     free(b);
 }
 
-static struct MHD_Response *make_response(struct resp *rs)
+static void suspend_conn(void *c)
+{
+    MHD_suspend_connection(c);
+}
+
+static void resume_conn(void *c)
+{
+    MHD_resume_connection(c);
+}
+
+static struct MHD_Response *make_response(struct resp *rs,
+                                          struct MHD_Connection *c)
 {
     if (rs->stream) {
         stream_box *b = malloc(sizeof(*b));
@@ -117,6 +128,8 @@ static struct MHD_Response *make_response(struct resp *rs)
             return NULL;
         *b = (stream_box){rs->stream, rs->stream_ctx, rs->stream_free};
         rs->stream_free = NULL; /* owned by the box now */
+        if (rs->stream_attach)
+            rs->stream_attach(rs->stream_ctx, suspend_conn, resume_conn, c);
         return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
                                                  stream_read, b, stream_free);
     }
@@ -134,7 +147,7 @@ static struct MHD_Response *make_response(struct resp *rs)
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct resp *rs,
                                  const char *request_id)
 {
-    struct MHD_Response *r = make_response(rs);
+    struct MHD_Response *r = make_response(rs, c);
     if (!r)
         return MHD_NO;
     if (rs->content_type)
@@ -320,7 +333,9 @@ http_server *http_start(struct app *a, char *err, size_t n)
         return NULL;
     h->app = a;
     h->d = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL,
         on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)a->cfg.threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)a->cfg.conn_timeout_s,

@@ -663,6 +663,8 @@ static int cmd_serve(const args *a)
     if (app_checkpointer_start(&app))
         die("%s", "cannot start the checkpointer thread");
     char err[300];
+    if (!(app.events = events_new()))
+        die("%s", "out of memory");
     app.worker = worker_start(&app, err, sizeof(err));
     if (!app.worker)
         die("%s", err);
@@ -680,8 +682,10 @@ static int cmd_serve(const args *a)
         ;
     fprintf(stderr, "arald: signal %d, stopping\n", sig);
     atomic_store(&app.ready, false);
+    events_close(app.events); /* MHD must not stop with streams suspended */
     http_stop(h);
     worker_stop(app.worker);
+    events_free(app.events);
     app_checkpointer_stop();
     app_stores_close();
     lease_table_free(app.leases);

@@ -54,6 +54,7 @@ static const struct route ROUTES[] = {
      ROLE_ADMIN_ONLY},
     {"GET", "/v1/rounds", "rounds", handle_rounds, ROLE_TOKEN},
     {"GET", "/v1/rounds/:id", "round", handle_round, ROLE_TOKEN},
+    {"GET", "/v1/events", "events", handle_events, ROLE_TOKEN},
 };
 #define N_ROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))
 #define ROUTE_STATIC N_ROUTES

@@ -37,7 +37,7 @@ struct req {
 };
 
 /* A streamed body: called until it returns STREAM_END; 0..max bytes per
- * call, or STREAM_ERROR to cut the connection before the last chunk (the
+ * call (0 only after suspending, see stream_attach), or STREAM_ERROR to cut the connection before the last chunk (the
  * status line is gone already: a truncated transfer is the only honest
  * signal left). Runs on the connection's own MHD thread. */
 typedef long (*stream_fn)(void *ctx, char *buf, size_t max);
@@ -56,6 +56,11 @@ struct resp {
     stream_fn stream;
     void *stream_ctx;
     void (*stream_free)(void *ctx);
+    /* A stream that waits for data (events.h): http.c hands it how to
+     * suspend and resume its connection; the stream_fn then returns 0
+     * after suspending. */
+    void (*stream_attach)(void *ctx, void (*suspend)(void *),
+                          void (*resume)(void *), void *handle);
 };
 
 /* Routes and answers rq, filling rs. Never fails: errors become 4xx/5xx

@@ -20,8 +20,13 @@
 
 #define SCORE_CHUNK 2000 /* samples scored between checks for a stop */
 
+#define EVENT_GAP_MS 250     /* progress and label events: 4 a second */
+#define HEARTBEAT_MS 15000
+
 struct worker {
     struct app *a;
+    int64_t last_progress_ms, last_labels_ms, last_beat_ms;
+    int64_t labels_sent;        /* the count the last labels event gave */
     store *st;       /* the worker's own connection */
     aral *model;     /* NULL until a first round or a stored model */
     pthread_t thread;
@@ -52,6 +57,42 @@ static void set_state(worker *w, const char *state)
     pthread_mutex_lock(&w->mu);
     snprintf(w->s.state, sizeof(w->s.state), "%s", state);
     pthread_mutex_unlock(&w->mu);
+}
+
+static int64_t labeled_now(worker *w);
+
+char *worker_event_data(worker *w)
+{
+    worker_status s;
+    worker_status_get(w, &s);
+    int64_t labeled = labeled_now(w);
+    json *o = json_new_object();
+    json_set_int(o, "round", s.round);
+    if (s.model_version >= 0)
+        json_set_int(o, "model_version", s.model_version);
+    else
+        json_set_null(o, "model_version");
+    json_set_str(o, "state", s.state);
+    json_set_int(o, "iteration", s.iteration);
+    json_set_int(o, "iterations_total", s.iterations_total);
+    json_set_num(o, "eta_seconds", s.eta_seconds >= 0 && strcmp(s.state, "idle")
+                                       ? s.eta_seconds : NAN);
+    json_set_num(o, "eval_accuracy", s.eval_accuracy >= 0 ? s.eval_accuracy
+                                                          : NAN);
+    json_set_int(o, "labeled", labeled);
+    json_set_int(o, "labels_since_model", labeled - s.labels_at_model);
+    json_set_str(o, "last_error", s.last_error[0] ? s.last_error : NULL);
+    char *text = json_print(o);
+    json_free(o);
+    return text;
+}
+
+static void emit(worker *w, const char *name)
+{
+    char *data = worker_event_data(w);
+    if (data)
+        events_publish(w->a->events, name, data);
+    free(data);
 }
 
 static bool stopping(worker *w)
@@ -127,6 +168,11 @@ static bool progress(void *ctx, int i, int iters, const aral_losses *l)
     w->s.losses = *l, w->s.has_losses = true;
     bool go_on = !w->stop;
     pthread_mutex_unlock(&w->mu);
+    int64_t now = util_now_ms();
+    if (now - w->last_progress_ms >= EVENT_GAP_MS || i == iters) {
+        w->last_progress_ms = now;
+        emit(w, "round_progress");
+    }
     return go_on;
 }
 
@@ -360,6 +406,7 @@ static void record_failure(worker *w, round_row *row, int rc,
     snprintf(w->s.last_error, sizeof(w->s.last_error), "round %lld %s",
              (long long)row->id, row->reason);
     pthread_mutex_unlock(&w->mu);
+    emit(w, "round_failed");
     fprintf(stderr, "arald: round %s: %s\n", row->status, row->reason);
 }
 
@@ -391,6 +438,8 @@ static void publish(worker *w, ranking *r, round_row *row, int64_t version,
     memcpy(w->s.round_seconds, row->seconds, sizeof(row->seconds));
     w->s.last_error[0] = 0;
     pthread_mutex_unlock(&w->mu);
+    set_state(w, "idle");
+    emit(w, "round_finished");
 }
 
 static int train_and_score(worker *w, round_data *d, round_row *row,
@@ -528,24 +577,49 @@ static void one_round(worker *w)
     w->s.round++;
     w->s.iteration = 0, w->s.iterations_total = (int)row->iterations;
     w->s.eta_seconds = -1;
+    snprintf(w->s.state, sizeof(w->s.state), "training");
     pthread_mutex_unlock(&w->mu);
+    emit(w, "round_started");
     run_round(w, row);
     fault_disarm();
     set_state(w, "idle");
     free(row);
 }
 
+/* Outside mu: a labels event when the count moved (4 a second at most),
+ * and the heartbeat. */
+static void tell(worker *w)
+{
+    int64_t now = util_now_ms(), n = labeled_now(w);
+    if (n != w->labels_sent && now - w->last_labels_ms >= EVENT_GAP_MS) {
+        w->labels_sent = n, w->last_labels_ms = now;
+        emit(w, "labels");
+    }
+    if (now - w->last_beat_ms >= HEARTBEAT_MS) {
+        w->last_beat_ms = now;
+        events_heartbeat(w->a->events);
+    }
+}
+
 static void *main_loop(void *arg)
 {
     worker *w = arg;
     blas_set_threads(w->a->cfg.train_threads);
+    w->labels_sent = labeled_now(w);
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        tell(w);
+        pthread_mutex_lock(&w->mu);
+        if (w->stop)
+            break;
         if (!due(w)) {
             /* Labels poke; the timeout also catches what a poke missed. */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
+            ts.tv_nsec += EVENT_GAP_MS * 1000000L;
+            ts.tv_sec += ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
             continue;
         }

@@ -10,6 +10,10 @@
  * fails or is stopped publishes nothing and is recorded with its reason;
  * the model goes back to the last stored checkpoint.
  *
+ * Events (events.h): round_started, round_progress (at most 4 a second),
+ * round_finished, round_failed, labels (when the count changed, at most
+ * 4 a second), and a heartbeat comment every 15 s.
+ *
  * Triggers: retrain_every labels since the model, worker_retrain, and at
  * start when labels exist but no model does (min_labels of 2 classes at
  * least before any model). Until then the order stays random.
@@ -49,3 +53,6 @@ void worker_poke(worker *w);
  * under the caller's fault plan (tests; fault.h). */
 int worker_retrain(worker *w);
 void worker_status_get(worker *w, worker_status *out);
+/* The status as the data of an event (API.md /v1/events); caller frees.
+ * NULL on allocation failure. */
+char *worker_event_data(worker *w);

@@ -8,8 +8,10 @@ the previous ranking stays.
 The pool: 8-dimensional vectors around four centres (class = id mod 4),
 400 in the pool and 100 labeled ones in the eval split; rounds of 40
 iterations take about a second."""
+import json
 import random
 import signal
+import socket
 import sqlite3
 import struct
 import time
@@ -259,10 +261,82 @@ def test_one_class_is_not_enough_and_the_order_stays_random():
         d.stop()
 
 
+class EventReader:
+    """A /v1/events client on its own thread: the events as (name, data)."""
+
+    def __init__(self, d):
+        import http.client
+        import threading
+        self.events, self.conn = [], http.client.HTTPConnection(
+            "127.0.0.1", d.port, timeout=60)
+        self.conn.request("GET", "/v1/events", headers={
+            "Authorization": "Bearer " + d.tokens["admin"]})
+        self.resp = self.conn.getresponse()
+        assert self.resp.status == 200
+        assert self.resp.getheader("content-type") == "text/event-stream"
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        name = None
+        try:
+            for raw in self.resp:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    self.events.append((name, json.loads(line[6:])))
+        except (OSError, ValueError):
+            pass
+
+    def names(self):
+        return [n for n, _ in self.events]
+
+
+def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
+    d = daemon()
+    try:
+        a, b = EventReader(d), EventReader(d)
+        label_leased(d, 20)
+        wait_model(d, 1)
+        deadline = time.time() + 10
+        while "round_finished" not in b.names() and time.time() < deadline:
+            time.sleep(0.05)
+        for r in (a, b):
+            names = r.names()
+            assert names[0] == "state", names
+            assert r.events[0][1]["model_version"] is None
+            for want in ("labels", "round_started", "round_progress",
+                         "round_finished"):
+                assert want in names, (want, names)
+            assert names.index("round_started") < names.index(
+                "round_finished")
+            done = r.events[names.index("round_finished")][1]
+            assert done["model_version"] == 1 and done["state"] == "idle"
+            assert done["labeled"] == 20 and done["eval_accuracy"] > 0.25
+        # A client that connects now gets the current state first.
+        c = EventReader(d)
+        time.sleep(0.3)
+        assert c.events[0] == ("state", c.events[0][1])
+        assert c.events[0][1]["model_version"] == 1
+        # Streams open, one of them never read: SIGTERM still exits 0
+        # at once.
+        idle = socket.create_connection(("127.0.0.1", d.port))
+        idle.sendall(b"GET /v1/events HTTP/1.1\r\nHost: x\r\n"
+                     b"Authorization: Bearer " +
+                     d.tokens["admin"].encode() + b"\r\n\r\n")
+        time.sleep(0.3)
+        t0 = time.time()
+        assert d.stop() == 0 and time.time() - t0 < 5
+    finally:
+        d.stop()
+
+
 if __name__ == "__main__":
     run([test_labels_start_a_round_and_leases_follow_its_ranking,
          test_restart_serves_the_stored_model_without_a_round,
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
          test_kill9_in_a_round_keeps_the_previous_model,
          test_failed_round_is_recorded_and_the_ranking_stays,
-         test_one_class_is_not_enough_and_the_order_stays_random])
+         test_one_class_is_not_enough_and_the_order_stays_random,
+         test_events_reach_two_clients_and_do_not_hold_up_shutdown])
