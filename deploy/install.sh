@@ -13,7 +13,7 @@ case "${1:-build}" in
   build) ;;
   test)  want+=(python3 python3-pil sqlite3 chromium) ;;
   run)   want+=(dataset-fashion-mnist curl) ;;
-  bench) want+=(python3 sqlite3 dataset-fashion-mnist wrk python3-torch python3-numpy) ;;
+  bench) want+=(python3 sqlite3 dataset-fashion-mnist wrk curl python3-torch python3-numpy) ;;
   *) echo "usage: $0 build|test|run|bench" >&2; exit 2 ;;
 esac
 

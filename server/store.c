@@ -1294,15 +1294,17 @@ int store_round_put(store *st, round_row *r)
     return rc;
 }
 
-int store_round_set_publish(store *st, int64_t id, double seconds)
+int store_round_set_seconds(store *st, int64_t id, double store_s,
+                            double publish_s)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "UPDATE rounds SET seconds_publish = ?2"
-                         " WHERE id = ?1", &s);
+    int rc = prepare(st, "UPDATE rounds SET seconds_store = ?2,"
+                         " seconds_publish = ?3 WHERE id = ?1", &s);
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_double(s, 2, seconds);
+    sqlite3_bind_double(s, 2, store_s);
+    sqlite3_bind_double(s, 3, publish_s);
     return finish_stmt(s);
 }
 

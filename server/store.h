@@ -228,7 +228,9 @@ typedef struct round_row {
     char per_class[8192];  /* JSON object, "" if none */
 } round_row;
 int store_round_put(store *st, round_row *r);
-int store_round_set_publish(store *st, int64_t id, double seconds);
+/* The store and publish phases, known only after the round's row. */
+int store_round_set_seconds(store *st, int64_t id, double store_s,
+                            double publish_s);
 int store_round_get(store *st, int64_t id, round_row *out);
 /* Rounds with id > after, ascending, at most limit. */
 int store_rounds_list(store *st, int64_t after, int limit,
