@@ -224,6 +224,7 @@ static int write_labels(const struct req *rq, struct resp *rs, struct txn *t,
         return rc;
     }
     t->labels += job->n;
+    t->labels_changed = true;
     json *o = json_new_object();
     json_set(o, "items", out);
     resp_json(rs, 200, o);
@@ -252,6 +253,7 @@ static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,
                               &current);
     if (!rc)
         rc = txn_note_sample(t, rq->st, l.sample_id);
+    t->labels_changed = !rc;
     if (rc == ARAL_ENOTFOUND)
         resp_problem(rs, rq, 404, "unknown_label", "no label %lld",
                      (long long)id);

@@ -50,7 +50,7 @@ static void apply(const struct req *rq, const struct txn *t)
     metrics_count_leases(a->metrics, t->leases);
     if (t->pool_changed || atomic_load(&a->pool_stale))
         app_publish_pool(a, rq->st);
-    if (t->labels || t->n)
+    if (t->labels_changed)
         worker_poke(a->worker);
 }
 

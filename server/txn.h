@@ -25,6 +25,7 @@ struct txn {
     lease_change inline_changes[TXN_INLINE];
     bool pool_changed;     /* samples were added: reload and re-rank */
     int labels, leases;    /* counted in the metrics after the commit */
+    bool labels_changed;   /* labels or undos: the worker may be due */
 };
 
 /* fn's result: 0 (commit), a negative ARAL_E code (roll back; a response

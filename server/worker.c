@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,13 @@
 
 #define EVENT_GAP_MS 250     /* progress and label events: 4 a second */
 #define HEARTBEAT_MS 15000
+#define POKE_GAP_MS 20
 
 struct worker {
     struct app *a;
     int64_t last_progress_ms, last_labels_ms, last_beat_ms;
     int64_t labels_sent;        /* the count the last labels event gave */
+    _Atomic int64_t last_poke_ms;
     store *st;       /* the worker's own connection */
     aral *model;     /* NULL until a first round or a stored model */
     pthread_t thread;
@@ -724,7 +727,14 @@ void worker_stop(worker *w)
 
 void worker_poke(worker *w)
 {
+    /* At most one wake-up per POKE_GAP_MS: at 20k labels a second a
+     * wake-up per label would cost the HTTP threads a core. The worker
+     * also wakes every EVENT_GAP_MS by itself. */
     if (!w)
+        return;
+    int64_t now = util_now_ms(), last = atomic_load(&w->last_poke_ms);
+    if (now - last < POKE_GAP_MS ||
+        !atomic_compare_exchange_strong(&w->last_poke_ms, &last, now))
         return;
     pthread_mutex_lock(&w->mu);
     pthread_cond_signal(&w->cv);
