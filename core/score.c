@@ -51,19 +51,16 @@ static void fill_keys(strategy s, float *out, const float *ent, int n,
         out[i] = rng_uniform(&r);
 }
 
-int score_rank(aral *m, strategy s, const aral_data *x, const int *idx,
-               int n, uint64_t seed, int *order, float *key)
+int score_order(strategy s, const float *sampler, const float *entropy,
+                int n, uint64_t seed, int *order, float *key)
 {
     float *k = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    float *ent = malloc(sizeof(float) * (size_t)(n ? n : 1));
     keyed *all = malloc(sizeof(keyed) * (size_t)(n ? n : 1));
-    int rc = k && ent && all ? 0 : ARAL_ENOMEM;
+    int rc = k && all ? 0 : ARAL_ENOMEM;
     if (!rc && s == STRATEGY_ARAL)
-        rc = aral_infer(m, x, idx, n, NULL, NULL, NULL, k);
-    else if (!rc && s == STRATEGY_ENTROPY)
-        rc = aral_infer(m, x, idx, n, NULL, NULL, ent, NULL);
-    if (!rc && s != STRATEGY_ARAL)
-        fill_keys(s, k, ent, n, seed);
+        memcpy(k, sampler, sizeof(float) * (size_t)n);
+    else if (!rc)
+        fill_keys(s, k, entropy, n, seed);
     for (int i = 0; !rc && i < n; i++)
         all[i] = (keyed){k[i], i};
     if (!rc) {
@@ -73,6 +70,21 @@ int score_rank(aral *m, strategy s, const aral_data *x, const int *idx,
         if (key)
             memcpy(key, k, sizeof(float) * (size_t)n);
     }
-    free(k), free(ent), free(all);
+    free(k), free(all);
+    return rc;
+}
+
+int score_rank(aral *m, strategy s, const aral_data *x, const int *idx,
+               int n, uint64_t seed, int *order, float *key)
+{
+    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    int rc = v ? 0 : ARAL_ENOMEM;
+    if (!rc && s == STRATEGY_ARAL)
+        rc = aral_infer(m, x, idx, n, NULL, NULL, NULL, v);
+    else if (!rc && s == STRATEGY_ENTROPY)
+        rc = aral_infer(m, x, idx, n, NULL, NULL, v, NULL);
+    if (!rc)
+        rc = score_order(s, v, v, n, seed, order, key);
+    free(v);
     return rc;
 }

@@ -25,3 +25,7 @@ const char *strategy_name(strategy s);
  * aral, -entropy for entropy, the draw for random). seed feeds random. */
 int score_rank(aral *m, strategy s, const aral_data *x, const int *idx,
                int n, uint64_t seed, int *order, float *key);
+/* The same order from values already inferred (aral_infer): sampler
+ * scores for aral, entropies for entropy (the other may be NULL). */
+int score_order(strategy s, const float *sampler, const float *entropy,
+                int n, uint64_t seed, int *order, float *key);

@@ -15,7 +15,6 @@
 #include "fault.h"
 #include "import.h"
 #include "json.h"
-#include "rng.h"
 #include "score.h"
 #include "util.h"
 
@@ -197,19 +196,6 @@ static bool losses_finite(const aral_losses *l)
 
 /* ---- scoring: every pool sample, ordered by the strategy's key. */
 
-typedef struct keyed {
-    float key;
-    int i;
-} keyed;
-
-static int by_key(const void *a, const void *b)
-{
-    const keyed *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return x->i - y->i;
-}
-
 typedef struct scored {
     float *s, *ent, *conf;
     int *pseudo;
@@ -240,45 +226,32 @@ static int infer_pool(worker *w, round_data *d, scored *o)
     return 0;
 }
 
-/* The sort key of pool position i: the lowest first. */
-static float key_of(strategy st, const scored *o, int i, rng *r)
-{
-    if (st == STRATEGY_ARAL)
-        return o->s[i];
-    if (st == STRATEGY_ENTROPY)
-        return -o->ent[i];
-    return rng_uniform(r);
-}
-
-static ranking *rank_pool(worker *w, round_data *d, const scored *o,
-                          int64_t version)
+/* The pool in the strategy's order (score_order, core/score.h); each
+ * position keeps its sort key as the score. */
+static ranking *rank_pool(worker *w, round_data *d, const scored *o)
 {
     strategy st = STRATEGY_ARAL;
     strategy_parse(w->a->cfg.strategy, &st);
-    size_t n = (size_t)d->n_pool;
-    keyed *k = malloc(sizeof(keyed) * (n ? n : 1));
-    int64_t *ids = malloc(sizeof(int64_t) * (n ? n : 1));
-    float *sc = malloc(sizeof(float) * (n ? n : 1));
-    int *ps = malloc(sizeof(int) * (n ? n : 1));
-    float *cf = malloc(sizeof(float) * (n ? n : 1));
-    rng r;
-    rng_seed(&r, w->a->cfg.seed + (uint64_t)version);
-    for (size_t i = 0; k && i < n; i++)
-        k[i] = (keyed){key_of(st, o, (int)i, &r), (int)i};
-    if (k)
-        qsort(k, n, sizeof(keyed), by_key);
-    for (size_t j = 0; k && ids && sc && ps && cf && j < n; j++) {
-        int i = k[j].i;
+    size_t n = (size_t)d->n_pool, m = n ? n : 1;
+    int *order = malloc(sizeof(int) * m);
+    float *key = malloc(sizeof(float) * m);
+    int64_t *ids = malloc(sizeof(int64_t) * m);
+    float *sc = malloc(sizeof(float) * m), *cf = malloc(sizeof(float) * m);
+    int *ps = malloc(sizeof(int) * m);
+    bool ok = order && key && ids && sc && ps && cf &&
+              score_order(st, o->s, o->ent, (int)n, w->a->cfg.seed, order,
+                          key) == 0;
+    for (size_t j = 0; ok && j < n; j++) {
+        int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
-        sc[j] = k[j].key, ps[j] = o->pseudo[i], cf[j] = o->conf[i];
+        sc[j] = key[i], ps[j] = o->pseudo[i], cf[j] = o->conf[i];
     }
-    bool ok = k && ids && sc && ps && cf;
-    free(k);
+    free(order), free(key);
     if (!ok) {
         free(ids), free(sc), free(ps), free(cf);
         return NULL;
     }
-    return ranking_new_scored(strategy_name(st), version, n, ids, sc, ps, cf);
+    return ranking_new_scored(strategy_name(st), -1, n, ids, sc, ps, cf);
 }
 
 /* ---- evaluation on the eval split. */
@@ -503,7 +476,7 @@ static void run_round(worker *w, round_row *row)
     if (!rc) {
         why = "storing the model";
         t = clock_us(); /* ordering the pool counts as scoring */
-        r = rank_pool(w, &d, &o, 0); /* the version is known once stored */
+        r = rank_pool(w, &d, &o); /* the version is known once stored */
         row->seconds[2] += secs_since(t);
         t = clock_us();
         rc = r ? store_round(w, r, row, &version) : ARAL_ENOMEM;

@@ -243,6 +243,22 @@ def test_failed_round_is_recorded_and_the_ranking_stays():
         d.stop()
 
 
+def test_entropy_strategy_serves_the_most_uncertain_first():
+    d = daemon(["--strategy", "entropy"])
+    try:
+        label_leased(d, 20)
+        m, _ = wait_model(d, 1)
+        assert m["strategy"] == "entropy", m
+        leases, labels = label_leased(d, 10)
+        assert all(i["strategy"] == "entropy" and i["model_version"] == 1
+                   for i in leases), leases
+        keys = [i["score"] for i in leases]  # minus the entropy
+        assert keys == sorted(keys) and all(k <= 0 for k in keys), keys
+        assert d.get("/v1/rounds/1").json["strategy"] == "entropy"
+    finally:
+        d.stop()
+
+
 def test_one_class_is_not_enough_and_the_order_stays_random():
     d = daemon()
     try:
@@ -338,5 +354,6 @@ if __name__ == "__main__":
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
          test_kill9_in_a_round_keeps_the_previous_model,
          test_failed_round_is_recorded_and_the_ranking_stays,
+         test_entropy_strategy_serves_the_most_uncertain_first,
          test_one_class_is_not_enough_and_the_order_stays_random,
          test_events_reach_two_clients_and_do_not_hold_up_shutdown])
