@@ -25,7 +25,7 @@
 
 #include "aral.h"
 #include "blas.h"
-#include "import.h"
+#include "readers.h"
 #include "rng.h"
 
 
@@ -173,7 +173,7 @@ static void load(const char *dir, const char *name, idx_data *out)
 {
     char path[4096], why[300];
     snprintf(path, sizeof(path), "%s/%s.gz", dir, name);
-    if (import_idx_file(path, out, why, sizeof(why))) {
+    if (idx_read_file(path, out, why, sizeof(why))) {
         fprintf(stderr, "bench_aral: %s\n", why);
         exit(1);
     }

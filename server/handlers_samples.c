@@ -353,7 +353,7 @@ static int parse_idx_body(const struct req *rq, struct resp *rs,
         resp_problem(rs, rq, 400, "bad_split", "split is pool or eval");
         return ARAL_EINVAL;
     }
-    if (import_idx_parse((const uint8_t *)rq->body, rq->body_len, &img, why,
+    if (idx_parse((const uint8_t *)rq->body, rq->body_len, &img, why,
                          sizeof(why))) {
         resp_problem(rs, rq, 422, "bad_idx", "%s", why);
         return ARAL_EINVAL;

@@ -1,30 +1,16 @@
-/* import: turning outside bytes into samples. IDX files (gzip or plain),
- * PNG and JPEG (decoded by libpng and libjpeg-turbo) and base64; SHA-256
- * for dedupe and token hashes (nettle). Every reader validates sizes
- * against the bytes it has before using them, and reports a one-line
- * reason on refusal. Nothing here touches the network or the store,
- * except import_idx_into, which inserts a parsed file in one transaction.
+/* import: turning outside bytes into the project's samples. The files
+ * themselves are parsed by readers/ (IDX, PNG, JPEG), which aral-sim
+ * shares; here they meet the project (shapes, the store), with base64
+ * and SHA-256 for dedupe and token hashes (nettle). Nothing here touches
+ * the network or the store, except import_idx_into, which inserts a
+ * parsed file in one transaction.
  */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
+#include "readers.h"
 #include "store.h"
-
-#define IMPORT_MAX_FILE (1u << 30) /* 1 GiB, decompressed */
-
-typedef struct idx_data {
-    int dims;       /* 1 (labels) or 3 (images) */
-    int count, rows, cols;
-    uint8_t *data;  /* count * rows * cols (or count) bytes; free() */
-} idx_data;
-
-/* Parses an IDX buffer, gunzipping it first when it starts with the gzip
- * magic. Only unsigned-byte IDX with 1 or 3 dimensions is accepted. */
-int import_idx_parse(const uint8_t *buf, size_t len, idx_data *out,
-                     char *why, size_t n);
-/* Reads a whole file (at most IMPORT_MAX_FILE) and parses it. */
-int import_idx_file(const char *path, idx_data *out, char *why, size_t n);
 
 /* The images (and labels, may be NULL) fit the project: 0, or
  * ARAL_EINVAL with why. */

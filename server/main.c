@@ -271,9 +271,9 @@ static int import_idx_cmd(const args *a, store *st, const project_info *p)
     char why[300];
     idx_data img, lab = {0};
     const char *images = arg(a, "--idx"), *labels = arg(a, "--labels");
-    if (import_idx_file(images, &img, why, sizeof(why)))
+    if (idx_read_file(images, &img, why, sizeof(why)))
         die("%s", why);
-    if (labels && import_idx_file(labels, &lab, why, sizeof(why)))
+    if (labels && idx_read_file(labels, &lab, why, sizeof(why)))
         die("%s", why);
     import_stats s;
     int rc = import_idx_into(st, p, &img, labels ? &lab : NULL,

@@ -21,7 +21,7 @@
 
 #include "aral.h"
 #include "blas.h"
-#include "import.h"
+#include "readers.h"
 #include "rng.h"
 #include "score.h"
 
@@ -102,7 +102,7 @@ static void load(const char *dir, const char *name, idx_data *out)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (access(path, R_OK))
         snprintf(path, sizeof(path), "%s/%s.gz", dir, name);
-    if (import_idx_file(path, out, why, sizeof(why)))
+    if (idx_read_file(path, out, why, sizeof(why)))
         fail(why);
 }
 
