@@ -359,6 +359,10 @@ static int load_model(worker *w, int64_t *version)
     w->model = aral_new(dim, p->n_classes, w->a->cfg.seed);
     rc = w->model ? aral_load(w->model, buf, len) : ARAL_ENOMEM;
     free(buf);
+    if (rc) { /* a damaged checkpoint: the next round starts anew */
+        aral_free(w->model);
+        w->model = NULL;
+    }
     return rc;
 }
 
@@ -645,6 +649,33 @@ static int serve_stored(worker *w, int64_t version, int64_t *labeled)
     return rc;
 }
 
+/* At start: the newest model for the next warm start, and its ranking
+ * served at once. Neither failing stops the daemon: a checkpoint that
+ * does not load means the next round starts from a new model, and a
+ * ranking that does not load leaves the random order; the status says
+ * which. */
+static void resume(worker *w)
+{
+    int64_t version = -1;
+    int rc = load_model(w, &version);
+    if (rc)
+        snprintf(w->s.last_error, sizeof(w->s.last_error),
+                 "the stored model %lld does not load (%s): the next round "
+                 "starts from a new one", (long long)version,
+                 aral_strerror(rc));
+    if (version < 0)
+        return;
+    int served = serve_stored(w, version, &w->s.labels_at_model);
+    if (served)
+        snprintf(w->s.last_error, sizeof(w->s.last_error),
+                 "the ranking of model %lld cannot be served (%s): the "
+                 "order is random until the next round", (long long)version,
+                 aral_strerror(served));
+    w->s.model_version = served ? -1 : version;
+    if (w->s.last_error[0])
+        fprintf(stderr, "arald: worker: %s\n", w->s.last_error);
+}
+
 worker *worker_start(struct app *a, char *err, size_t n)
 {
     worker *w = calloc(1, sizeof(*w));
@@ -663,16 +694,10 @@ worker *worker_start(struct app *a, char *err, size_t n)
     pthread_cond_init(&w->cv, NULL);
     snprintf(w->s.state, sizeof(w->s.state), "idle");
     w->s.eval_accuracy = -1;
-    int64_t version;
-    int rc = load_model(w, &version);
-    if (!rc && version >= 0)
-        rc = serve_stored(w, version, &w->s.labels_at_model);
-    w->s.model_version = rc ? -1 : version;
-    if (!rc && pthread_create(&w->thread, NULL, main_loop, w))
-        rc = ARAL_EIO;
-    if (rc) {
-        snprintf(err, n, "worker: the stored model cannot be served: %s",
-                 aral_strerror(rc));
+    w->s.model_version = -1;
+    resume(w);
+    if (pthread_create(&w->thread, NULL, main_loop, w)) {
+        snprintf(err, n, "worker: cannot start its thread");
         aral_free(w->model);
         store_close(w->st);
         free(w);

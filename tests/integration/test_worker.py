@@ -215,6 +215,28 @@ def test_kill9_in_a_round_keeps_the_previous_model():
         d.kill9()
 
 
+def test_damaged_checkpoint_keeps_the_daemon_serving():
+    d = daemon()
+    try:
+        label_leased(d, 20)
+        wait_model(d, 1)
+        before = queue_ids(d)
+        d.stop()
+        con = sqlite3.connect(d.db)
+        con.execute("UPDATE models SET checkpoint = zeroblob(64)")
+        con.commit()
+        con.close()
+        d.start()
+        m = d.get("/v1/model").json
+        assert m["model_version"] == 1 and "does not load" in m["last_error"]
+        assert queue_ids(d) == before  # its ranking is served all the same
+        assert d.post("/v1/model/retrain").status == 202
+        m, _ = wait_model(d, 2)  # from a new model
+        assert m["last_error"] is None and m["eval_accuracy"] > 0.25, m
+    finally:
+        d.stop()
+
+
 def test_failed_round_is_recorded_and_the_ranking_stays():
     d = daemon()
     try:
@@ -353,6 +375,7 @@ if __name__ == "__main__":
          test_restart_serves_the_stored_model_without_a_round,
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
          test_kill9_in_a_round_keeps_the_previous_model,
+         test_damaged_checkpoint_keeps_the_daemon_serving,
          test_failed_round_is_recorded_and_the_ranking_stays,
          test_entropy_strategy_serves_the_most_uncertain_first,
          test_one_class_is_not_enough_and_the_order_stays_random,
