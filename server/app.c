@@ -79,14 +79,16 @@ int app_publish(struct app *a, store *st, ranking *r)
     return rc;
 }
 
-int app_publish_pool(struct app *a, store *st)
+int app_publish_pool(struct app *a, store *st, ranking *base)
 {
     int64_t *ids;
     size_t n;
     pthread_mutex_lock(&publish_mu);
     int rc = store_pool_ids(st, &ids, &n);
     /* A model's order stays, with new samples after it; else random. */
-    ranking *cur = rc ? NULL : lease_table_ranking(a->leases);
+    ranking *cur = base ? base : rc ? NULL : lease_table_ranking(a->leases);
+    if (cur == base)
+        ranking_retain(base);
     ranking *r = rc ? NULL
                  : cur && cur->scores
                      ? ranking_extend(cur, ids, n, a->cfg.seed)

@@ -80,8 +80,9 @@ void app_checkpointer_stop(void);
  * keep what they had. */
 int app_publish(struct app *a, store *st, ranking *r);
 /* The pool as the database holds it now, published with a reload (at
- * start and after imports): the model's order with new samples at its
- * end, or a seeded random order before any model. Publishes are
- * serialised, so the last one to finish saw the latest pool. On failure
- * pool_stale is set and the next write retries. */
-int app_publish_pool(struct app *a, store *st);
+ * start and after imports): the order of base (borrowed; NULL: the one
+ * served) with new samples at its end, or a seeded random order when
+ * that has no model. Publishes are serialised, so the last one to finish
+ * saw the latest pool. On failure pool_stale is set and the next write
+ * retries. */
+int app_publish_pool(struct app *a, store *st, ranking *base);

@@ -25,7 +25,6 @@ struct events {
     char *ring[EVENTS_RING];
     uint64_t seq;        /* events published; event k is ring[k % RING] */
     event_sub *subs;
-    int n_subs;
     bool closed;
 };
 
@@ -100,14 +99,6 @@ void events_close(events *h)
     pthread_mutex_unlock(&h->mu);
 }
 
-int events_subscribers(events *h)
-{
-    pthread_mutex_lock(&h->mu);
-    int n = h->n_subs;
-    pthread_mutex_unlock(&h->mu);
-    return n;
-}
-
 event_sub *events_subscribe(events *h, const char *first_name,
                             const char *first_data)
 {
@@ -121,7 +112,6 @@ event_sub *events_subscribe(events *h, const char *first_name,
     s->cursor = h->seq; /* the state it starts with covers the past */
     s->next = h->subs;
     h->subs = s;
-    h->n_subs++;
     pthread_mutex_unlock(&h->mu);
     return s;
 }
@@ -196,7 +186,6 @@ void events_unsubscribe(void *sub)
     for (event_sub **p = &h->subs; *p; p = &(*p)->next)
         if (*p == s) {
             *p = s->next;
-            h->n_subs--;
             break;
         }
     pthread_mutex_unlock(&h->mu);

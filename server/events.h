@@ -26,8 +26,6 @@ void events_publish(events *h, const char *name, const char *data);
 void events_heartbeat(events *h);
 /* Shutdown: every stream ends; later subscribers end at once. */
 void events_close(events *h);
-/* Subscribers alive now (for tests and metrics). */
-int events_subscribers(events *h);
 
 /* A new subscriber whose stream starts with event `first_name` carrying
  * `first_data` (the current state). NULL on allocation failure. */

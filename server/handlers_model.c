@@ -36,29 +36,14 @@ static void set_version(json *o, const char *key, int64_t v)
 void handle_model(const struct req *rq, struct resp *rs)
 {
     worker_status s;
-    lease_counts_t c;
-    worker_status_get(rq->app->worker, &s);
-    lease_counts(rq->app->leases, rq->now, &c);
-    json *o = json_new_object();
-    json_set_str(o, "state", s.state);
-    set_version(o, "model_version", s.model_version);
-    json_set_int(o, "round", s.round);
-    json_set_int(o, "iteration", s.iteration);
-    json_set_int(o, "iterations_total", s.iterations_total);
-    json_set_num(o, "eta_seconds", s.eta_seconds >= 0 && strcmp(s.state, "idle")
-                                       ? s.eta_seconds : NAN);
+    json *o = worker_status_json(rq->app->worker, &s);
     if (s.has_losses)
         set_losses(o, &s.losses);
     else
         json_set_null(o, "losses");
-    json_set_int(o, "labeled", c.labeled);
-    json_set_int(o, "labels_since_model", c.labeled - s.labels_at_model);
-    json_set_num(o, "eval_accuracy", s.eval_accuracy >= 0 ? s.eval_accuracy
-                                                          : NAN);
     json_set_str(o, "strategy", s.model_version >= 0 ? rq->app->cfg.strategy
                                                      : "random");
     json_set_int(o, "rounds_published", s.rounds_total);
-    json_set_str(o, "last_error", s.last_error[0] ? s.last_error : NULL);
     resp_json(rs, 200, o);
 }
 

@@ -635,8 +635,10 @@ static void start_app(struct app *a)
     load_project(st, &a->project);
     a->leases = lease_table_new();
     a->metrics = metrics_new();
-    if (!a->leases || !a->metrics || app_publish_pool(a, st))
-        die("%s", "cannot load the pool");
+    if (!a->leases || !a->metrics)
+        die("%s", "out of memory");
+    /* The pool is published by worker_start, in the stored model's order
+     * when there is one. */
     a->started_ms = util_now_ms();
 }
 

@@ -97,28 +97,31 @@ ranking *ranking_new_scored(const char *strategy, int64_t model_version,
 ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
                         uint64_t seed)
 {
-    ranking *extra = ranking_new_random(ids, n, seed);
-    size_t m = base->n + n; /* an upper bound */
-    int64_t *id = malloc(sizeof(int64_t) * (m ? m : 1));
-    float *sc = malloc(sizeof(float) * (m ? m : 1));
-    int *ps = malloc(sizeof(int) * (m ? m : 1));
-    float *cf = malloc(sizeof(float) * (m ? m : 1));
-    if (!extra || !id || !sc || !ps || !cf) {
-        ranking_release(extra);
-        free(id), free(sc), free(ps), free(cf);
+    size_t m = base->n + n + 1; /* an upper bound */
+    int64_t *id = malloc(sizeof(int64_t) * m);
+    int64_t *fresh = malloc(sizeof(int64_t) * (n + 1));
+    float *sc = malloc(sizeof(float) * m), *cf = malloc(sizeof(float) * m);
+    int *ps = malloc(sizeof(int) * m);
+    uint32_t *perm = malloc(sizeof(uint32_t) * (n + 1));
+    if (!id || !fresh || !sc || !ps || !cf || !perm) {
+        free(id), free(fresh), free(sc), free(ps), free(cf), free(perm);
         return NULL;
     }
-    size_t k = base->n;
+    size_t k = base->n, f = 0;
     memcpy(id, base->ids, sizeof(int64_t) * k);
     memcpy(sc, base->scores, sizeof(float) * k);
     memcpy(ps, base->pseudo, sizeof(int) * k);
     memcpy(cf, base->confidence, sizeof(float) * k);
-    for (size_t i = 0; i < extra->n; i++)
-        if (ranking_pos(base, extra->ids[i]) < 0) {
-            id[k] = extra->ids[i], sc[k] = NAN, ps[k] = -1, cf[k] = NAN;
-            k++;
-        }
-    ranking_release(extra);
+    for (size_t i = 0; i < n; i++)
+        if (ranking_pos(base, ids[i]) < 0)
+            fresh[f++] = ids[i];
+    /* The new ones, unscored, in a seeded random order. */
+    rng g;
+    rng_seed(&g, seed);
+    rng_permutation(&g, perm, (uint32_t)f);
+    for (size_t j = 0; j < f; j++, k++)
+        id[k] = fresh[perm[j]], sc[k] = NAN, ps[k] = -1, cf[k] = NAN;
+    free(fresh), free(perm);
     return ranking_new_scored(base->strategy, base->model_version, k, id, sc,
                               ps, cf);
 }

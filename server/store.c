@@ -656,19 +656,26 @@ int store_sample_get(store *st, int64_t id, sample_row *out)
     return row_result(rc);
 }
 
+/* A copy of a blob column (at least one byte allocated). The blob is
+ * asked for before its size, SQLite's documented order. */
+static void *blob_copy(sqlite3_stmt *s, int col, size_t *len)
+{
+    const void *src = sqlite3_column_blob(s, col);
+    *len = (size_t)sqlite3_column_bytes(s, col);
+    void *p = malloc(*len ? *len : 1);
+    if (p && *len)
+        memcpy(p, src, *len);
+    return p;
+}
+
 int store_sample_data(store *st, int64_t id, uint8_t **data, size_t *len)
 {
     sqlite3_stmt *s = stmt(st, S_SAMPLE_DATA);
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s), out = 0;
     if (rc == SQLITE_ROW) {
-        const void *p = sqlite3_column_blob(s, 0); /* blob, then bytes */
-        *len = (size_t)sqlite3_column_bytes(s, 0);
-        *data = malloc(*len ? *len : 1);
-        if (*data)
-            memcpy(*data, p, *len);
-        else
-            out = ARAL_ENOMEM;
+        *data = blob_copy(s, 0, len);
+        out = *data ? 0 : ARAL_ENOMEM;
     } else {
         out = rc == SQLITE_DONE ? ARAL_ENOTFOUND : map_rc(rc);
     }
@@ -1174,16 +1181,6 @@ int store_model_put(store *st, const uint8_t *ckpt, size_t len,
     return rc;
 }
 
-/* A copy of a blob column (at least one byte allocated). */
-static void *blob_copy(sqlite3_stmt *s, int col, size_t *len)
-{
-    *len = (size_t)sqlite3_column_bytes(s, col);
-    void *p = malloc(*len ? *len : 1);
-    if (p && *len)
-        memcpy(p, sqlite3_column_blob(s, col), *len);
-    return p;
-}
-
 int store_model_latest(store *st, int64_t *version, uint8_t **ckpt,
                        size_t *len, char sha256[65])
 {
@@ -1328,19 +1325,34 @@ static void round_of(sqlite3_stmt *s, round_row *r)
     copy_text(r->per_class, sizeof(r->per_class), s, 17);
 }
 
-int store_round_get(store *st, int64_t id, round_row *out)
+/* The one round row a query (with ?1 bound to key) finds. */
+static int round_where(store *st, const char *where, int64_t key,
+                       round_row *out)
 {
+    char sql[512];
     sqlite3_stmt *s;
-    int rc = prepare(st, "SELECT " ROUND_COLS " FROM rounds WHERE id = ?1",
-                     &s);
+    snprintf(sql, sizeof(sql), "SELECT " ROUND_COLS " FROM rounds WHERE %s",
+             where);
+    int rc = prepare(st, sql, &s);
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 1, key);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW)
         round_of(s, out);
     sqlite3_finalize(s);
     return step == SQLITE_ROW ? 0 : row_result(step);
+}
+
+int store_round_get(store *st, int64_t id, round_row *out)
+{
+    return round_where(st, "id = ?1", id, out);
+}
+
+int store_round_of_model(store *st, int64_t version, round_row *out)
+{
+    return round_where(st, "model_version = ?1 AND status = 'published'",
+                       version, out);
 }
 
 int store_rounds_list(store *st, int64_t after, int limit,

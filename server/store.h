@@ -232,6 +232,8 @@ int store_round_put(store *st, round_row *r);
 int store_round_set_seconds(store *st, int64_t id, double store_s,
                             double publish_s);
 int store_round_get(store *st, int64_t id, round_row *out);
+/* The round that published model version (ARAL_ENOTFOUND if none). */
+int store_round_of_model(store *st, int64_t version, round_row *out);
 /* Rounds with id > after, ascending, at most limit. */
 int store_rounds_list(store *st, int64_t after, int limit,
                       void (*fn)(void *ctx, const round_row *r), void *ctx);

@@ -1,7 +1,6 @@
 #include "txn.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "err.h"
 #include "metrics.h"
@@ -10,14 +9,10 @@
 int txn_note(struct txn *t, lease_change c)
 {
     if (t->n == t->cap) {
-        int cap = t->cap * 2;
-        bool heap = t->changes != t->inline_changes;
-        lease_change *m = realloc(heap ? t->changes : NULL,
-                                  sizeof(*m) * (size_t)cap);
+        int cap = t->cap ? t->cap * 2 : 8;
+        lease_change *m = realloc(t->changes, sizeof(*m) * (size_t)cap);
         if (!m)
             return ARAL_ENOMEM;
-        if (!heap)
-            memcpy(m, t->inline_changes, sizeof(t->inline_changes));
         t->changes = m, t->cap = cap;
     }
     t->changes[t->n++] = c;
@@ -49,7 +44,7 @@ static void apply(const struct req *rq, const struct txn *t)
     metrics_count_labels(a->metrics, t->labels);
     metrics_count_leases(a->metrics, t->leases);
     if (t->pool_changed || atomic_load(&a->pool_stale))
-        app_publish_pool(a, rq->st);
+        app_publish_pool(a, rq->st, NULL);
     if (t->labels_changed)
         worker_poke(a->worker);
 }
@@ -67,7 +62,6 @@ int app_write(const struct req *rq, struct resp *rs, write_fn fn, void *ctx)
      * request's while fn runs, so that nested writes join it. */
     struct req *mut = (struct req *)rq;
     struct txn t = {0};
-    t.changes = t.inline_changes, t.cap = TXN_INLINE;
     if (store_begin(rq->st)) {
         fail(rq, rs, "storage_busy", "the database is busy; nothing was "
                                      "changed, try again");
@@ -87,7 +81,6 @@ int app_write(const struct req *rq, struct resp *rs, write_fn fn, void *ctx)
     } else {
         apply(rq, &t);
     }
-    if (t.changes != t.inline_changes)
-        free(t.changes);
+    free(t.changes);
     return rc;
 }

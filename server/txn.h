@@ -17,12 +17,9 @@
 #include "app.h"
 #include "router.h"
 
-#define TXN_INLINE 4 /* changes held without an allocation */
-
 struct txn {
     lease_change *changes; /* the states rows were left in, in order */
     int n, cap;
-    lease_change inline_changes[TXN_INLINE];
     bool pool_changed;     /* samples were added: reload and re-rank */
     int labels, leases;    /* counted in the metrics after the commit */
     bool labels_changed;   /* labels or undos: the worker may be due */

@@ -70,27 +70,34 @@ static void set_state(worker *w, const char *state)
 
 static int64_t labeled_now(worker *w);
 
+json *worker_status_json(worker *w, worker_status *s)
+{
+    worker_status_get(w, s);
+    int64_t labeled = labeled_now(w);
+    json *o = json_new_object();
+    json_set_int(o, "round", s->round);
+    if (s->model_version >= 0)
+        json_set_int(o, "model_version", s->model_version);
+    else
+        json_set_null(o, "model_version");
+    json_set_str(o, "state", s->state);
+    json_set_int(o, "iteration", s->iteration);
+    json_set_int(o, "iterations_total", s->iterations_total);
+    bool busy = strcmp(s->state, "idle") != 0;
+    json_set_num(o, "eta_seconds",
+                 busy && s->eta_seconds >= 0 ? s->eta_seconds : NAN);
+    json_set_num(o, "eval_accuracy",
+                 s->eval_accuracy >= 0 ? s->eval_accuracy : NAN);
+    json_set_int(o, "labeled", labeled);
+    json_set_int(o, "labels_since_model", labeled - s->labels_at_model);
+    json_set_str(o, "last_error", s->last_error[0] ? s->last_error : NULL);
+    return o;
+}
+
 char *worker_event_data(worker *w)
 {
     worker_status s;
-    worker_status_get(w, &s);
-    int64_t labeled = labeled_now(w);
-    json *o = json_new_object();
-    json_set_int(o, "round", s.round);
-    if (s.model_version >= 0)
-        json_set_int(o, "model_version", s.model_version);
-    else
-        json_set_null(o, "model_version");
-    json_set_str(o, "state", s.state);
-    json_set_int(o, "iteration", s.iteration);
-    json_set_int(o, "iterations_total", s.iterations_total);
-    json_set_num(o, "eta_seconds", s.eta_seconds >= 0 && strcmp(s.state, "idle")
-                                       ? s.eta_seconds : NAN);
-    json_set_num(o, "eval_accuracy", s.eval_accuracy >= 0 ? s.eval_accuracy
-                                                          : NAN);
-    json_set_int(o, "labeled", labeled);
-    json_set_int(o, "labels_since_model", labeled - s.labels_at_model);
-    json_set_str(o, "last_error", s.last_error[0] ? s.last_error : NULL);
+    json *o = worker_status_json(w, &s);
     char *text = json_print(o);
     json_free(o);
     return text;
@@ -463,24 +470,19 @@ static void scored_free(scored *o)
     free(o->s), free(o->ent), free(o->conf), free(o->pseudo);
 }
 
-static void run_round(worker *w, round_row *row)
+/* Trains, scores, stores and publishes on d (read by one_round). */
+static void run_round(worker *w, round_row *row, round_data *d)
 {
-    round_data d;
     scored o = {0};
-    int64_t t = clock_us(), version = -1;
-    int rc = read_data(w, &d);
-    row->seconds[0] = secs_since(t);
-    row->labels_used = d.n_lab;
-    const char *why = "reading the pool";
-    if (!rc) {
-        why = "training or scoring";
-        rc = train_and_score(w, &d, row, &o);
-    }
+    int64_t t, version = -1;
+    row->labels_used = d->n_lab;
+    const char *why = "training or scoring";
+    int rc = train_and_score(w, d, row, &o);
     ranking *r = NULL;
     if (!rc) {
         why = "storing the model";
         t = clock_us(); /* ordering the pool counts as scoring */
-        r = rank_pool(w, &d, &o); /* the version is known once stored */
+        r = rank_pool(w, d, &o); /* the version is known once stored */
         row->seconds[2] += secs_since(t);
         t = clock_us();
         rc = r ? store_round(w, r, row, &version) : ARAL_ENOMEM;
@@ -488,14 +490,13 @@ static void run_round(worker *w, round_row *row)
     }
     if (!rc) {
         r->model_version = version; /* not published yet: ours alone */
-        publish(w, r, row, version, d.n_lab);
+        publish(w, r, row, version, d->n_lab);
     } else {
         ranking_release(r);
         record_failure(w, row, rc, rc == ARAL_EINVAL ? "losses or scores "
                                                        "not finite" : why);
     }
     scored_free(&o);
-    data_free(&d);
 }
 
 /* ---- the thread. */
@@ -520,19 +521,23 @@ static bool due(worker *w)
     return n - w->s.labels_at_model >= w->a->cfg.retrain_every;
 }
 
-/* Enough labels of enough classes, and something left to rank. */
-static bool trainable(worker *w, round_row *row)
+/* The pool, read once for the round (timed as its read phase), if it
+ * has enough labels of enough classes and something left to rank. */
+static bool trainable(worker *w, round_row *row, round_data *d)
 {
-    round_data d;
-    int rc = read_data(w, &d);
-    bool ok = !rc && d.n_lab >= w->a->cfg.min_labels &&
-              d.classes_seen >= 2 && d.n_unl >= 1;
-    if (!ok)
+    int64_t t = clock_us();
+    int rc = read_data(w, d);
+    row->seconds[0] = secs_since(t);
+    bool ok = !rc && d->n_lab >= w->a->cfg.min_labels &&
+              d->classes_seen >= 2 && d->n_unl >= 1;
+    if (rc)
+        snprintf(row->reason, sizeof(row->reason),
+                 "the pool cannot be read: %s", aral_strerror(rc));
+    else if (!ok)
         snprintf(row->reason, sizeof(row->reason),
                  "%d labels of %d classes (a round needs %d of 2 classes "
                  "at least, and an unlabeled sample)",
-                 d.n_lab, d.classes_seen, w->a->cfg.min_labels);
-    data_free(&d);
+                 d->n_lab, d->classes_seen, w->a->cfg.min_labels);
     return ok;
 }
 
@@ -553,7 +558,9 @@ static void one_round(worker *w)
     row->started_at = util_now_ms();
     row->eval_accuracy = -1;
     row->model_version = -1;
-    if (!trainable(w, row)) {
+    round_data d;
+    if (!trainable(w, row, &d)) {
+        data_free(&d);
         fault_disarm();
         pthread_mutex_lock(&w->mu);
         w->skip_at = labeled;
@@ -570,7 +577,8 @@ static void one_round(worker *w)
     snprintf(w->s.state, sizeof(w->s.state), "training");
     pthread_mutex_unlock(&w->mu);
     emit(w, "round_started");
-    run_round(w, row);
+    run_round(w, row, &d);
+    data_free(&d);
     fault_disarm();
     set_state(w, "idle");
     free(row);
@@ -623,57 +631,56 @@ static void *main_loop(void *arg)
 
 /* ---- start, stop, status. */
 
-static int serve_stored(worker *w, int64_t version, int64_t *labeled)
+/* Model version's stored ranking, and what its round used and measured;
+ * NULL (with *rc) when it cannot be read. */
+static ranking *load_stored(worker *w, int64_t version, int *rc)
 {
     store_ranking sr;
     round_row *row = calloc(1, sizeof(*row));
-    int rc = row ? store_ranking_get(w->st, version, &sr) : ARAL_ENOMEM;
-    if (rc) {
+    *rc = row ? store_ranking_get(w->st, version, &sr) : ARAL_ENOMEM;
+    if (*rc) {
         free(row);
-        return rc;
+        return NULL;
     }
     ranking *r = ranking_new_scored(sr.strategy, version, sr.n, sr.ids,
                                     sr.scores, (int *)sr.pseudo,
                                     sr.confidence);
-    rc = r ? app_publish(w->a, NULL, r) : ARAL_ENOMEM;
-    /* Samples imported after the model join the end of its order. */
-    if (!rc)
-        rc = app_publish_pool(w->a, w->st);
-    *labeled = 0;
-    double acc = -1;
-    for (int64_t id = 1; !rc && store_round_get(w->st, id, row) == 0; id++)
-        if (row->model_version == version)
-            *labeled = row->labels_used, acc = row->eval_accuracy;
-    w->s.eval_accuracy = acc;
+    *rc = r ? 0 : ARAL_ENOMEM;
+    if (r && store_round_of_model(w->st, version, row) == 0) {
+        w->s.labels_at_model = row->labels_used;
+        w->s.eval_accuracy = row->eval_accuracy;
+    }
     free(row);
-    return rc;
+    return r;
 }
 
-/* At start: the newest model for the next warm start, and its ranking
- * served at once. Neither failing stops the daemon: a checkpoint that
- * does not load means the next round starts from a new model, and a
- * ranking that does not load leaves the random order; the status says
- * which. */
-static void resume(worker *w)
+/* At start: the newest model for the next warm start, and the pool
+ * published once, in its stored order (samples imported since at the
+ * end) or, without one, in a seeded random order. A checkpoint or a
+ * ranking that does not load does not stop the daemon: the next round
+ * starts from a new model, or the order is random until it; the status
+ * says which. Only the publish failing is an error. */
+static int resume(worker *w)
 {
     int64_t version = -1;
-    int rc = load_model(w, &version);
+    int rc = load_model(w, &version), ranked = 0;
     if (rc)
         snprintf(w->s.last_error, sizeof(w->s.last_error),
                  "the stored model %lld does not load (%s): the next round "
                  "starts from a new one", (long long)version,
                  aral_strerror(rc));
-    if (version < 0)
-        return;
-    int served = serve_stored(w, version, &w->s.labels_at_model);
-    if (served)
+    ranking *stored = version >= 0 ? load_stored(w, version, &ranked) : NULL;
+    if (ranked)
         snprintf(w->s.last_error, sizeof(w->s.last_error),
                  "the ranking of model %lld cannot be served (%s): the "
                  "order is random until the next round", (long long)version,
-                 aral_strerror(served));
-    w->s.model_version = served ? -1 : version;
+                 aral_strerror(ranked));
+    w->s.model_version = stored ? version : -1;
     if (w->s.last_error[0])
         fprintf(stderr, "arald: worker: %s\n", w->s.last_error);
+    rc = app_publish_pool(w->a, w->st, stored);
+    ranking_release(stored);
+    return rc;
 }
 
 worker *worker_start(struct app *a, char *err, size_t n)
@@ -695,9 +702,12 @@ worker *worker_start(struct app *a, char *err, size_t n)
     snprintf(w->s.state, sizeof(w->s.state), "idle");
     w->s.eval_accuracy = -1;
     w->s.model_version = -1;
-    resume(w);
-    if (pthread_create(&w->thread, NULL, main_loop, w)) {
-        snprintf(err, n, "worker: cannot start its thread");
+    int rc = resume(w);
+    if (rc)
+        snprintf(err, n, "cannot load the pool: %s", aral_strerror(rc));
+    else if (pthread_create(&w->thread, NULL, main_loop, w))
+        snprintf(err, n, "worker: cannot start its thread"), rc = ARAL_EIO;
+    if (rc) {
         aral_free(w->model);
         store_close(w->st);
         free(w);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "aral.h"
+#include "json.h"
 
 struct app;
 typedef struct worker worker;
@@ -53,6 +54,9 @@ void worker_poke(worker *w);
  * under the caller's fault plan (tests; fault.h). */
 int worker_retrain(worker *w);
 void worker_status_get(worker *w, worker_status *out);
-/* The status as the data of an event (API.md /v1/events); caller frees.
- * NULL on allocation failure. */
+/* The status as JSON (the fields /v1/model and /v1/events share, API.md),
+ * with the snapshot it was made of in *s; caller frees with json_free. */
+json *worker_status_json(worker *w, worker_status *s);
+/* The same as the data of an event; caller frees. NULL on allocation
+ * failure. */
 char *worker_event_data(worker *w);

@@ -81,6 +81,13 @@ def wait_state(d, state, timeout=30):
     raise AssertionError(f"never {state}")
 
 
+def first_model(d):
+    """Labels 20 samples and waits for model 1; its queue's head."""
+    label_leased(d, 20)
+    wait_model(d, 1)
+    return queue_ids(d)
+
+
 def queue_ids(d, n=20):
     return [i["sample_id"] for i in d.get(f"/v1/queue?limit={n}").json["items"]]
 
@@ -156,9 +163,7 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
 def test_restart_serves_the_stored_model_without_a_round():
     d = daemon()
     try:
-        label_leased(d, 20)
-        wait_model(d, 1)
-        before = queue_ids(d)
+        before = first_model(d)
         assert d.stop() == 0
         d.start()
         m = d.get("/v1/model").json
@@ -167,6 +172,13 @@ def test_restart_serves_the_stored_model_without_a_round():
         assert q["strategy"] == "aral" and queue_ids(d) == before
         time.sleep(1.5)
         assert len(rounds(d)) == 1, rounds(d)  # no round ran
+        # Samples imported now join the end of the model's order, unscored.
+        r = d.post("/v1/samples", {"items": pool_items(seed=7)[:3]})
+        new = {i["sample_id"] for i in r.json["items"]}
+        assert queue_ids(d) == before
+        assert set(queue_ids(d, 1000)[-3:]) == new
+        s = d.get(f"/v1/samples/{min(new)}").json
+        assert s["strategy"] == "aral" and s["score"] is None, s
     finally:
         d.stop()
 
@@ -193,9 +205,7 @@ def test_sigterm_in_a_round_stops_it_and_publishes_nothing():
 def test_kill9_in_a_round_keeps_the_previous_model():
     d = daemon()
     try:
-        label_leased(d, 20)
-        wait_model(d, 1)
-        before = queue_ids(d)
+        before = first_model(d)
         d.stop()
         d.serve_args += ["--round-iters", "1000000"]
         d.start()
@@ -218,9 +228,7 @@ def test_kill9_in_a_round_keeps_the_previous_model():
 def test_damaged_checkpoint_keeps_the_daemon_serving():
     d = daemon()
     try:
-        label_leased(d, 20)
-        wait_model(d, 1)
-        before = queue_ids(d)
+        before = first_model(d)
         d.stop()
         con = sqlite3.connect(d.db)
         con.execute("UPDATE models SET checkpoint = zeroblob(64)")
@@ -240,9 +248,7 @@ def test_damaged_checkpoint_keeps_the_daemon_serving():
 def test_failed_round_is_recorded_and_the_ranking_stays():
     d = daemon()
     try:
-        label_leased(d, 20)
-        wait_model(d, 1)
-        before = queue_ids(d)
+        before = first_model(d)
         for fault in ("train", "commit"):
             r = d.post("/v1/model/retrain",
                        headers={"X-Arald-Fault": fault})
