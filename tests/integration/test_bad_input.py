@@ -137,6 +137,12 @@ def test_bad_queries_and_tokens():
     is_problem(D.get("/v1/samples?state=eaten"), 400, "bad_query")
     is_problem(D.get("/v1/samples?cursor=x"), 400, "bad_query")
     is_problem(D.get("/v1/queue?limit=100000"), 400, "bad_query")
+    is_problem(D.get("/v1/rounds?limit=0"), 400, "bad_query")
+    is_problem(D.get("/v1/rounds?cursor=-1"), 400, "bad_query")
+    is_problem(D.get("/v1/rounds/abc"), 404, "unknown_round")
+    is_problem(D.get("/v1/rounds/7"), 404, "unknown_round")
+    is_problem(D.post("/v1/model/retrain", token="ingest"), 403,
+               "forbidden")
     is_problem(D.get("/v1/export?format=xml", token="ingest"), 400,
                "bad_query")
     is_problem(D.get("/v1/project", token="x" * 500), 401, "unauthorized")

@@ -14,10 +14,12 @@ README = os.path.join(HERE, "../../README.md")
 SERVE_FLAGS = ["--db", "--config", "--bind", "--port", "--open", "--threads",
                "--lease-ttl", "--max-body", "--max-batch", "--timeout",
                "--max-connections", "--durability", "--access-log", "--seed",
-               "--port-file"]
+               "--port-file", "--strategy", "--retrain-every",
+               "--min-labels", "--round-iters", "--train-threads"]
 CONFIG_KEYS = ["db", "bind", "port", "open", "threads", "lease_ttl",
                "max_body", "max_batch", "timeout", "max_connections",
-               "durability", "access_log", "seed"]
+               "durability", "access_log", "seed", "strategy",
+               "retrain_every", "min_labels", "round_iters", "train_threads"]
 
 
 def new_db(shape="28x28x1"):
@@ -63,6 +65,9 @@ def test_argument_errors_are_one_line():
     refused(["serve", "--db", db, "--bogus"], 2, "unknown option --bogus")
     refused(["serve"], 1, "--db")
     refused(["serve", "--db", db, "--port", "99999"], 2, "bad value")
+    refused(["serve", "--db", db, "--strategy", "best"], 2, "bad value")
+    refused(["serve", "--db", db, "--round-iters", "0"], 2, "bad value")
+    refused(["serve", "--db", db, "--min-labels", "1"], 2, "bad value")
     refused(["serve", "--db", db, "--bind", "0.0.0.0"], 1, "--open")
     refused(["init", "--db", os.path.join(d, "x.db"), "--classes", "a,b",
              "--shape", "28x28"], 1, "HxWxC")
