@@ -60,9 +60,11 @@ struct aral {
 
 /* ---- the networks (ARAL.md, "Networks"). */
 
+#define D_FEATURES 250 /* D's last hidden layer: feature matching, select.c */
+
 static net *make_d(int dim, int k, rng *r, int *feat)
 {
-    static const int hidden[] = {1000, 500, 250, 250, 250};
+    static const int hidden[] = {1000, 500, 250, 250, D_FEATURES};
     net_spec s = {.in = dim};
     for (int i = 0; i < 5; i++) {
         net_spec_add(&s, LAYER_NOISE, 0, 0, i ? NOISE_HIDDEN : NOISE_IN);
@@ -567,26 +569,29 @@ static void row_stats(const float *l, int k, int *arg, float *conf,
 }
 
 static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
-                        int n, int *pseudo, float *conf, float *ent,
-                        float *score, float *logits_out)
+                        int n, const aral_out *o)
 {
     for (int i = 0; i < n; i++)
         gather_row(x, idx ? idx[off + i] : off + i, m->cx + (size_t)i * m->dim);
     mat xc = rows_of(m->cx, n, m->dim);
     mat logits = net_forward(m->d, m->id, xc, (mat){0}, NET_EVAL, NULL);
-    if (logits_out)
-        mat_copy(mat_view(logits_out + (size_t)off * m->k, n, m->k), logits);
+    if (o->logits)
+        mat_copy(mat_view(o->logits + (size_t)off * m->k, n, m->k), logits);
+    if (o->feat) {
+        mat f = tape_layer_output(m->id, m->d_feat);
+        mat_copy(mat_view(o->feat + (size_t)off * f.cols, n, f.cols), f);
+    }
     for (int i = 0; i < n; i++) {
         float c, h;
         row_stats(mat_row(logits, i), m->k, &m->cpseudo[i], &c, &h);
-        if (pseudo)
-            pseudo[off + i] = m->cpseudo[i];
-        if (conf)
-            conf[off + i] = c;
-        if (ent)
-            ent[off + i] = h;
+        if (o->pseudo)
+            o->pseudo[off + i] = m->cpseudo[i];
+        if (o->confidence)
+            o->confidence[off + i] = c;
+        if (o->entropy)
+            o->entropy[off + i] = h;
     }
-    if (!score)
+    if (!o->score)
         return;
     mat_one_hot(rows_of(m->coh, n, m->k), m->cpseudo);
     mat e = net_forward(m->e, m->ie, xc, rows_of(m->coh, n, m->k), NET_EVAL,
@@ -594,19 +599,17 @@ static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
     mat s = net_forward(m->s, m->is, mat_cols(e, 0, ARAL_LATENT), (mat){0},
                         NET_EVAL, NULL);
     for (int i = 0; i < n; i++)
-        score[off + i] = mat_row(s, i)[0];
+        o->score[off + i] = mat_row(s, i)[0];
 }
 
-static int infer(aral *m, const aral_data *x, const int *idx, int n,
-                 int *pseudo, float *confidence, float *entropy, float *score,
-                 float *logits)
+int aral_infer_out(aral *m, const aral_data *x, const int *idx, int n,
+                   const aral_out *o)
 {
     if (x->dim != m->dim || n < 0)
         return ARAL_EINVAL;
     for (int off = 0; off < n; off += ARAL_CHUNK) {
         int c = n - off < ARAL_CHUNK ? n - off : ARAL_CHUNK;
-        infer_chunk(m, x, idx, off, c, pseudo, confidence, entropy, score,
-                    logits);
+        infer_chunk(m, x, idx, off, c, o);
     }
     return 0;
 }
@@ -614,13 +617,21 @@ static int infer(aral *m, const aral_data *x, const int *idx, int n,
 int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
                int *pseudo, float *confidence, float *entropy, float *score)
 {
-    return infer(m, x, idx, n, pseudo, confidence, entropy, score, NULL);
+    aral_out o = {pseudo, confidence, entropy, score, NULL, NULL};
+    return aral_infer_out(m, x, idx, n, &o);
 }
 
 int aral_logits(aral *m, const aral_data *x, const int *idx, int n,
                 float *logits)
 {
-    return infer(m, x, idx, n, NULL, NULL, NULL, NULL, logits);
+    aral_out o = {NULL, NULL, NULL, NULL, logits, NULL};
+    return aral_infer_out(m, x, idx, n, &o);
+}
+
+int aral_feature_dim(const aral *m)
+{
+    (void)m;
+    return D_FEATURES;
 }
 
 /* ---- checkpoints: "ARALMDL1", u32 dim, u32 classes, then per net

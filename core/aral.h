@@ -75,17 +75,26 @@ void aral_set_joint_encoding(aral *m, bool on);
 int aral_train(aral *m, const aral_set *set, int iters,
                aral_progress_fn progress, void *ctx);
 
-/* Inference on rows idx[0..n) of x (idx NULL: rows 0..n): D's logits
- * give pseudo-label and confidence (max softmax) and entropy; score is
- * S(mu) with mu = E(x, one-hot pseudo-label). Any output may be NULL;
- * scoring is skipped when score is NULL. */
+/* What inference writes, per row (any pointer may be NULL): D's arg max
+ * (pseudo-label), its softmax probability (confidence) and entropy; S(mu)
+ * with mu = E(x, one-hot pseudo-label) (score; E and S run only when it
+ * is asked for); D's logits (rows x classes) and D's feature layer, the
+ * last hidden one (rows x aral_feature_dim), row-major. */
+typedef struct aral_out {
+    int *pseudo;
+    float *confidence, *entropy, *score, *logits, *feat;
+} aral_out;
+
+/* Inference mode on rows idx[0..n) of x (idx NULL: rows 0..n). */
+int aral_infer_out(aral *m, const aral_data *x, const int *idx, int n,
+                   const aral_out *out);
+/* The same, for the common outputs. */
 int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
                int *pseudo, float *confidence, float *entropy, float *score);
-
-/* D's logits (n x classes, row-major) for rows idx[0..n) of x (idx NULL:
- * rows 0..n), inference mode. */
 int aral_logits(aral *m, const aral_data *x, const int *idx, int n,
                 float *logits);
+/* Width of D's feature layer (what aral_out.feat gets per row). */
+int aral_feature_dim(const aral *m);
 
 /* The networks, for checkpoints and tests (borrowed). */
 net *aral_net(aral *m, char which); /* 'D', 'G', 'E' or 'S' */

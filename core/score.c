@@ -5,12 +5,14 @@
 
 #include "err.h"
 #include "rng.h"
+#include "select.h"
 
-static const char *const NAMES[] = {"aral", "random", "entropy"};
+static const char *const NAMES[STRATEGY_COUNT] = {
+    "aral", "random", "entropy", "typical", "typical-aral"};
 
 int strategy_parse(const char *name, strategy *out)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < STRATEGY_COUNT; i++)
         if (name && !strcmp(name, NAMES[i])) {
             *out = (strategy)i;
             return 0;
@@ -20,7 +22,27 @@ int strategy_parse(const char *name, strategy *out)
 
 const char *strategy_name(strategy s)
 {
-    return (unsigned)s < 3 ? NAMES[s] : "unknown";
+    return (unsigned)s < STRATEGY_COUNT ? NAMES[s] : "unknown";
+}
+
+const char *strategy_names(void)
+{
+    return "aral|random|entropy|typical|typical-aral";
+}
+
+bool strategy_needs_sampler(strategy s)
+{
+    return s == STRATEGY_ARAL || s == STRATEGY_TYPICAL_ARAL;
+}
+
+bool strategy_needs_entropy(strategy s)
+{
+    return s == STRATEGY_ENTROPY;
+}
+
+bool strategy_needs_features(strategy s)
+{
+    return s == STRATEGY_TYPICAL || s == STRATEGY_TYPICAL_ARAL;
 }
 
 typedef struct keyed {
@@ -37,33 +59,36 @@ static int by_key(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-static void fill_keys(strategy s, float *out, const float *ent, int n,
+static void fill_keys(strategy s, const score_in *in, float *out,
                       uint64_t seed)
 {
+    if (s == STRATEGY_ARAL) {
+        memcpy(out, in->sampler, sizeof(float) * (size_t)in->n);
+        return;
+    }
     if (s == STRATEGY_ENTROPY) {
-        for (int i = 0; i < n; i++)
-            out[i] = -ent[i];
+        for (int i = 0; i < in->n; i++)
+            out[i] = -in->entropy[i];
         return;
     }
     rng r;
     rng_seed(&r, seed);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < in->n; i++)
         out[i] = rng_uniform(&r);
 }
 
-int score_order(strategy s, const float *sampler, const float *entropy,
-                int n, uint64_t seed, int *order, float *key)
+/* The strategies whose order is one sort of a key per candidate. */
+static int order_by_key(strategy s, const score_in *in, uint64_t seed,
+                        int *order, float *key)
 {
+    int n = in->n;
     float *k = malloc(sizeof(float) * (size_t)(n ? n : 1));
     keyed *all = malloc(sizeof(keyed) * (size_t)(n ? n : 1));
     int rc = k && all ? 0 : ARAL_ENOMEM;
-    if (!rc && s == STRATEGY_ARAL)
-        memcpy(k, sampler, sizeof(float) * (size_t)n);
-    else if (!rc)
-        fill_keys(s, k, entropy, n, seed);
-    for (int i = 0; !rc && i < n; i++)
-        all[i] = (keyed){k[i], i};
     if (!rc) {
+        fill_keys(s, in, k, seed);
+        for (int i = 0; i < n; i++)
+            all[i] = (keyed){k[i], i};
         qsort(all, (size_t)n, sizeof(keyed), by_key);
         for (int i = 0; i < n; i++)
             order[i] = all[i].pos;
@@ -74,17 +99,51 @@ int score_order(strategy s, const float *sampler, const float *entropy,
     return rc;
 }
 
-int score_rank(aral *m, strategy s, const aral_data *x, const int *idx,
-               int n, uint64_t seed, int *order, float *key)
+int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
+                float *key)
 {
-    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    int rc = v ? 0 : ARAL_ENOMEM;
-    if (!rc && s == STRATEGY_ARAL)
-        rc = aral_infer(m, x, idx, n, NULL, NULL, NULL, v);
-    else if (!rc && s == STRATEGY_ENTROPY)
-        rc = aral_infer(m, x, idx, n, NULL, NULL, v, NULL);
+    if ((unsigned)s >= STRATEGY_COUNT || in->n < 0 ||
+        (strategy_needs_sampler(s) && !in->sampler) ||
+        (strategy_needs_entropy(s) && !in->entropy))
+        return ARAL_EINVAL;
+    if (!strategy_needs_features(s))
+        return order_by_key(s, in, seed, order, key);
+    select_in si = {in->feat, in->n, in->feat_dim, in->lab_feat, in->n_lab,
+                    in->budget,
+                    s == STRATEGY_TYPICAL_ARAL ? in->sampler : NULL};
+    return select_typical(&si, seed, order, key);
+}
+
+static float *floats(size_t n)
+{
+    return malloc(sizeof(float) * (n ? n : 1));
+}
+
+int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
+               int *order, float *key)
+{
+    int fd = aral_feature_dim(m);
+    bool feat = strategy_needs_features(s);
+    score_in in = {.n = p->n, .feat_dim = fd, .n_lab = feat ? p->n_lab : 0,
+                   .budget = p->budget};
+    float *sampler = strategy_needs_sampler(s) ? floats((size_t)p->n) : NULL;
+    float *ent = strategy_needs_entropy(s) ? floats((size_t)p->n) : NULL;
+    float *f = feat ? floats((size_t)p->n * fd) : NULL;
+    float *lf = feat ? floats((size_t)p->n_lab * fd) : NULL;
+    int rc = (strategy_needs_sampler(s) && !sampler) ||
+                     (strategy_needs_entropy(s) && !ent) ||
+                     (feat && (!f || !lf))
+                 ? ARAL_ENOMEM
+                 : 0;
+    aral_out o = {.score = sampler, .entropy = ent, .feat = f};
+    if (!rc && s != STRATEGY_RANDOM)
+        rc = aral_infer_out(m, p->x, p->cand, p->n, &o);
+    aral_out ol = {.feat = lf};
+    if (!rc && feat && p->n_lab)
+        rc = aral_infer_out(m, p->x, p->lab, p->n_lab, &ol);
+    in.sampler = sampler, in.entropy = ent, in.feat = f, in.lab_feat = lf;
     if (!rc)
-        rc = score_order(s, v, v, n, seed, order, key);
-    free(v);
+        rc = score_order(s, &in, seed, order, key);
+    free(sampler), free(ent), free(f), free(lf);
     return rc;
 }

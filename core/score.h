@@ -1,11 +1,17 @@
 /* score: the acquisition strategies behind one interface. Each ranks
  * candidate samples best first (the first is the one to label next):
- *   aral     lowest S(mu) first: least like anything labeled;
- *   entropy  highest entropy of D's softmax first: most uncertain;
- *   random   a seeded permutation (the baseline).
+ *   aral          lowest S(mu) first: least like anything labeled (the
+ *                 paper's acquisition);
+ *   entropy       highest entropy of D's softmax first: most uncertain;
+ *   random        a seeded permutation (the baseline);
+ *   typical       typical members of the least-labeled clusters of D's
+ *                 feature layer (select.h);
+ *   typical-aral  the same, lowest S(mu) first within each cluster's
+ *                 typical half.
  * Ranking allocates its working arrays (once per call, outside training).
  */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "aral.h"
@@ -14,18 +20,54 @@ typedef enum strategy {
     STRATEGY_ARAL,
     STRATEGY_RANDOM,
     STRATEGY_ENTROPY,
+    STRATEGY_TYPICAL,
+    STRATEGY_TYPICAL_ARAL,
+    STRATEGY_COUNT
 } strategy;
 
-/* "aral", "random", "entropy" -> 0 and *out; ARAL_EINVAL otherwise. */
+/* The strategy a model orders the pool by unless told otherwise (the
+ * daemon and aral-sim alike): the winner in bench/results. */
+#define STRATEGY_DEFAULT STRATEGY_TYPICAL
+
+/* A name above -> 0 and *out; ARAL_EINVAL otherwise. */
 int strategy_parse(const char *name, strategy *out);
 const char *strategy_name(strategy s);
+/* "aral|random|..." for usage lines; a static string. */
+const char *strategy_names(void);
+/* What the strategy reads besides the candidates (score_in). */
+bool strategy_needs_sampler(strategy s);
+bool strategy_needs_entropy(strategy s);
+bool strategy_needs_features(strategy s);
 
-/* Ranks rows idx[0..n) of x: order[0..n) gets positions into idx, best
- * first. key (may be NULL) gets each candidate's sort key (S(mu) for
- * aral, -entropy for entropy, the draw for random). seed feeds random. */
-int score_rank(aral *m, strategy s, const aral_data *x, const int *idx,
-               int n, uint64_t seed, int *order, float *key);
-/* The same order from values already inferred (aral_infer): sampler
- * scores for aral, entropies for entropy (the other may be NULL). */
-int score_order(strategy s, const float *sampler, const float *entropy,
-                int n, uint64_t seed, int *order, float *key);
+/* What a strategy reads about n candidates; only what it needs must be
+ * set (borrowed for the call). */
+typedef struct score_in {
+    int n;
+    const float *sampler, *entropy; /* n values each */
+    const float *feat;              /* n x feat_dim: D's feature layer */
+    int feat_dim;
+    const float *lab_feat;          /* n_lab x feat_dim: the labeled set */
+    int n_lab;
+    int budget;                     /* labels expected before the next */
+} score_in;
+
+/* order[0..n) gets candidate positions, best first. key (may be NULL)
+ * gets each candidate's sort key: S(mu) for aral, -entropy for entropy,
+ * the draw for random, the rank for the typical ones. seed feeds random
+ * and the clustering. */
+int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
+                float *key);
+
+/* Where the candidates and the labeled set are rows of x. */
+typedef struct score_pool {
+    const aral_data *x;
+    const int *cand;  /* n candidate rows */
+    int n;
+    const int *lab;   /* n_lab labeled rows */
+    int n_lab;
+    int budget;
+} score_pool;
+
+/* Infers what s needs with m and orders the candidates (score_order). */
+int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
+               int *order, float *key);

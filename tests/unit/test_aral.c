@@ -176,9 +176,10 @@ static int rank_share(uint64_t seed, double *share, double *control)
     if (!m)
         return 1;
     aral_data x = {N, DIM, NULL, S.x};
-    int rc = score_rank(m, STRATEGY_RANDOM, &x, unl, n_unl, seed, order, NULL);
+    score_pool sp = {&x, unl, n_unl, NULL, 0, 0};
+    int rc = score_rank(m, STRATEGY_RANDOM, &sp, seed, order, NULL);
     *control = pair_share(order);
-    rc |= score_rank(m, STRATEGY_ARAL, &x, unl, n_unl, 0, order, NULL);
+    rc |= score_rank(m, STRATEGY_ARAL, &sp, 0, order, NULL);
     aral_free(m);
     int top = 0;
     for (int i = 0; i < PER; i++)
@@ -309,9 +310,18 @@ static int t_strategies_rank_everything(void)
     static int idx[N], order[N], seen[N];
     for (int i = 0; i < N; i++)
         idx[i] = i;
-    for (int s = 0; s < 3; s++) {
+    /* the first 20 rows stand for a labeled set, the rest are candidates */
+    score_pool with_lab = {&x, idx + 20, N - 20, idx, 20, 30};
+    score_pool sp = {&x, idx, N, NULL, 0, 30};
+    for (int s = 0; s < STRATEGY_COUNT; s++) {
         memset(seen, 0, sizeof(seen));
-        CHECK(score_rank(m, (strategy)s, &x, idx, N, 1, order, NULL) == 0);
+        CHECK(score_rank(m, (strategy)s, &with_lab, 1, order, NULL) == 0);
+        for (int i = 0; i < N - 20; i++)
+            seen[order[i]]++;
+        for (int i = 0; i < N - 20; i++)
+            CHECK(seen[i] == 1);
+        memset(seen, 0, sizeof(seen));
+        CHECK(score_rank(m, (strategy)s, &sp, 1, order, NULL) == 0);
         for (int i = 0; i < N; i++)
             seen[order[i]]++;
         for (int i = 0; i < N; i++)
@@ -333,12 +343,25 @@ static int t_strategies_rank_everything(void)
         }
         CHECK(fabs(conf[i] - 1.0 / z) < 1e-5);
     }
-    CHECK(score_rank(m, STRATEGY_ENTROPY, &x, idx, N, 1, order, NULL) == 0);
+    static float feat[N * 250];
+    int pseudo2[N];
+    aral_out o = {.pseudo = pseudo2, .feat = feat};
+    CHECK(aral_feature_dim(m) == 250);
+    CHECK(aral_infer_out(m, &x, NULL, N, &o) == 0);
+    for (int i = 0; i < N; i++) { /* features after a ReLU, same pass */
+        CHECK(pseudo2[i] == pseudo[i]);
+        for (int j = 0; j < 250; j++)
+            CHECK(feat[i * 250 + j] >= 0 && isfinite(feat[i * 250 + j]));
+    }
+    CHECK(score_rank(m, STRATEGY_ENTROPY, &sp, 1, order, NULL) == 0);
     for (int i = 1; i < N; i++)
         CHECK(ent[order[i - 1]] >= ent[order[i]]);
     strategy st;
     CHECK(strategy_parse("entropy", &st) == 0 && st == STRATEGY_ENTROPY);
     CHECK(strategy_parse("best", &st) == ARAL_EINVAL);
+    for (int i = 0; i < STRATEGY_COUNT; i++)
+        CHECK(strategy_parse(strategy_name((strategy)i), &st) == 0 &&
+              st == (strategy)i);
     aral_free(m);
     return 0;
 }

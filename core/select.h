@@ -1,0 +1,35 @@
+/* select: picks that are typical and diverse in an embedding, the
+ * TypiClust recipe (Hacohen et al., arXiv 2202.02794) behind a full
+ * ranking. The embedding (D's feature layer, or pixels before any label
+ * exists) is L2-normalised and cut into k = labeled + budget clusters by
+ * k-means++ and Lloyd's iterations; the labeled samples count towards
+ * their clusters. The ranking then takes, again and again, the cluster
+ * with the fewest labels so far (ties: the larger cluster) and from it
+ * the most typical member left: the inverse of its mean distance to its
+ * nearest neighbours in the cluster. The first `budget` picks are
+ * TypiClust's; the rest keep covering the clusters round by round, so an
+ * annotator who runs past the budget still gets sensible picks.
+ *
+ * With sampler scores (S(mu), ARAL's acquisition), each cluster's typical
+ * half is taken lowest S first, then the other half by typicality: S
+ * decides among samples that are typical anyway.
+ *
+ * Allocates its working arrays (once per call); deterministic for a seed.
+ * Used by score.c; the embedding is the caller's. */
+#pragma once
+#include <stdint.h>
+
+typedef struct select_in {
+    const float *feat;     /* n rows of dim: the candidates */
+    int n, dim;
+    const float *lab_feat; /* n_lab rows of dim: the labeled set (may be 0) */
+    int n_lab;
+    int budget;            /* labels expected before the next ranking */
+    const float *sampler;  /* n S(mu) values, or NULL: typicality alone */
+} select_in;
+
+/* order[0..n) gets candidate positions, best first; key (may be NULL)
+ * gets each candidate's rank in that order. 0, ARAL_ENOMEM or
+ * ARAL_EINVAL (bad sizes). */
+int select_typical(const select_in *in, uint64_t seed, int *order,
+                   float *key);

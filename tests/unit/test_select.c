@@ -1,0 +1,198 @@
+/* select_typical on synthetic embeddings whose clusters are known: the
+ * picks cover clusters before they repeat one, skip what is labeled
+ * already, take typical members (near a centre, not an outlier), and let
+ * S decide only inside a cluster's typical half. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "rng.h"
+#include "score.h"
+#include "select.h"
+#include "testlib.h"
+
+#define DIM 16
+#define C 10
+#define MAXN 4000
+
+typedef struct blobs {
+    float x[MAXN * DIM], centre[C][DIM];
+    int y[MAXN], n;
+} blobs;
+
+static blobs B;
+
+/* C separated blobs of sizes 100 + 40c, around random unit-ish centres;
+ * members spread 0.15 around them, plus one far outlier per blob. */
+static void make_blobs(uint64_t seed)
+{
+    rng r;
+    rng_seed(&r, seed);
+    for (int c = 0; c < C; c++)
+        for (int j = 0; j < DIM; j++)
+            B.centre[c][j] = rng_normal(&r);
+    B.n = 0;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < 100 + 40 * c; i++, B.n++) {
+            float spread = i == 0 ? 1.5f : 0.15f; /* member 0: the outlier */
+            B.y[B.n] = c;
+            for (int j = 0; j < DIM; j++)
+                B.x[B.n * DIM + j] = B.centre[c][j] + spread * rng_normal(&r);
+        }
+}
+
+static double dist_to_centre(int i)
+{
+    double s = 0;
+    for (int j = 0; j < DIM; j++) {
+        double d = B.x[i * DIM + j] - B.centre[B.y[i]][j];
+        s += d * d;
+    }
+    return sqrt(s);
+}
+
+static int t_first_picks_cover_every_cluster(void)
+{
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        make_blobs(seed);
+        static int order[MAXN];
+        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL};
+        CHECK(select_typical(&in, seed, order, NULL) == 0);
+        int seen[C] = {0};
+        for (int j = 0; j < C; j++)
+            seen[B.y[order[j]]]++;
+        for (int c = 0; c < C; c++)
+            CHECK(seen[c] == 1);
+        /* typical: each first pick lies nearer its centre than the
+         * cluster's typical member does (0.15 * sqrt(DIM) = 0.6) */
+        for (int j = 0; j < C; j++)
+            CHECK(dist_to_centre(order[j]) < 0.6);
+    }
+    return 0;
+}
+
+static int t_labeled_clusters_come_last(void)
+{
+    make_blobs(11);
+    /* clusters 0-4 hold 4 labeled samples each: the candidates are the
+     * rest, and the first 5 picks must come from clusters 5-9 */
+    static float cand[MAXN * DIM], lab[C * 4 * DIM];
+    static int cand_row[MAXN], order[MAXN];
+    int nc = 0, nl = 0, per[C] = {0};
+    for (int i = 0; i < B.n; i++) {
+        if (B.y[i] < 5 && per[B.y[i]] < 4 && i % 7 == 1) {
+            per[B.y[i]]++;
+            memcpy(lab + nl++ * DIM, B.x + i * DIM, sizeof(float) * DIM);
+            continue;
+        }
+        memcpy(cand + nc * DIM, B.x + i * DIM, sizeof(float) * DIM);
+        cand_row[nc++] = i;
+    }
+    CHECK(nl == 20);
+    select_in in = {cand, nc, DIM, lab, nl, 5, NULL};
+    CHECK(select_typical(&in, 3, order, NULL) == 0);
+    for (int j = 0; j < 5; j++)
+        CHECK(B.y[cand_row[order[j]]] >= 5);
+    return 0;
+}
+
+static int t_outliers_last_and_order_complete(void)
+{
+    make_blobs(5);
+    static int order[MAXN], seen[MAXN];
+    static float key[MAXN];
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL};
+    CHECK(select_typical(&in, 9, order, key) == 0);
+    memset(seen, 0, sizeof(seen));
+    for (int j = 0; j < B.n; j++) {
+        seen[order[j]]++;
+        CHECK(key[order[j]] == (float)j);
+    }
+    for (int i = 0; i < B.n; i++)
+        CHECK(seen[i] == 1);
+    /* each far outlier comes after nine tenths of its blob */
+    int start = 0;
+    for (int c = 0; c < C; c++) {
+        int size = 100 + 40 * c, before = 0;
+        for (int i = start + 1; i < start + size; i++)
+            before += key[i] < key[start];
+        CHECK(before > 0.9 * (size - 1));
+        start += size;
+    }
+    /* the same seed gives the same order */
+    static int again[MAXN];
+    CHECK(select_typical(&in, 9, again, NULL) == 0);
+    CHECK(!memcmp(order, again, sizeof(int) * (size_t)B.n));
+    return 0;
+}
+
+static int t_sampler_decides_inside_the_typical_half(void)
+{
+    make_blobs(7);
+    static int plain[MAXN], with_s[MAXN];
+    static float s[MAXN];
+    rng r;
+    rng_seed(&r, 1);
+    for (int i = 0; i < B.n; i++)
+        s[i] = rng_uniform(&r);
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL};
+    CHECK(select_typical(&in, 2, plain, NULL) == 0);
+    in.sampler = s;
+    CHECK(select_typical(&in, 2, with_s, NULL) == 0);
+    /* still one pick per cluster, each the lowest S of a large share of
+     * its cluster (its typical half), and still typical */
+    int seen[C] = {0};
+    for (int j = 0; j < C; j++) {
+        int i = with_s[j], c = B.y[i], lower = 0, size = 0;
+        seen[c]++;
+        for (int k = 0; k < B.n; k++)
+            if (B.y[k] == c) {
+                size++;
+                lower += s[k] < s[i];
+            }
+        CHECK(lower < 10); /* the other half only, and rarely */
+        CHECK(dist_to_centre(i) < 0.9);
+    }
+    for (int c = 0; c < C; c++)
+        CHECK(seen[c] == 1);
+    CHECK(memcmp(plain, with_s, sizeof(int) * C) != 0);
+    return 0;
+}
+
+static int t_bad_input(void)
+{
+    int order[4];
+    float f[4 * DIM] = {0};
+    select_in in = {f, 4, DIM, NULL, 2, 2, NULL}; /* labeled, no features */
+    CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
+    in = (select_in){f, 4, 0, NULL, 0, 2, NULL};
+    CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
+    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL}; /* all-zero rows */
+    CHECK(select_typical(&in, 1, order, NULL) == 0);
+    int seen[4] = {0};
+    for (int j = 0; j < 4; j++)
+        seen[order[j]]++;
+    for (int j = 0; j < 4; j++)
+        CHECK(seen[j] == 1);
+    score_in si = {.n = 4, .feat = f, .feat_dim = DIM};
+    CHECK(score_order(STRATEGY_TYPICAL_ARAL, &si, 1, order, NULL) ==
+          ARAL_EINVAL); /* S needed, not given */
+    CHECK(score_order(STRATEGY_TYPICAL, &si, 1, order, NULL) == 0);
+    return 0;
+}
+
+static const test_case cases[] = {
+    {"typical: first picks cover every cluster", t_first_picks_cover_every_cluster},
+    {"typical: labeled clusters come last", t_labeled_clusters_come_last},
+    {"typical: outliers last, order complete, seeded",
+     t_outliers_last_and_order_complete},
+    {"typical-aral: S decides inside the typical half",
+     t_sampler_decides_inside_the_typical_half},
+    {"typical: bad input", t_bad_input},
+};
+
+int main(int argc, char **argv)
+{
+    return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+}
