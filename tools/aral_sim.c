@@ -6,13 +6,25 @@
  * each pick go to stderr.
  *
  * usage: aral-sim --data DIR [--initial N] [--budget B] [--cycles C]
- *                 [--iters I] [--strategy aral|random|entropy] [--seed N]
- *                 [--threads N] [--joint-bn 0|1]
+ *                 [--iters I] [--strategy NAME] [--seed N] [--threads N]
+ *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
+ *                 [--initial-strategy random|typical]
  *
+ * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
  * --joint-bn 1 gives E's labeled and unlabeled batches one set of
  * batch-norm statistics (see aral_set_joint_encoding); the default 0 is
  * the reference's way.
+ * --valid N holds N pool samples out of everything (never picked, never
+ * trained on) and reports accuracy on them: settings are chosen there,
+ * never on the test set.
+ * --imbalance R makes the pool long-tailed: class k keeps the fraction
+ * R^(k/9) of its samples (a seeded choice); the lines add the balanced
+ * (mean per-class) test accuracy either way.
+ * --initial-strategy typical picks the initial set without labels: the
+ * typical members of k-means clusters of the pixels (select.h), instead
+ * of uniformly at random.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +39,11 @@
 
 typedef struct opts {
     const char *data;
-    int initial, budget, cycles, iters, threads, joint;
+    int initial, budget, cycles, iters, threads, joint, valid;
     long seed;
+    double imbalance;
     strategy strat;
+    bool typical_start;
 } opts;
 
 static double now(void)
@@ -43,8 +57,10 @@ static _Noreturn void usage(const char *why)
 {
     fprintf(stderr, "aral-sim: %s\nusage: aral-sim --data DIR [--initial N] "
                     "[--budget B] [--cycles C] [--iters I] "
-                    "[--strategy aral|random|entropy] [--seed N] "
-                    "[--threads N] [--joint-bn 0|1]\n", why);
+                    "[--strategy %s] [--seed N] [--threads N] "
+                    "[--joint-bn 0|1] [--valid N] [--imbalance R] "
+                    "[--initial-strategy random|typical]\n",
+            why, strategy_names());
     exit(2);
 }
 
@@ -60,9 +76,22 @@ static int int_arg(const char *v, int lo, int hi, const char *name)
     return (int)x;
 }
 
+static double ratio_arg(const char *v, const char *name)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (*end || !(x > 0 && x <= 1)) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "%s takes a ratio in (0, 1]: %s", name, v);
+        usage(msg);
+    }
+    return x;
+}
+
 static opts parse(int argc, char **argv)
 {
-    opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, STRATEGY_ARAL};
+    opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
+              false};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -77,9 +106,15 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--threads")) o.threads = int_arg(v, 1, 64, k);
         else if (!strcmp(k, "--seed")) o.seed = int_arg(v, 0, 1 << 30, k);
         else if (!strcmp(k, "--joint-bn")) o.joint = int_arg(v, 0, 1, k);
+        else if (!strcmp(k, "--valid")) o.valid = int_arg(v, 0, 1 << 24, k);
+        else if (!strcmp(k, "--imbalance")) o.imbalance = ratio_arg(v, k);
         else if (!strcmp(k, "--strategy")) {
             if (strategy_parse(v, &o.strat))
-                usage("--strategy is aral, random or entropy");
+                usage("unknown --strategy");
+        } else if (!strcmp(k, "--initial-strategy")) {
+            if (strcmp(v, "random") && strcmp(v, "typical"))
+                usage("--initial-strategy is random or typical");
+            o.typical_start = !strcmp(v, "typical");
         } else {
             usage("unknown option");
         }
@@ -109,9 +144,13 @@ static void load(const char *dir, const char *name, idx_data *out)
 typedef struct pool {
     idx_data x, y, tx, ty;
     aral_data px, test;
-    char *labeled; /* revealed yet? by pool row */
-    int *lab, *lab_y, *unl, n_lab, n_unl;
+    /* by pool row: 0 unlabeled, 1 labeled (revealed), 2 out of play (the
+     * validation split, or dropped by --imbalance) */
+    char *state;
+    int *lab, *lab_y, *unl, *valid, n_lab, n_unl, n_valid;
 } pool;
+
+enum { UNLABELED, LABELED, OUT };
 
 /* The four files must fit together before anything trains: images and
  * labels (1-D, 0-9) of the same count, test images of the train shape,
@@ -138,33 +177,112 @@ static void split(pool *p)
 {
     p->n_lab = p->n_unl = 0;
     for (int i = 0; i < p->x.count; i++) {
-        if (p->labeled[i]) {
+        if (p->state[i] == LABELED) {
             p->lab[p->n_lab] = i;
             p->lab_y[p->n_lab++] = p->y.data[i];
-        } else {
+        } else if (p->state[i] == UNLABELED) {
             p->unl[p->n_unl++] = i;
         }
     }
 }
 
-static double test_accuracy(aral *m, pool *p, int *pred)
+typedef struct accuracy {
+    double all, balanced;
+} accuracy;
+
+/* Accuracy and mean per-class recall of rows idx[0..n) of x (idx NULL:
+ * all rows) against labels y. */
+static accuracy measure(aral *m, const aral_data *x, const int *idx, int n,
+                        const uint8_t *y, int *pred)
 {
-    if (aral_infer(m, &p->test, NULL, p->test.n, pred, NULL, NULL, NULL))
+    if (aral_infer(m, x, idx, n, pred, NULL, NULL, NULL))
         fail("inference failed");
-    int right = 0;
-    for (int i = 0; i < p->test.n; i++)
-        right += pred[i] == p->ty.data[i];
-    return right / (double)p->test.n;
+    int right[256] = {0}, total[256] = {0}, classes = 0;
+    for (int i = 0; i < n; i++) {
+        int t = y[idx ? idx[i] : i];
+        total[t]++;
+        right[t] += pred[i] == t;
+    }
+    accuracy a = {0, 0};
+    for (int k = 0; k < 256; k++) {
+        a.all += right[k];
+        if (total[k])
+            a.balanced += right[k] / (double)total[k], classes++;
+    }
+    a.all = n ? a.all / n : 0;
+    a.balanced = classes ? a.balanced / classes : 0;
+    return a;
 }
 
-static void reveal_initial(pool *p, const opts *o)
+/* Drops samples for a long tail: class k keeps floor(count * R^(k/9)) of
+ * its rows, a seeded choice. */
+static void make_imbalanced(pool *p, const opts *o, uint32_t *perm)
 {
+    int count[256] = {0}, kept[256] = {0};
+    for (int i = 0; i < p->x.count; i++)
+        count[p->y.data[i]]++;
+    rng r;
+    rng_seed(&r, (uint64_t)o->seed ^ 0x1abe11ed);
+    rng_permutation(&r, perm, (uint32_t)p->x.count);
+    for (int j = 0; j < p->x.count; j++) {
+        int i = (int)perm[j], k = p->y.data[i];
+        if (kept[k] < (int)(count[k] * pow(o->imbalance, k / 9.0)))
+            kept[k]++;
+        else
+            p->state[i] = OUT;
+    }
+}
+
+/* The validation split: --valid rows of what is in play, seeded apart
+ * from the strategy, so every strategy of a seed holds out the same. */
+static void carve_valid(pool *p, const opts *o, uint32_t *perm)
+{
+    rng r;
+    rng_seed(&r, (uint64_t)o->seed ^ 0x7a11d);
+    rng_permutation(&r, perm, (uint32_t)p->x.count);
+    for (int j = 0; j < p->x.count && p->n_valid < o->valid; j++)
+        if (p->state[perm[j]] == UNLABELED) {
+            p->state[perm[j]] = OUT;
+            p->valid[p->n_valid++] = (int)perm[j];
+        }
+}
+
+/* The label-free start: typical members of clusters of the pixels
+ * (nothing trained yet, no label known). */
+static void typical_initial(pool *p, const opts *o, int *order)
+{
+    split(p);
+    int dim = p->px.dim;
+    float *f = malloc(sizeof(float) * (size_t)p->n_unl * dim);
+    if (!f)
+        fail("out of memory");
+    for (int j = 0; j < p->n_unl; j++)
+        for (int d = 0; d < dim; d++)
+            f[(size_t)j * dim + d] = p->x.data[(size_t)p->unl[j] * dim + d];
+    score_in in = {.n = p->n_unl, .feat = f, .feat_dim = dim,
+                   .budget = o->initial};
+    if (score_order(STRATEGY_TYPICAL, &in, (uint64_t)o->seed, order, NULL))
+        fail("the typical start failed (out of memory?)");
+    for (int j = 0; j < o->initial && j < p->n_unl; j++)
+        p->state[p->unl[order[j]]] = LABELED;
+    free(f);
+}
+
+static void reveal_initial(pool *p, const opts *o, int *order)
+{
+    if (o->typical_start) {
+        typical_initial(p, o, order);
+        return;
+    }
     rng r;
     rng_seed(&r, (uint64_t)o->seed ^ 0x5eed1a1b);
     uint32_t *perm = malloc(sizeof(uint32_t) * (size_t)p->x.count);
+    if (!perm)
+        fail("out of memory");
     rng_permutation(&r, perm, (uint32_t)p->x.count);
-    for (int i = 0; i < o->initial && i < p->x.count; i++)
-        p->labeled[perm[i]] = 1;
+    for (int i = 0, got = 0; got < o->initial && i < p->x.count; i++)
+        if (p->state[perm[i]] == UNLABELED)
+            p->state[perm[i]] = LABELED, got++;
     free(perm);
 }
 
@@ -178,6 +296,29 @@ static bool print_progress(void *ctx, int i, int iters, const aral_losses *l)
     return true;
 }
 
+static void print_line(const pool *p, const opts *o, int c, accuracy t,
+                       accuracy v, double train, double query,
+                       const int *counts)
+{
+    printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
+           "\"imbalance\": %g, \"cycle\": %d, \"labeled\": %d, "
+           "\"test_acc\": %.4f, \"balanced_acc\": %.4f, ",
+           strategy_name(o->strat), o->typical_start ? "typical" : "random",
+           o->imbalance, c, p->n_lab, t.all, t.balanced);
+    if (p->n_valid)
+        printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
+               v.all, v.balanced);
+    printf("\"train_seconds\": %.3f, \"iters_per_sec\": %.3f, "
+           "\"query_seconds\": %.3f, \"picked\": [",
+           train, train > 0 ? o->iters / train : 0.0, query);
+    for (int k = 0; k < 10; k++)
+        printf("%s%d", k ? ", " : "", counts[k]);
+    printf("]}\n");
+    fflush(stdout);
+}
+
+/* Trains, measures, ranks the unlabeled and reveals the first --budget;
+ * the line reports the model before the picks and the picks' classes. */
 static void cycle(aral *m, pool *p, const opts *o, int c, int *order,
                   int *pred)
 {
@@ -187,28 +328,42 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order,
     if (aral_train(m, &set, o->iters, print_progress, NULL))
         fail("training refused the data (no unlabeled samples left?)");
     double train = now() - t0;
-    double acc = test_accuracy(m, p, pred);
+    accuracy t = measure(m, &p->test, NULL, p->test.n, p->ty.data, pred);
+    accuracy v = {0, 0};
+    if (p->n_valid)
+        v = measure(m, &p->px, p->valid, p->n_valid, p->y.data, pred);
     t0 = now();
-    if (score_rank(m, o->strat, &p->px, p->unl, p->n_unl,
-                   (uint64_t)o->seed * 1000 + (uint64_t)c, order, NULL))
+    score_pool sp = {&p->px, p->unl, p->n_unl, p->lab, p->n_lab, o->budget};
+    if (score_rank(m, o->strat, &sp, (uint64_t)o->seed * 1000 + (uint64_t)c,
+                   order, NULL))
         fail("ranking failed (out of memory?)");
     double query = now() - t0;
-    printf("{\"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
-           "\"train_seconds\": %.3f, \"iters_per_sec\": %.3f, "
-           "\"query_seconds\": %.3f}\n",
-           c, p->n_lab, acc, train, train > 0 ? o->iters / train : 0.0,
-           query);
-    fflush(stdout);
     int counts[256] = {0};
     for (int i = 0; i < o->budget && i < p->n_unl; i++) {
         int row = p->unl[order[i]];
-        p->labeled[row] = 1;
+        p->state[row] = LABELED;
         counts[p->y.data[row]]++;
     }
-    fprintf(stderr, "# cycle %d picked class counts", c);
-    for (int k = 0; k < 10; k++)
-        fprintf(stderr, " %d", counts[k]);
-    fprintf(stderr, "\n");
+    print_line(p, o, c, t, v, train, query, counts);
+}
+
+static void alloc_pool(pool *p)
+{
+    size_t n = (size_t)p->x.count;
+    p->state = calloc(n, 1);
+    p->lab = malloc(sizeof(int) * n);
+    p->lab_y = malloc(sizeof(int) * n);
+    p->unl = malloc(sizeof(int) * n);
+    p->valid = malloc(sizeof(int) * n);
+    if (!p->state || !p->lab || !p->lab_y || !p->unl || !p->valid)
+        fail("out of memory");
+}
+
+static void free_pool(pool *p)
+{
+    free(p->x.data), free(p->y.data), free(p->tx.data), free(p->ty.data);
+    free(p->state), free(p->lab), free(p->lab_y), free(p->unl);
+    free(p->valid);
 }
 
 int main(int argc, char **argv)
@@ -224,29 +379,29 @@ int main(int argc, char **argv)
     int dim = p.x.rows * p.x.cols;
     p.px = (aral_data){p.x.count, dim, p.x.data, NULL};
     p.test = (aral_data){p.tx.count, dim, p.tx.data, NULL};
-    p.labeled = calloc((size_t)p.x.count, 1);
-    p.lab = malloc(sizeof(int) * (size_t)p.x.count);
-    p.lab_y = malloc(sizeof(int) * (size_t)p.x.count);
-    p.unl = malloc(sizeof(int) * (size_t)p.x.count);
+    alloc_pool(&p);
+    int n = p.x.count > p.tx.count ? p.x.count : p.tx.count;
     int *order = malloc(sizeof(int) * (size_t)p.x.count);
-    int *pred = malloc(sizeof(int) * (size_t)p.tx.count);
+    int *pred = malloc(sizeof(int) * (size_t)n);
     aral *m = aral_new(dim, 10, (uint64_t)o.seed);
-    if (m)
-        aral_set_joint_encoding(m, o.joint);
-    if (!m || !p.labeled || !p.lab || !p.lab_y || !p.unl || !order || !pred) {
-        fprintf(stderr, "aral-sim: out of memory\n");
-        return 1;
-    }
+    if (!m || !order || !pred)
+        fail("out of memory");
+    aral_set_joint_encoding(m, o.joint);
+    if (o.imbalance < 1)
+        make_imbalanced(&p, &o, (uint32_t *)order);
+    carve_valid(&p, &o, (uint32_t *)order);
+    split(&p);
+    if (p.n_unl <= o.initial)
+        fail("the pool must be larger than --initial (after --valid)");
     fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
-                    "joint-bn %d\n",
+                    "joint-bn %d, pool %d, valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
-            o.joint);
-    reveal_initial(&p, &o);
+            o.joint, p.n_unl, p.n_valid);
+    reveal_initial(&p, &o, order);
     for (int c = 1; c <= o.cycles; c++)
         cycle(m, &p, &o, c, order, pred);
     aral_free(m);
-    free(p.x.data), free(p.y.data), free(p.tx.data), free(p.ty.data);
-    free(p.labeled), free(p.lab), free(p.lab_y), free(p.unl), free(order);
-    free(pred);
+    free_pool(&p);
+    free(order), free(pred);
     return 0;
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The selection benchmark (issue 11): aral-sim on Fashion-MNIST, initial
+# 100, +100 a cycle to 500, ITERS iterations a cycle for every strategy,
+# 5000 pool samples held out as the validation split, seeds paired (the
+# same initial set and validation split per seed for every strategy).
+# Two runs at a time on one BLAS thread each (this machine has 2 cores).
+# Writes bench/results/sel_<config>_seed<N>_<iters>it.jsonl (+ .log) and
+# prints bench/curves_table.py's tables, whose last line is one JSON object.
+#   usage: bench/run_selection.sh [iters] [seeds] [configs]
+# A config is a name from the list below; its runs are skipped when their
+# file is complete already (delete it to run again).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+iters=${1:-600}
+seeds=${2:-0 1 2 3 4}
+configs=${3:-random typical typical-aral start-random start-typical \
+  imb-random imb-typical}
+deploy/install.sh bench >/dev/null
+[ -d build ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+mkdir -p bench/results
+
+args_of() {
+  case "$1" in
+    random|typical|aral|entropy) echo "--strategy $1" ;;
+    typical-aral) echo "--strategy typical-aral --joint-bn 1" ;;
+    aral-joint) echo "--strategy aral --joint-bn 1" ;;
+    start-random) echo "--strategy random --cycles 1" ;;
+    start-typical) echo "--strategy random --cycles 1 --initial-strategy typical" ;;
+    imb-random) echo "--strategy random --imbalance 0.1" ;;
+    imb-typical) echo "--strategy typical --imbalance 0.1" ;;
+    *) echo "unknown config $1" >&2; exit 2 ;;
+  esac
+}
+
+jobs=()
+for seed in $seeds; do
+  for c in $configs; do
+    f=bench/results/sel_${c}_seed${seed}_${iters}it
+    want=5; case "$c" in start-*) want=1 ;; esac
+    if [ -f "$f.jsonl" ] && [ "$(grep -c '^{' "$f.jsonl")" -ge "$want" ]; then
+      continue
+    fi
+    jobs+=("build/tools/aral-sim --data /usr/share/datasets/fashion-mnist \
+      --initial 100 --budget 100 --cycles 5 --valid 5000 --iters $iters \
+      --seed $seed --threads 1 $(args_of "$c") > $f.jsonl 2> $f.log")
+  done
+done
+if [ ${#jobs[@]} -gt 0 ]; then
+  printf '%s\0' "${jobs[@]}" | xargs -0 -P 2 -I{} bash -c '{}'
+fi
+python3 bench/curves_table.py --selection "$iters"
