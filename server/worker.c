@@ -204,26 +204,33 @@ static bool losses_finite(const aral_losses *l)
 /* ---- scoring: every pool sample, ordered by the strategy's key. */
 
 typedef struct scored {
-    float *s, *ent, *conf;
-    int *pseudo;
+    float *s, *ent, *conf, *feat; /* feat: only when the strategy reads it */
+    int *pseudo, fd;
 } scored;
 
-static int infer_pool(worker *w, round_data *d, scored *o)
+static void scored_free(scored *o)
 {
-    int n = d->n_pool ? d->n_pool : 1;
-    o->s = malloc(sizeof(float) * (size_t)n);
-    o->ent = malloc(sizeof(float) * (size_t)n);
-    o->conf = malloc(sizeof(float) * (size_t)n);
-    o->pseudo = malloc(sizeof(int) * (size_t)n);
-    if (!o->s || !o->ent || !o->conf || !o->pseudo)
+    free(o->s), free(o->ent), free(o->conf), free(o->feat), free(o->pseudo);
+}
+
+static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
+{
+    size_t n = (size_t)(d->n_pool ? d->n_pool : 1);
+    o->fd = strategy_needs_features(st) ? aral_feature_dim(w->model) : 0;
+    o->s = malloc(sizeof(float) * n);
+    o->ent = malloc(sizeof(float) * n);
+    o->conf = malloc(sizeof(float) * n);
+    o->pseudo = malloc(sizeof(int) * n);
+    o->feat = malloc(sizeof(float) * n * (size_t)(o->fd ? o->fd : 1));
+    if (!o->s || !o->ent || !o->conf || !o->pseudo || !o->feat)
         return ARAL_ENOMEM;
     for (int at = 0; at < d->n_pool; at += SCORE_CHUNK) {
         int k = d->n_pool - at < SCORE_CHUNK ? d->n_pool - at : SCORE_CHUNK;
         if (stopping(w))
             return ARAL_ECANCELED;
-        int rc = aral_infer(w->model, &d->x, d->pool_idx + at, k,
-                            o->pseudo + at, o->conf + at, o->ent + at,
-                            o->s + at);
+        aral_out out = {o->pseudo + at, o->conf + at, o->ent + at, o->s + at,
+                        NULL, o->fd ? o->feat + (size_t)at * o->fd : NULL};
+        int rc = aral_infer_out(w->model, &d->x, d->pool_idx + at, k, &out);
         if (rc)
             return rc;
     }
@@ -233,12 +240,59 @@ static int infer_pool(worker *w, round_data *d, scored *o)
     return 0;
 }
 
+/* Rows of src picked by pos[0..n) into a new array (caller frees). */
+static float *gather(const float *src, const int *pos, int n, int width)
+{
+    float *out = malloc(sizeof(float) * (size_t)(n ? n : 1) * width);
+    for (int j = 0; out && j < n; j++)
+        memcpy(out + (size_t)j * width, src + (size_t)pos[j] * width,
+               sizeof(float) * width);
+    return out;
+}
+
+/* Pool positions in the strategy's order. The typical strategies see the
+ * unlabeled as candidates and the labeled as what covers the clusters;
+ * labeled positions (queued again only by an undo) follow them. */
+static int order_pool(worker *w, round_data *d, const scored *o,
+                      strategy st, int *order, float *key)
+{
+    if (!strategy_needs_features(st)) {
+        score_in in = {.n = d->n_pool, .sampler = o->s, .entropy = o->ent};
+        return score_order(st, &in, w->a->cfg.seed, order, key);
+    }
+    int n = d->n_pool, nc = 0, nl = 0;
+    int *cand = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    int *lab = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    for (int i = 0; cand && lab && i < n; i++) {
+        if (d->pool.label[d->pool_idx[i]] >= 0)
+            lab[nl++] = i;
+        else
+            cand[nc++] = i;
+    }
+    float *cf = cand ? gather(o->feat, cand, nc, o->fd) : NULL;
+    float *lf = lab ? gather(o->feat, lab, nl, o->fd) : NULL;
+    float *cs = cand ? gather(o->s, cand, nc, 1) : NULL;
+    int rc = cand && lab && cf && lf && cs ? 0 : ARAL_ENOMEM;
+    score_in in = {.n = nc, .sampler = cs, .feat = cf, .feat_dim = o->fd,
+                   .lab_feat = lf, .n_lab = nl,
+                   .budget = w->a->cfg.retrain_every};
+    if (!rc)
+        rc = score_order(st, &in, w->a->cfg.seed, order, NULL);
+    for (int j = 0; !rc && j < nc; j++) /* candidate -> pool position */
+        order[j] = cand[order[j]];
+    for (int j = 0; !rc && j < nl; j++)
+        order[nc + j] = lab[j];
+    for (int j = 0; !rc && j < n; j++)
+        key[order[j]] = (float)j;
+    free(cand), free(lab), free(cf), free(lf), free(cs);
+    return rc;
+}
+
 /* The pool in the strategy's order (score_order, core/score.h); each
  * position keeps its sort key as the score. */
-static ranking *rank_pool(worker *w, round_data *d, const scored *o)
+static ranking *rank_pool(worker *w, round_data *d, const scored *o,
+                          strategy st)
 {
-    strategy st = STRATEGY_ARAL;
-    strategy_parse(w->a->cfg.strategy, &st);
     size_t n = (size_t)d->n_pool, m = n ? n : 1;
     int *order = malloc(sizeof(int) * m);
     float *key = malloc(sizeof(float) * m);
@@ -246,8 +300,7 @@ static ranking *rank_pool(worker *w, round_data *d, const scored *o)
     float *sc = malloc(sizeof(float) * m), *cf = malloc(sizeof(float) * m);
     int *ps = malloc(sizeof(int) * m);
     bool ok = order && key && ids && sc && ps && cf &&
-              score_order(st, o->s, o->ent, (int)n, w->a->cfg.seed, order,
-                          key) == 0;
+              order_pool(w, d, o, st, order, key) == 0;
     for (size_t j = 0; ok && j < n; j++) {
         int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
@@ -438,7 +491,7 @@ static void publish(worker *w, ranking *r, round_row *row, int64_t version,
 }
 
 static int train_and_score(worker *w, round_data *d, round_row *row,
-                           scored *o)
+                           strategy st, scored *o)
 {
     aral_set set = {d->x, d->lab, d->labels, d->n_lab, d->unl, d->n_unl};
     int64_t t = clock_us();
@@ -458,16 +511,11 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
         return rc;
     t = clock_us();
     set_state(w, "scoring");
-    rc = infer_pool(w, d, o);
+    rc = infer_pool(w, d, st, o);
     if (!rc)
         rc = evaluate(w, d, row);
     row->seconds[2] = secs_since(t);
     return rc;
-}
-
-static void scored_free(scored *o)
-{
-    free(o->s), free(o->ent), free(o->conf), free(o->pseudo);
 }
 
 /* Trains, scores, stores and publishes on d (read by one_round). */
@@ -477,12 +525,14 @@ static void run_round(worker *w, round_row *row, round_data *d)
     int64_t t, version = -1;
     row->labels_used = d->n_lab;
     const char *why = "training or scoring";
-    int rc = train_and_score(w, d, row, &o);
+    strategy st = STRATEGY_DEFAULT; /* main.c let only known names in */
+    strategy_parse(w->a->cfg.strategy, &st);
+    int rc = train_and_score(w, d, row, st, &o);
     ranking *r = NULL;
     if (!rc) {
         why = "storing the model";
         t = clock_us(); /* ordering the pool counts as scoring */
-        r = rank_pool(w, d, &o); /* the version is known once stored */
+        r = rank_pool(w, d, &o, st); /* the version is known once stored */
         row->seconds[2] += secs_since(t);
         t = clock_us();
         rc = r ? store_round(w, r, row, &version) : ARAL_ENOMEM;
