@@ -24,6 +24,7 @@ args_of() {
   case "$1" in
     random|typical|aral|entropy) echo "--strategy $1" ;;
     typical-aral) echo "--strategy typical-aral --joint-bn 1" ;;
+    typical-entropy) echo "--strategy typical-entropy" ;;
     aral-joint) echo "--strategy aral --joint-bn 1" ;;
     start-random) echo "--strategy random --cycles 1" ;;
     start-typical) echo "--strategy random --cycles 1 --initial-strategy typical" ;;

@@ -8,7 +8,8 @@
 #include "select.h"
 
 static const char *const NAMES[STRATEGY_COUNT] = {
-    "aral", "random", "entropy", "typical", "typical-aral"};
+    "aral", "random", "entropy", "typical", "typical-aral",
+    "typical-entropy"};
 
 int strategy_parse(const char *name, strategy *out)
 {
@@ -27,7 +28,7 @@ const char *strategy_name(strategy s)
 
 const char *strategy_names(void)
 {
-    return "aral|random|entropy|typical|typical-aral";
+    return "aral|random|entropy|typical|typical-aral|typical-entropy";
 }
 
 bool strategy_needs_sampler(strategy s)
@@ -37,12 +38,13 @@ bool strategy_needs_sampler(strategy s)
 
 bool strategy_needs_entropy(strategy s)
 {
-    return s == STRATEGY_ENTROPY;
+    return s == STRATEGY_ENTROPY || s == STRATEGY_TYPICAL_ENTROPY;
 }
 
 bool strategy_needs_features(strategy s)
 {
-    return s == STRATEGY_TYPICAL || s == STRATEGY_TYPICAL_ARAL;
+    return s == STRATEGY_TYPICAL || s == STRATEGY_TYPICAL_ARAL ||
+           s == STRATEGY_TYPICAL_ENTROPY;
 }
 
 typedef struct keyed {
@@ -108,10 +110,22 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
         return ARAL_EINVAL;
     if (!strategy_needs_features(s))
         return order_by_key(s, in, seed, order, key);
+    /* select_typical orders a cluster's typical half by a key, lowest
+     * first: S(mu), or minus the entropy */
+    float *neg = NULL;
+    if (s == STRATEGY_TYPICAL_ENTROPY) {
+        neg = malloc(sizeof(float) * (size_t)(in->n ? in->n : 1));
+        if (!neg)
+            return ARAL_ENOMEM;
+        for (int i = 0; i < in->n; i++)
+            neg[i] = -in->entropy[i];
+    }
     select_in si = {in->feat, in->n, in->feat_dim, in->lab_feat, in->n_lab,
                     in->budget,
-                    s == STRATEGY_TYPICAL_ARAL ? in->sampler : NULL};
-    return select_typical(&si, seed, order, key);
+                    s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg};
+    int rc = select_typical(&si, seed, order, key);
+    free(neg);
+    return rc;
 }
 
 static float *floats(size_t n)

@@ -7,7 +7,8 @@
  *   typical       typical members of the least-labeled clusters of D's
  *                 feature layer (select.h);
  *   typical-aral  the same, lowest S(mu) first within each cluster's
- *                 typical half.
+ *                 typical half;
+ *   typical-entropy  the same, highest entropy first there.
  * Ranking allocates its working arrays (once per call, outside training).
  */
 #pragma once
@@ -22,6 +23,7 @@ typedef enum strategy {
     STRATEGY_ENTROPY,
     STRATEGY_TYPICAL,
     STRATEGY_TYPICAL_ARAL,
+    STRATEGY_TYPICAL_ENTROPY,
     STRATEGY_COUNT
 } strategy;
 

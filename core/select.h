@@ -25,7 +25,8 @@ typedef struct select_in {
     const float *lab_feat; /* n_lab rows of dim: the labeled set (may be 0) */
     int n_lab;
     int budget;            /* labels expected before the next ranking */
-    const float *sampler;  /* n S(mu) values, or NULL: typicality alone */
+    const float *sampler;  /* n keys (S(mu), or minus the entropy), lowest
+                            * first in a typical half; NULL: typicality */
 } select_in;
 
 /* order[0..n) gets candidate positions, best first; key (may be NULL)

@@ -272,8 +272,10 @@ static int order_pool(worker *w, round_data *d, const scored *o,
     float *cf = cand ? gather(o->feat, cand, nc, o->fd) : NULL;
     float *lf = lab ? gather(o->feat, lab, nl, o->fd) : NULL;
     float *cs = cand ? gather(o->s, cand, nc, 1) : NULL;
-    int rc = cand && lab && cf && lf && cs ? 0 : ARAL_ENOMEM;
-    score_in in = {.n = nc, .sampler = cs, .feat = cf, .feat_dim = o->fd,
+    float *ce = cand ? gather(o->ent, cand, nc, 1) : NULL;
+    int rc = cand && lab && cf && lf && cs && ce ? 0 : ARAL_ENOMEM;
+    score_in in = {.n = nc, .sampler = cs, .entropy = ce, .feat = cf,
+                   .feat_dim = o->fd,
                    .lab_feat = lf, .n_lab = nl,
                    .budget = w->a->cfg.retrain_every};
     if (!rc)
@@ -284,7 +286,7 @@ static int order_pool(worker *w, round_data *d, const scored *o,
         order[nc + j] = lab[j];
     for (int j = 0; !rc && j < n; j++)
         key[order[j]] = (float)j;
-    free(cand), free(lab), free(cf), free(lf), free(cs);
+    free(cand), free(lab), free(cf), free(lf), free(cs), free(ce);
     return rc;
 }
 
