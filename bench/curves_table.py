@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
 """Mean and spread of test accuracy per cycle, per strategy, over the
 seeds found in bench/results (and the reference's in shared/bench/results
-and bench/results/ref_*). Prints a table and, last, one JSON object."""
+and bench/results/ref_*). Prints a table and, last, one JSON object.
+
+With --selection: the tables of bench/run_selection.sh (sel_* files)
+instead, paired by seed against random order."""
 import glob
 import json
+import math
 import os
 import re
 import statistics
 import sys
 
-iters = sys.argv[1] if len(sys.argv) > 1 else "600"
 here = os.path.dirname(os.path.abspath(__file__))
+if len(sys.argv) > 1 and sys.argv[1] == "--selection":
+    sys.path.insert(0, here)
+    import selection_table
+    selection_table.main(sys.argv[2] if len(sys.argv) > 2 else "600")
+    sys.exit(0)
+iters = sys.argv[1] if len(sys.argv) > 1 else "600"
 curves = {}
 
 

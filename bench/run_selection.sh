@@ -25,6 +25,9 @@ args_of() {
     random|typical|aral|entropy) echo "--strategy $1" ;;
     typical-aral) echo "--strategy typical-aral --joint-bn 1" ;;
     typical-entropy) echo "--strategy typical-entropy" ;;
+    random-tr|typical-tr) echo "--strategy ${1%-tr} $TRAIN" ;;
+    imb-random-tr|imb-typical-tr)
+      s=${1#imb-}; echo "--strategy ${s%-tr} --imbalance 0.1 $TRAIN" ;;
     aral-joint) echo "--strategy aral --joint-bn 1" ;;
     start-random) echo "--strategy random --cycles 1" ;;
     start-typical) echo "--strategy random --cycles 1 --initial-strategy typical" ;;
@@ -33,6 +36,9 @@ args_of() {
     *) echo "unknown config $1" >&2; exit 2 ;;
   esac
 }
+
+# the training beyond the reference (aral.h, aral_training)
+TRAIN="--balanced 1 --decay 1 --ema 0.995"
 
 jobs=()
 for seed in $seeds; do

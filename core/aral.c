@@ -56,6 +56,10 @@ struct aral {
     int *cpseudo;
     stream lab, unl, unl2;
     aral_losses last;
+    aral_training opt;
+    float rate;        /* this iteration's share of each net's base rate */
+    float *ema;        /* D's running average (opt.ema > 0), n_param */
+    int *by_class, class_start[513]; /* labeled positions grouped by class */
 };
 
 /* ---- the networks (ARAL.md, "Networks"). */
@@ -189,7 +193,7 @@ void aral_free(aral *m)
     net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
     float *f[] = {m->g_big, m->z, m->eps, m->g_e, m->g_e2, m->oh_g,
                   m->g_out, m->fm_scratch, m->coh,
-                  m->xj, m->ohj, m->gj, m->gd, m->mus, m->gms};
+                  m->xj, m->ohj, m->gj, m->gd, m->mus, m->gms, m->ema};
     for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
         tensor_free(f[i]);
     free(m->yl), free(m->yg), free(m->pseudo), free(m->cpseudo);
@@ -270,11 +274,29 @@ static int stream_next(stream *s, rng *r, int *out)
 
 /* Fills buf with a batch from stream s; with labels != NULL the stream is
  * the labeled one and labels[] gets theirs. */
+/* A labeled batch of the stream's size, each row a uniform class among
+ * those labeled, then a uniform member of it (with replacement). */
+static int balanced_next(aral *m, stream *s, int *out)
+{
+    int n = s->n < ARAL_BATCH ? s->n : ARAL_BATCH, present[512], np = 0;
+    for (int c = 0; c < m->k; c++)
+        if (m->class_start[c + 1] > m->class_start[c])
+            present[np++] = c;
+    for (int i = 0; i < n; i++) {
+        int c = present[rng_below(&m->r, (uint32_t)np)];
+        int size = m->class_start[c + 1] - m->class_start[c];
+        out[i] = m->by_class[m->class_start[c] +
+                             (int)rng_below(&m->r, (uint32_t)size)];
+    }
+    return n;
+}
+
 static int take_batch(aral *m, stream *s, const aral_set *set, float *buf,
                       int *labels)
 {
     int pos[ARAL_BATCH];
-    int n = stream_next(s, &m->r, pos);
+    int n = labels && m->opt.balanced ? balanced_next(m, s, pos)
+                                      : stream_next(s, &m->r, pos);
     /* The rows are scattered over a pool larger than the caches: ask for
      * all of them first so their misses overlap instead of queueing. */
     for (int i = 0; i < n; i++)
@@ -332,7 +354,7 @@ static void step_d(aral *m, const aral_set *set)
     double lg = loss_gan_fake(mat_rows(out, nl + nu, nu),
                               mat_rows(g, nl + nu, nu), 0.5f);
     net_backward(m->d, m->td[0], last, g, true, false);
-    optim_adam_step(m->d, m->d->adam.lr);
+    optim_adam_step(m->d, m->rate * m->d->adam.lr);
     m->last.d_class = (float)ce;
     m->last.d = (float)(ce + 0.5 * lu + 0.5 * lg);
 }
@@ -492,8 +514,8 @@ static void step_ge(aral *m, const aral_set *set)
     mat_zero(gel);
     double f = sampler_pair(m, mu_l, mu_u, 1.0f, false, gel, geu);
     encode_backward(m, gel, geu);
-    optim_adam_step(m->e, m->e->adam.lr);
-    optim_adam_step(m->g, m->g->adam.lr);
+    optim_adam_step(m->e, m->rate * m->e->adam.lr);
+    optim_adam_step(m->g, m->rate * m->g->adam.lr);
     m->last.fm = (float)fm, m->last.rec = (float)r, m->last.kl = (float)kl;
     m->last.ge = (float)(fm + TRD_LAMBDA * (r + kl) + ADV_LAMBDA * f);
 }
@@ -511,8 +533,53 @@ static void step_s(aral *m, const aral_set *set)
     double l = sampler_pair(m, mat_cols(el, 0, ARAL_LATENT),
                             mat_cols(eu, 0, ARAL_LATENT), 0.0f, true,
                             (mat){0}, (mat){0});
-    optim_adam_step(m->s, m->s->adam.lr);
+    optim_adam_step(m->s, m->rate * m->s->adam.lr);
     m->last.s = (float)(ADV_LAMBDA * l);
+}
+
+/* The labeled positions grouped by class, for balanced batches. */
+static int group_by_class(aral *m, const aral_set *set)
+{
+    m->by_class = malloc(sizeof(int) * (size_t)set->n_labeled);
+    if (!m->by_class)
+        return ARAL_ENOMEM;
+    memset(m->class_start, 0, sizeof(m->class_start));
+    for (int i = 0; i < set->n_labeled; i++)
+        m->class_start[set->labels[i] + 1]++;
+    for (int c = 0; c < m->k; c++)
+        m->class_start[c + 1] += m->class_start[c];
+    int fill[512];
+    memcpy(fill, m->class_start, sizeof(int) * (size_t)m->k);
+    for (int i = 0; i < set->n_labeled; i++)
+        m->by_class[fill[set->labels[i]]++] = i;
+    return 0;
+}
+
+/* ema = decay * ema + (1 - decay) * D's weights, after each D step. */
+static void average_d(aral *m)
+{
+    if (!m->ema)
+        return;
+    float a = m->opt.ema, b = 1.0f - a;
+    const float *p = m->d->param;
+    for (size_t i = 0; i < m->d->n_param; i++)
+        m->ema[i] = a * m->ema[i] + b * p[i];
+}
+
+void aral_set_training(aral *m, const aral_training *t)
+{
+    m->opt = *t;
+    tensor_free(m->ema);
+    m->ema = NULL;
+    if (t->ema > 0 && t->ema < 1)
+        m->ema = tensor_alloc(m->d->n_param);
+    if (!m->ema)
+        m->opt.ema = 0; /* no memory for the average: train without */
+}
+
+aral_training aral_get_training(const aral *m)
+{
+    return m->opt;
 }
 
 int aral_train(aral *m, const aral_set *set, int iters,
@@ -529,19 +596,32 @@ int aral_train(aral *m, const aral_set *set, int iters,
         rc = stream_init(&m->unl, set->unlabeled, set->n_unlabeled);
     if (!rc)
         rc = stream_init(&m->unl2, set->unlabeled, set->n_unlabeled);
+    if (!rc && m->opt.balanced)
+        rc = group_by_class(m, set);
     net *nets[] = {m->d, m->g, m->e, m->s};
     for (int i = 0; i < 4; i++) { /* fresh Adam state every round */
         optim_adam_reset(nets[i]);
         net_zero_grad(nets[i]);
     }
+    if (m->ema)
+        memcpy(m->ema, m->d->param, sizeof(float) * m->d->n_param);
     for (int it = 1; !rc && it <= iters; it++) {
+        m->rate = m->opt.decay ? optim_lr_schedule(1.0f, it - 1, iters, 2.0f / 3)
+                               : 1.0f;
         step_d(m, set);
+        average_d(m);
         step_ge(m, set);
         step_s(m, set);
         if (progress && !progress(ctx, it, iters, &m->last))
             rc = ARAL_ECANCELED;
     }
+    if (!rc && m->ema) { /* D leaves the round as its average */
+        memcpy(m->d->param, m->ema, sizeof(float) * m->d->n_param);
+        net_params_changed(m->d);
+    }
     stream_fini(&m->lab), stream_fini(&m->unl), stream_fini(&m->unl2);
+    free(m->by_class);
+    m->by_class = NULL;
     return rc;
 }
 

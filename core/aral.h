@@ -69,6 +69,24 @@ int aral_classes(const aral *m);
  * A departure from the reference, measured in bench/, never the default. */
 void aral_set_joint_encoding(aral *m, bool on);
 
+/* Training beyond the reference, all off by default (the reference's
+ * way); bench/run_selection.sh measures them:
+ *   balanced  labeled batches drawn class-balanced (a uniform class, then
+ *             a uniform member), not a pass over a shuffled list;
+ *   decay     each round holds the rates for two thirds of its
+ *             iterations, then decays them linearly to 0 (the bad-GAN
+ *             code's schedule);
+ *   ema       D leaves each round as the running average of its weights
+ *             over the round's steps, with this decay (0: off). */
+typedef struct aral_training {
+    bool balanced, decay;
+    float ema;
+} aral_training;
+/* Sets them (the average's buffer is allocated here; without memory for
+ * it ema is left off, as aral_get_training then says). */
+void aral_set_training(aral *m, const aral_training *t);
+aral_training aral_get_training(const aral *m);
+
 /* Trains `iters` iterations on set, warm-starting from the current
  * weights with fresh Adam state (as the authors' code does each cycle).
  * Needs n_labeled >= 1 and n_unlabeled >= 1. progress may be NULL. */

@@ -9,8 +9,11 @@
  *                 [--iters I] [--strategy NAME] [--seed N] [--threads N]
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
+ *                 [--balanced 0|1] [--decay 0|1] [--ema DECAY]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
+ * --balanced, --decay and --ema set aral_training (aral.h); all off by
+ * default, the reference's training.
  * --joint-bn 1 gives E's labeled and unlabeled batches one set of
  * batch-norm statistics (see aral_set_joint_encoding); the default 0 is
  * the reference's way.
@@ -44,6 +47,7 @@ typedef struct opts {
     double imbalance;
     strategy strat;
     bool typical_start;
+    aral_training train;
 } opts;
 
 static double now(void)
@@ -59,7 +63,8 @@ static _Noreturn void usage(const char *why)
                     "[--budget B] [--cycles C] [--iters I] "
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
-                    "[--initial-strategy random|typical]\n",
+                    "[--initial-strategy random|typical] [--balanced 0|1] "
+                    "[--decay 0|1] [--ema DECAY]\n",
             why, strategy_names());
     exit(2);
 }
@@ -76,13 +81,16 @@ static int int_arg(const char *v, int lo, int hi, const char *name)
     return (int)x;
 }
 
-static double ratio_arg(const char *v, const char *name)
+/* A number in (lo, hi] (lo itself too when lo_ok). */
+static double ratio_arg(const char *v, const char *name, double lo,
+                        double hi, bool lo_ok)
 {
     char *end;
     double x = strtod(v, &end);
-    if (*end || !(x > 0 && x <= 1)) {
+    if (*end || !((x > lo || (lo_ok && x == lo)) && x <= hi)) {
         char msg[80];
-        snprintf(msg, sizeof(msg), "%s takes a ratio in (0, 1]: %s", name, v);
+        snprintf(msg, sizeof(msg), "%s takes a number in %c%g, %g]: %s",
+                 name, lo_ok ? '[' : '(', lo, hi, v);
         usage(msg);
     }
     return x;
@@ -91,7 +99,7 @@ static double ratio_arg(const char *v, const char *name)
 static opts parse(int argc, char **argv)
 {
     opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
-              false};
+              false, {false, false, 0}};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -107,7 +115,13 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--seed")) o.seed = int_arg(v, 0, 1 << 30, k);
         else if (!strcmp(k, "--joint-bn")) o.joint = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--valid")) o.valid = int_arg(v, 0, 1 << 24, k);
-        else if (!strcmp(k, "--imbalance")) o.imbalance = ratio_arg(v, k);
+        else if (!strcmp(k, "--imbalance"))
+            o.imbalance = ratio_arg(v, k, 0, 1, false);
+        else if (!strcmp(k, "--ema"))
+            o.train.ema = (float)ratio_arg(v, k, 0, 0.9999, true);
+        else if (!strcmp(k, "--balanced"))
+            o.train.balanced = int_arg(v, 0, 1, k);
+        else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--strategy")) {
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
@@ -301,10 +315,12 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
                        const int *counts)
 {
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
-           "\"imbalance\": %g, \"cycle\": %d, \"labeled\": %d, "
-           "\"test_acc\": %.4f, \"balanced_acc\": %.4f, ",
+           "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema "
+           "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
+           "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
-           o->imbalance, c, p->n_lab, t.all, t.balanced);
+           o->imbalance, o->train.balanced, o->train.decay, o->train.ema, c,
+           p->n_lab, t.all, t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
                v.all, v.balanced);
@@ -387,6 +403,7 @@ int main(int argc, char **argv)
     if (!m || !order || !pred)
         fail("out of memory");
     aral_set_joint_encoding(m, o.joint);
+    aral_set_training(m, &o.train);
     if (o.imbalance < 1)
         make_imbalanced(&p, &o, (uint32_t *)order);
     carve_valid(&p, &o, (uint32_t *)order);
@@ -394,9 +411,11 @@ int main(int argc, char **argv)
     if (p.n_unl <= o.initial)
         fail("the pool must be larger than --initial (after --valid)");
     fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
-                    "joint-bn %d, pool %d, valid %d\n",
+                    "joint-bn %d, balanced %d, decay %d, ema %g, pool %d, "
+                    "valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
-            o.joint, p.n_unl, p.n_valid);
+            o.joint, o.train.balanced, o.train.decay, o.train.ema, p.n_unl,
+            p.n_valid);
     reveal_initial(&p, &o, order);
     for (int c = 1; c <= o.cycles; c++)
         cycle(m, &p, &o, c, order, pred);

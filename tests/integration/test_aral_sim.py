@@ -14,8 +14,10 @@ from harness import idx_bytes, run
 
 SIM = os.environ.get("ARAL_SIM", os.path.join(os.path.dirname(__file__),
                                               "../../build/tools/aral-sim"))
-KEYS = {"cycle", "labeled", "test_acc", "train_seconds", "iters_per_sec",
-        "query_seconds"}
+KEYS = {"strategy", "initial_strategy", "imbalance", "training", "cycle",
+        "labeled",
+        "test_acc", "balanced_acc", "train_seconds", "iters_per_sec",
+        "query_seconds", "picked"}
 
 
 def images(labels, seed):
@@ -53,17 +55,21 @@ def lines(out):
     return [json.loads(line) for line in out.splitlines()]
 
 
-def check_cycles(d, strategy, iters, cycles):
+def check_cycles(d, strategy, iters, cycles, *more):
+    args = ["--strategy", strategy] if strategy else []
     code, out, err = sim(d, "--initial", "20", "--budget", "15", "--cycles",
-                         str(cycles), "--iters", str(iters), "--strategy",
-                         strategy, "--seed", "1")
+                         str(cycles), "--iters", str(iters), "--seed", "1",
+                         *args, *more)
     assert code == 0, err
     rows = lines(out)
     assert [r["cycle"] for r in rows] == list(range(1, cycles + 1)), out
     assert [r["labeled"] for r in rows] == [20 + 15 * c
                                             for c in range(cycles)], out
-    assert all(set(r) == KEYS for r in rows), out
-    assert err.count("picked class counts") == cycles, err
+    keys = KEYS | ({"valid_acc", "valid_balanced_acc"}
+                   if "--valid" in more else set())
+    assert all(set(r) == keys for r in rows), out
+    assert all(sum(r["picked"]) == 15 for r in rows), out
+    assert all(r["strategy"] == (strategy or "typical") for r in rows), out
     return rows
 
 
@@ -73,8 +79,30 @@ def test_cycles_print_json_lines_and_learn():
         rows = check_cycles(d, "aral", 30, 3)
         # chance is 0.1; the classes are easy patterns
         assert rows[-1]["test_acc"] > 0.5, rows
-        for strategy in ("random", "entropy"):
+        for strategy in ("random", "entropy", "typical-aral", None):
             check_cycles(d, strategy, 4, 2)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_validation_imbalance_and_typical_start():
+    d = dataset(n_train=600)
+    try:
+        rows = check_cycles(d, "random", 4, 2, "--valid", "100")
+        assert all(0 <= r["valid_acc"] <= 1 for r in rows), rows
+        # class k keeps 0.1^(k/9) of its ~60 samples: class 9 keeps about 6
+        # of 600, so the 20 random initial picks rarely include it and the
+        # pool shrinks to about 230
+        code, out, err = sim(d, "--imbalance", "0.1", "--iters", "1",
+                             "--cycles", "1", "--initial", "20")
+        assert code == 0, err
+        pool = int(err.split("pool ")[1].split(",")[0])
+        assert 200 < pool < 260, err
+        assert lines(out)[0]["imbalance"] == 0.1
+        # the label-free start: 20 typical picks of the pixels, one cycle
+        row = check_cycles(d, "random", 1, 1, "--initial-strategy",
+                           "typical")[0]
+        assert row["initial_strategy"] == "typical", row
     finally:
         shutil.rmtree(d)
 
@@ -135,7 +163,11 @@ def test_files_that_do_not_fit_are_refused():
 def test_bad_flags_are_refused():
     d = dataset(n_train=30, n_test=10)
     try:
-        for args, text in [(("--strategy", "best"), "aral, random or entropy"),
+        for args, text in [(("--strategy", "best"), "unknown --strategy"),
+                           (("--imbalance", "0"), "number in (0, 1]"),
+                           (("--ema", "1"), "number in [0, 0.9999]"),
+                           (("--balanced", "2"), "bad value for --balanced"),
+                           (("--initial-strategy", "x"), "random or typical"),
                            (("--iters", "-1"), "bad value for --iters"),
                            (("--cycles",), "takes a value"),
                            (("--color", "1"), "unknown option")]:
@@ -148,4 +180,5 @@ def test_bad_flags_are_refused():
 
 
 run([test_cycles_print_json_lines_and_learn, test_same_seed_same_lines,
+     test_validation_imbalance_and_typical_start,
      test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused])

@@ -1,0 +1,150 @@
+"""The tables of the selection benchmark (bench/run_selection.sh), from
+bench/results/sel_<config>_seed<N>_<iters>it.jsonl. Every comparison is
+paired: a config's accuracy minus random order's in the same seed (same
+initial set, same validation split), mean of the differences and its
+standard error. Printed by `python3 bench/curves_table.py --selection`;
+the last line is one JSON object of the headline figures."""
+import glob
+import json
+import math
+import os
+import re
+import statistics
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLASSES = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+           "Shirt", "Sneaker", "Bag", "Boot"]
+
+
+def load(iters):
+    runs = {}
+    pattern = f"{HERE}/results/sel_*_seed*_{iters}it.jsonl"
+    for path in sorted(glob.glob(pattern)):
+        config, seed = re.match(r".*/sel_(.+)_seed(\d+)_", path).groups()
+        rows = [json.loads(l) for l in open(path) if l.startswith("{")]
+        want = 1 if config.startswith("start-") else 5
+        if len(rows) == want:
+            runs.setdefault(config, {})[int(seed)] = rows
+    return runs
+
+
+def mean_se(xs):
+    if not xs:
+        return None, None
+    m = statistics.mean(xs)
+    se = statistics.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else 0.0
+    return m, se
+
+
+def paired(runs, config, base, key, cycle):
+    seeds = sorted(set(runs.get(config, {})) & set(runs.get(base, {})))
+    diffs = [runs[config][s][cycle][key] - runs[base][s][cycle][key]
+             for s in seeds]
+    m, se = mean_se(diffs)
+    return m, se, len(seeds)
+
+
+def fmt(m, se, n, scale=100):
+    if m is None:
+        return "—"
+    return f"{scale * m:+.1f} ± {scale * se:.1f} ({n})"
+
+
+def accuracy_table(runs, configs, key, title):
+    print(f"\n{title}: mean ± sd over seeds (seeds)")
+    print("labeled  " + "".join(f"{c:>22}" for c in configs))
+    for c in range(5):
+        cells = []
+        for name in configs:
+            xs = [r[c][key] for r in runs[name].values()]
+            sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+            cells.append(f"{statistics.mean(xs):.4f} ± {sd:.4f} ({len(xs)})")
+        labeled = next(iter(runs[configs[0]].values()))[c]["labeled"]
+        print(f"{labeled:>7}  " + "".join(f"{x:>22}" for x in cells))
+
+
+def difference_table(runs, configs, base, key, title):
+    print(f"\n{title}: paired difference against {base}, points, "
+          "mean ± standard error (seeds)")
+    print("labeled  " + "".join(f"{c:>22}" for c in configs))
+    out = {}
+    for c in range(5):
+        cells = []
+        for name in configs:
+            m, se, n = paired(runs, name, base, key, c)
+            out.setdefault(name, []).append(
+                None if m is None else {"mean": round(100 * m, 2),
+                                        "se": round(100 * se, 2), "n": n})
+            cells.append(fmt(m, se, n))
+        labeled = next(iter(runs[base].values()))[c]["labeled"]
+        print(f"{labeled:>7}  " + "".join(f"{x:>22}" for x in cells))
+    return out
+
+
+def picks_table(runs, configs):
+    print("\nclasses of each cycle's 100 picks, mean over seeds")
+    print("config         cycle  " + " ".join(f"{n[:7]:>7}" for n in CLASSES))
+    for name in configs:
+        for c in range(5):
+            counts = [statistics.mean(r[c]["picked"][k]
+                                      for r in runs[name].values())
+                      for k in range(10)]
+            print(f"{name:<14} {c + 1:>5}  " +
+                  " ".join(f"{x:>7.1f}" for x in counts))
+
+
+def time_table(runs, configs):
+    print("\nseconds a cycle, mean over cycles and seeds (selection: "
+          "inference of the pool and the ranking, 55,000 samples)")
+    out = {}
+    for name in configs:
+        rows = [row for r in runs[name].values() for row in r]
+        q = statistics.mean(row["query_seconds"] for row in rows)
+        t = statistics.mean(row["train_seconds"] for row in rows)
+        out[name] = {"select_s": round(q, 2), "train_s": round(t, 1),
+                     "share": round(q / (q + t), 3)}
+        print(f"{name:<16} selection {q:6.2f}  training {t:6.1f}  "
+              f"selection share {100 * q / (q + t):4.1f}%")
+    return out
+
+
+def start_table(runs):
+    if "start-random" not in runs or "start-typical" not in runs:
+        return None
+    m, se, n = paired(runs, "start-typical", "start-random", "test_acc", 0)
+    print("\nlabel-free start, 100 labels after one cycle: typical picks of "
+          f"the pixels minus a random start, test accuracy: {fmt(m, se, n)}")
+    for s in sorted(runs["start-typical"]):
+        if s in runs["start-random"]:
+            print(f"  seed {s}: {runs['start-random'][s][0]['test_acc']:.4f}"
+                  f" -> {runs['start-typical'][s][0]['test_acc']:.4f}, "
+                  f"classes of the typical start "
+                  f"{sum(1 for k in runs['start-typical'][s][0]['picked'] if k)}")
+    return {"mean": round(100 * m, 2), "se": round(100 * se, 2), "n": n}
+
+
+def main(iters):
+    runs = load(iters)
+    full = [c for c in runs if not c.startswith(("start-", "imb-"))]
+    full.sort(key=lambda c: (c != "random", c))
+    imb = sorted(c for c in runs if c.startswith("imb-"))
+    head = {"iters": int(iters)}
+    if "random" in runs:
+        accuracy_table(runs, full, "test_acc", "test accuracy")
+        others = [c for c in full if c != "random"]
+        head["test_vs_random"] = difference_table(
+            runs, others, "random", "test_acc", "test accuracy")
+        head["valid_vs_random"] = difference_table(
+            runs, others, "random", "valid_acc",
+            "validation accuracy (where settings are chosen)")
+        picks_table(runs, full)
+        head["seconds"] = time_table(runs, full)
+    if "imb-random" in runs:
+        accuracy_table(runs, imb, "balanced_acc",
+                       "--imbalance 0.1, balanced test accuracy")
+        head["imbalance_vs_random"] = difference_table(
+            runs, [c for c in imb if c != "imb-random"], "imb-random",
+            "balanced_acc", "--imbalance 0.1, balanced test accuracy")
+        picks_table(runs, imb)
+    head["label_free_start"] = start_table(runs)
+    print(json.dumps(head))
