@@ -24,6 +24,7 @@ void handle_label_undo(const struct req *rq, struct resp *rs);
 void handle_export(const struct req *rq, struct resp *rs);
 
 void handle_static(const struct req *rq, struct resp *rs);
+void handle_openapi(const struct req *rq, struct resp *rs);
 
 void handle_model(const struct req *rq, struct resp *rs);
 void handle_model_retrain(const struct req *rq, struct resp *rs);

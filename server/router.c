@@ -33,6 +33,7 @@ struct route {
 static const struct route ROUTES[] = {
     {"GET", "/v1/health", "health", handle_health, ROLE_PUBLIC},
     {"GET", "/v1/ready", "ready", handle_ready, ROLE_PUBLIC},
+    {"GET", "/v1/openapi.yaml", "openapi", handle_openapi, ROLE_PUBLIC},
     {"GET", "/v1/version", "version", handle_version, ROLE_TOKEN},
     {"GET", "/v1/metrics", "metrics", handle_metrics, ROLE_ADMIN_ONLY},
     {"GET", "/v1/project", "project", handle_project, ROLE_TOKEN},

@@ -14,7 +14,8 @@ TYPES = {".html": "text/html; charset=utf-8",
          ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8",
          ".ico": "image/x-icon", ".png": "image/png",
-         ".svg": "image/svg+xml", ".json": "application/json"}
+         ".svg": "image/svg+xml", ".json": "application/json",
+         ".yaml": "application/yaml"}
 
 
 def c_bytes(data):

@@ -16,6 +16,8 @@ import time
 import traceback
 import zlib
 
+import contract
+
 ARALD = os.environ.get("ARALD", os.path.join(os.path.dirname(__file__),
                                              "../../build/server/arald"))
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
@@ -104,6 +106,9 @@ class Daemon:
         out = Response(r.status, {k.lower(): v for k, v in r.getheaders()},
                        r.read())
         conn.close()
+        # Every response is held to docs/openapi.yaml (contract.py).
+        contract.check(method, path, out.status,
+                       out.header("content-type"), out.body)
         return out
 
     def get(self, path, **kw):
