@@ -42,7 +42,7 @@ typedef struct app_config {
     bool durable_full;     /* synchronous=FULL */
     bool access_log;
     uint64_t seed;         /* of the random order and the models */
-    char strategy[16];     /* aral, entropy, random: a model's order */
+    char strategy[16];     /* a model's order: a name of core/score.h */
     int retrain_every;     /* new labels that start a round */
     int min_labels;        /* labels (2 classes at least) for a first one */
     int round_iters;       /* training iterations a round */

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "import.h"
 #include "json.h"
+#include "score.h"
 #include "util.h"
 #include "worker.h"
 
@@ -39,7 +40,7 @@ static const char USAGE[] =
     "         [--threads N] [--lease-ttl SECONDS] [--max-body BYTES]\n"
     "         [--max-batch N] [--timeout SECONDS] [--max-connections N]\n"
     "         [--durability normal|full] [--access-log] [--seed N]\n"
-    "         [--port-file FILE] [--strategy aral|entropy|random]\n"
+    "         [--port-file FILE] [--strategy NAME]\n"
     "         [--retrain-every N] [--min-labels N] [--round-iters N]\n"
     "         [--train-threads N]\n"
     "         run the HTTP daemon until SIGTERM or SIGINT\n"
@@ -65,8 +66,12 @@ static const char USAGE[] =
     "  --access-log          one line per request on stderr\n"
     "  --seed N              seed of the random order, default 1\n"
     "  --port-file FILE      write the bound port there once listening\n"
-    "  --strategy NAME       how a model orders the pool: aral (lowest\n"
-    "                        S(z) first; default), entropy or random\n"
+    "  --strategy NAME       how a model orders the pool: typical (typical\n"
+    "                        members of the least-labeled clusters of the\n"
+    "                        classifier's features; default), typical-aral\n"
+    "                        (the same, lowest S(z) first in each cluster's\n"
+    "                        typical half), aral (lowest S(z) first, the\n"
+    "                        paper's), entropy or random\n"
     "  --retrain-every N     a round after N new labels, default 100\n"
     "  --min-labels N        labels (of 2 classes at least) before the\n"
     "                        first round, default 20\n"
@@ -468,7 +473,8 @@ static void config_defaults(app_config *c)
     c->conn_timeout_s = 30;
     c->max_connections = 1000;
     c->seed = 1;
-    snprintf(c->strategy, sizeof(c->strategy), "aral");
+    snprintf(c->strategy, sizeof(c->strategy), "%s",
+             strategy_name(STRATEGY_DEFAULT));
     c->retrain_every = 100;
     c->min_labels = 20;
     c->round_iters = 600;
@@ -504,9 +510,9 @@ static bool set_option(app_config *c, const char *k, const char *v)
     INT_OPT("round_iters", round_iters, 1, 1000000)
     INT_OPT("train_threads", train_threads, 1, 64)
 #undef INT_OPT
+    strategy st;
     if (!strcmp(k, "strategy"))
-        return (!strcmp(v, "aral") || !strcmp(v, "entropy") ||
-                !strcmp(v, "random")) &&
+        return strategy_parse(v, &st) == 0 &&
                snprintf(c->strategy, sizeof(c->strategy), "%s", v) > 0;
     if (!strcmp(k, "seed"))
         return util_parse_i64(v, 0, INT64_MAX, &n) == 0 &&

@@ -19,6 +19,7 @@ import time
 from harness import Daemon, is_problem, run
 
 NAMES = ["a", "b", "c", "d"]
+DEFAULT = "typical"  # the daemon's strategy unless told (core/score.h)
 FAST = ["--min-labels", "20", "--retrain-every", "20", "--round-iters", "40"]
 
 
@@ -126,12 +127,12 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
         assert "training" in seen, seen
         assert m["labels_since_model"] == 0 and m["labeled"] == 20, m
         assert 0.25 < m["eval_accuracy"] <= 1.0, m
-        assert m["strategy"] == "aral" and m["iterations_total"] == 40, m
+        assert m["strategy"] == DEFAULT and m["iterations_total"] == 40, m
         leases, labels = label_leased(d, 10)
         scores = [i["score"] for i in leases]
-        assert all(i["strategy"] == "aral" and i["model_version"] == 1
+        assert all(i["strategy"] == DEFAULT and i["model_version"] == 1
                    for i in leases), leases
-        assert scores == sorted(scores), scores
+        assert scores == sorted(scores), scores  # the rank in the model's order
         assert [i["rank"] for i in leases] == sorted(i["rank"] for i in leases)
         assert all(0 <= i["pseudo_label"] < 4 and 0 < i["confidence"] <= 1
                    for i in leases)
@@ -169,7 +170,7 @@ def test_restart_serves_the_stored_model_without_a_round():
         m = d.get("/v1/model").json
         assert m["model_version"] == 1 and m["state"] == "idle", m
         q = d.get("/v1/queue?limit=20").json
-        assert q["strategy"] == "aral" and queue_ids(d) == before
+        assert q["strategy"] == DEFAULT and queue_ids(d) == before
         time.sleep(1.5)
         assert len(rounds(d)) == 1, rounds(d)  # no round ran
         # Samples imported now join the end of the model's order, unscored.
@@ -178,7 +179,7 @@ def test_restart_serves_the_stored_model_without_a_round():
         assert queue_ids(d) == before
         assert set(queue_ids(d, 1000)[-3:]) == new
         s = d.get(f"/v1/samples/{min(new)}").json
-        assert s["strategy"] == "aral" and s["score"] is None, s
+        assert s["strategy"] == DEFAULT and s["score"] is None, s
     finally:
         d.stop()
 
@@ -215,7 +216,7 @@ def test_kill9_in_a_round_keeps_the_previous_model():
         d.start()
         m = d.get("/v1/model").json
         assert m["model_version"] == 1, m
-        assert d.get("/v1/queue?limit=20").json["strategy"] == "aral"
+        assert d.get("/v1/queue?limit=20").json["strategy"] == DEFAULT
         # The labels are kept, and the queue is model 1's stored order
         # without the labeled samples.
         assert m["labeled"] == 40, m
@@ -271,20 +272,25 @@ def test_failed_round_is_recorded_and_the_ranking_stays():
         d.stop()
 
 
-def test_entropy_strategy_serves_the_most_uncertain_first():
-    d = daemon(["--strategy", "entropy"])
-    try:
-        label_leased(d, 20)
-        m, _ = wait_model(d, 1)
-        assert m["strategy"] == "entropy", m
-        leases, labels = label_leased(d, 10)
-        assert all(i["strategy"] == "entropy" and i["model_version"] == 1
-                   for i in leases), leases
-        keys = [i["score"] for i in leases]  # minus the entropy
-        assert keys == sorted(keys) and all(k <= 0 for k in keys), keys
-        assert d.get("/v1/rounds/1").json["strategy"] == "entropy"
-    finally:
-        d.stop()
+def test_other_strategies_serve_in_their_order():
+    # Each strategy's key, as leases carry it in "score": minus the entropy
+    # for entropy, S(z) for aral, the rank in the order for typical-aral.
+    in_range = {"entropy": lambda k: k <= 0, "aral": lambda k: 0 < k < 1,
+                "typical-aral": lambda k: k >= 0 and k == int(k)}
+    for name, ok in in_range.items():
+        d = daemon(["--strategy", name])
+        try:
+            label_leased(d, 20)
+            m, _ = wait_model(d, 1)
+            assert m["strategy"] == name, m
+            leases, labels = label_leased(d, 10)
+            assert all(i["strategy"] == name and i["model_version"] == 1
+                       for i in leases), leases
+            keys = [i["score"] for i in leases]
+            assert keys == sorted(keys) and all(map(ok, keys)), (name, keys)
+            assert d.get("/v1/rounds/1").json["strategy"] == name
+        finally:
+            d.stop()
 
 
 def test_one_class_is_not_enough_and_the_order_stays_random():
@@ -383,6 +389,6 @@ if __name__ == "__main__":
          test_kill9_in_a_round_keeps_the_previous_model,
          test_damaged_checkpoint_keeps_the_daemon_serving,
          test_failed_round_is_recorded_and_the_ranking_stays,
-         test_entropy_strategy_serves_the_most_uncertain_first,
+         test_other_strategies_serve_in_their_order,
          test_one_class_is_not_enough_and_the_order_stays_random,
          test_events_reach_two_clients_and_do_not_hold_up_shutdown])
