@@ -44,7 +44,8 @@ void handle_static(const struct req *rq, struct resp *rs)
     }
     const char *path = !strcmp(rq->path, "/index.html") ? "/"
                        : !strcmp(rq->path, "/docs") ? "/docs.html"
-                                                    : rq->path;
+                       : !strcmp(rq->path, "/dashboard") ? "/dashboard.html"
+                                                         : rq->path;
     if (!serve_file(rq, rs, path))
         resp_problem(rs, rq, 404, "not_found", "no such file");
 }

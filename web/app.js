@@ -1,90 +1,265 @@
-// A minimal annotator page over the REST API: lease one sample, show it,
-// label it with a key, skip or undo. The full page comes in its own issue.
-"use strict";
-
-const state = { token: localStorage.getItem("arald.token") || "",
-                annotator: localStorage.getItem("arald.annotator") || "",
-                project: null, lease: null, lastLabel: null };
+// The annotator's page: one sample at a time, by keyboard alone. Leases
+// are taken a few ahead with their images decoded, so the next sample is
+// on screen the moment a label is given; the label is sent after. The
+// leases are kept in localStorage, so a reload keeps them.
+import { api, store, sampleImage, follow, describeModel, ApiError } from "/api.js";
 
 const $ = (id) => document.getElementById(id);
+const AHEAD = 3; // leases held besides the one on screen
+const S = { project: null, annotator: localStorage.getItem("arald.annotator") || "",
+            current: null, queue: [], last: null, sending: Promise.resolve(),
+            refilling: false, stopEvents: null, model: null,
+            mine: 0 };
+const mineKey = () => "arald.mine." + S.annotator;
 
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: { "Authorization": "Bearer " + state.token,
-               "Content-Type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined });
-  const data = res.headers.get("Content-Type")?.includes("json")
-    ? await res.json() : null;
-  if (!res.ok) throw new Error(data?.detail || res.statusText);
-  return data;
+function say(text, bad = false) {
+  $("message").textContent = text;
+  $("message").className = bad ? "bad" : "";
 }
 
-function say(text) { $("message").textContent = text; }
-
-async function next() {
-  const got = await api("POST", "/v1/leases", { annotator: state.annotator, n: 1 });
-  state.lease = got.items[0] || null;
-  if (!state.lease) { $("sample").removeAttribute("src"); say("Nothing left to label."); return; }
-  const img = await fetch(`/v1/samples/${state.lease.sample_id}/image`,
-                          { headers: { "Authorization": "Bearer " + state.token } });
-  $("sample").src = URL.createObjectURL(await img.blob());
-  $("caption").textContent = `sample ${state.lease.sample_id}`;
+function saveLeases() {
+  const held = [S.current, ...S.queue].filter(Boolean).map((x) => x.lease);
+  localStorage.setItem("arald.leases", JSON.stringify(held));
 }
 
-async function label(name) {
-  if (!state.lease) return;
-  const out = await api("POST", "/v1/labels", { lease_id: state.lease.lease_id, label: name });
-  state.lastLabel = out.items[0].label_id;
-  say(`Labeled ${state.lease.sample_id} as ${name}.`);
-  await next();
+// ---- the sample on screen and why it was chosen
+
+function scoreWords(l) {
+  if (l.score == null) return null;
+  if (l.strategy === "aral") return ["S(z)", l.score.toFixed(4)];
+  if (l.strategy === "entropy") return ["entropy", (-l.score).toFixed(3)];
+  return null; // the typical strategies' score is the rank itself
 }
 
-async function skip() {
-  if (!state.lease) return;
-  await api("DELETE", `/v1/leases/${state.lease.lease_id}`);
-  await next();
-}
-
-async function undo() {
-  if (!state.lastLabel) return;
-  await api("POST", `/v1/labels/${state.lastLabel}/undo`);
-  say("Undone."); state.lastLabel = null;
-}
-
-function drawClasses() {
-  const box = $("classes");
-  box.replaceChildren(...state.project.classes.map((c) => {
-    const b = document.createElement("button");
-    b.textContent = `${c.key}: ${c.name}`;
-    b.addEventListener("click", () => label(c.name).catch((e) => say(e.message)));
-    return b;
+function showWhy(l) {
+  const cls = S.project.classes;
+  const rows = [["strategy", l.model_version == null
+    ? "random order (leased before any model)" : l.strategy]];
+  const sw = scoreWords(l);
+  if (sw) rows.push(sw);
+  if (l.rank != null) rows.push(["rank in the pool", String(l.rank + 1)]);
+  rows.push(["model", l.model_version == null ? "none yet" : String(l.model_version)]);
+  if (l.pseudo_label != null)
+    rows.push(["suggestion", `${cls[l.pseudo_label].name} (${Math.round(100 * l.confidence)}%)`]);
+  rows.push(["lease ends", new Date(l.expires_at).toLocaleTimeString()]);
+  $("why").replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = k; dd.textContent = v;
+    return [dt, dd];
   }));
 }
 
-async function start() {
-  state.project = await api("GET", "/v1/project");
-  $("login").hidden = true; $("work").hidden = false;
-  $("status").textContent = `${state.annotator} on ${state.project.name}`;
-  drawClasses();
-  await next();
+function showSuggestion(l) {
+  for (const b of $("classes").children)
+    b.setAttribute("aria-pressed", String(l != null && Number(b.dataset.index) === l.pseudo_label));
+}
+
+function showNext() {
+  S.current = S.queue.shift() || null;
+  saveLeases();
+  if (!S.current) {
+    $("sample").removeAttribute("src");
+    $("caption").textContent = "Nothing to label right now.";
+    $("why").replaceChildren();
+    showSuggestion(null);
+    return;
+  }
+  const l = S.current.lease;
+  $("sample").src = S.current.url;
+  $("caption").textContent = `sample ${l.sample_id}` + (l.external_id ? ` (${l.external_id})` : "");
+  showWhy(l);
+  showSuggestion(l);
+}
+
+// ---- keeping leases ahead
+
+async function withImage(lease) {
+  return { lease, url: await sampleImage(lease.sample_id) };
+}
+
+async function refill() {
+  if (S.refilling) return;
+  S.refilling = true;
+  try {
+    for (;;) {
+      const need = AHEAD + 1 - S.queue.length - (S.current ? 1 : 0);
+      if (need <= 0) break;
+      const got = await api("POST", "/v1/leases", { annotator: S.annotator, n: need });
+      for (const l of got.items) S.queue.push(await withImage(l));
+      if (!S.current) showNext();
+      saveLeases();
+      if (got.items.length < need) break; // the queue ran dry
+    }
+  } catch (e) {
+    say(e.message, true);
+  } finally {
+    S.refilling = false;
+  }
+}
+
+// Leases of a previous visit that are still this browser's to use.
+async function restoreLeases() {
+  let held = [];
+  try { held = JSON.parse(localStorage.getItem("arald.leases") || "[]"); } catch { /* none */ }
+  for (const l of held) {
+    if (Date.parse(l.expires_at) <= Date.now()) continue;
+    try {
+      const s = await api("GET", `/v1/samples/${l.sample_id}`);
+      if (s.state === "leased") S.queue.push(await withImage(l));
+    } catch { /* gone: skip it */ }
+  }
+}
+
+// ---- actions
+
+function label(index) {
+  const item = S.current;
+  if (!item) return;
+  const name = S.project.classes[index].name;
+  showNext();
+  const l = item.lease;
+  S.sending = S.sending.then(async () => {
+    try {
+      const out = await api("POST", "/v1/labels", { lease_id: l.lease_id, label: name });
+      S.last = { id: out.items[0].label_id, sample: l.sample_id, name };
+      localStorage.setItem(mineKey(), String(++S.mine));
+      $("mine").textContent = S.mine;
+      say(`Labeled sample ${l.sample_id} as ${name}.`);
+    } catch (e) {
+      say(`Sample ${l.sample_id}: ${e.message}`, true);
+    }
+  });
+  refill();
+}
+
+function skip() {
+  const item = S.current;
+  if (!item) return;
+  showNext();
+  api("DELETE", `/v1/leases/${item.lease.lease_id}`)
+    .then(() => say(`Skipped sample ${item.lease.sample_id}.`))
+    .catch((e) => say(e.message, true));
+  refill();
+}
+
+async function undo() {
+  await S.sending; // the label to undo may still be on its way
+  if (!S.last) { say("Nothing to undo."); return; }
+  const last = S.last;
+  S.last = null;
+  try {
+    await api("POST", `/v1/labels/${last.id}/undo`);
+    localStorage.setItem(mineKey(), String(--S.mine));
+    $("mine").textContent = S.mine;
+    say(`Undid the label ${last.name} of sample ${last.sample}.`);
+  } catch (e) {
+    say(e.message, true);
+  }
+}
+
+// ---- the page around it
+
+function drawClasses() {
+  const keys = [["Enter", "accept the suggestion"], ["s", "skip this sample"],
+                ["u or Backspace", "undo the last label"], ["?", "this list"]];
+  $("classes").replaceChildren(...S.project.classes.map((c) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.index = c.index;
+    b.setAttribute("aria-pressed", "false");
+    b.setAttribute("aria-keyshortcuts", c.key);
+    b.innerHTML = `<kbd></kbd> `;
+    b.firstChild.textContent = c.key;
+    b.append(c.name);
+    b.addEventListener("click", () => label(c.index));
+    keys.unshift([c.key, `label as ${c.name}`]);
+    return b;
+  }));
+  $("keys").replaceChildren(...keys.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.innerHTML = "<kbd></kbd>"; dt.firstChild.textContent = k; dd.textContent = v;
+    return [dt, dd];
+  }));
+}
+
+function showPool(labeled) {
+  const total = S.project.counts.pool;
+  $("pool").textContent = `${labeled} of ${total} labeled`;
+  $("poolbar").max = Math.max(1, total);
+  $("poolbar").value = labeled;
+}
+
+function showModel(m) {
+  S.model = m;
+  $("model").textContent = describeModel(m);
+  const busy = m.state !== "idle" && m.iterations_total > 0;
+  $("progress").hidden = !busy;
+  if (busy) { $("progress").max = m.iterations_total; $("progress").value = m.iteration; }
+  showPool(m.labeled);
 }
 
 document.addEventListener("keydown", (e) => {
-  if (!state.project || e.target.tagName === "INPUT") return;
-  const c = state.project.classes.find((k) => k.key === e.key);
-  const run = c ? label(c.name) : e.key === "s" ? skip() : e.key === "u" ? undo() : null;
-  run?.catch((err) => say(err.message));
+  if (!S.project || $("work").hidden || e.ctrlKey || e.metaKey || e.altKey) return;
+  if ($("help").open || e.target.tagName === "INPUT") return;
+  const c = S.project.classes.find((k) => k.key === e.key);
+  let done = true;
+  if (c) label(c.index);
+  else if (e.key === "Enter") {
+    const p = S.current?.lease.pseudo_label;
+    if (p != null) label(p); else say("No suggestion yet: press a class key.");
+  } else if (e.key === "s") skip();
+  else if (e.key === "u" || e.key === "Backspace") undo();
+  else if (e.key === "?") $("help").showModal();
+  else done = false;
+  if (done) e.preventDefault();
 });
+
+async function start() {
+  S.project = await api("GET", "/v1/project");
+  $("login").hidden = true;
+  $("work").hidden = false;
+  $("signout").hidden = false;
+  $("who").textContent = `${S.annotator} on ${S.project.name}`;
+  S.mine = Number(localStorage.getItem(mineKey()) || 0);
+  $("mine").textContent = S.mine;
+  drawClasses();
+  showPool(S.project.counts.labeled);
+  await restoreLeases();
+  showNext();
+  await refill();
+  S.stopEvents = follow((name, data) => showModel(data),
+                        (state) => { $("live").textContent = state === "live" ? "" : `(events: ${state})`; });
+}
+
+async function signOut() {
+  S.stopEvents?.();
+  const held = [S.current, ...S.queue].filter(Boolean);
+  await Promise.allSettled(held.map((x) => api("DELETE", `/v1/leases/${x.lease.lease_id}`)));
+  S.current = null; S.queue = [];
+  localStorage.removeItem("arald.leases");
+  store.token = "";
+  location.reload();
+}
+
+$("signout").addEventListener("click", () => { signOut(); });
 
 $("login").addEventListener("submit", (e) => {
   e.preventDefault();
-  state.token = $("token").value.trim();
-  state.annotator = $("annotator").value.trim() || "annotator";
-  localStorage.setItem("arald.token", state.token);
-  localStorage.setItem("arald.annotator", state.annotator);
-  start().catch((err) => { say(err.message); $("login").hidden = false; });
+  store.token = $("token").value.trim();
+  S.annotator = $("annotator").value.trim();
+  localStorage.setItem("arald.annotator", S.annotator);
+  start().catch((err) => { say(err.message, true); $("login").hidden = false; });
 });
 
-if (state.token) start().catch(() => { $("login").hidden = false; });
-else $("login").hidden = false;
+function askToken(why) {
+  $("login").hidden = false;
+  $("annotator").value = S.annotator;
+  $("model").textContent = "Signed out.";
+  if (why) say(why, true);
+}
+
+if (store.token && S.annotator) {
+  start().catch((err) => askToken(err instanceof ApiError ? err.message : String(err)));
+} else {
+  askToken();
+}

@@ -1,84 +1,252 @@
-// The annotator page in a real browser (Debian's Chromium, driven by
-// playwright-core): sign in, see a sample, label it with its key, undo it
-// with "u", and read the result back over REST. No console errors allowed.
-import { test } from "node:test";
+// The annotator page and the operator dashboard in a real browser
+// (Debian's Chromium, driven by playwright-core), against a real arald
+// over a real SQLite file. What an annotator does by keyboard alone ends
+// up in the database exactly; a reload keeps the leases; a lost lease is
+// explained; a round shows up on both pages without a reload; axe-core
+// finds no serious or critical violation. Screenshots go to
+// build/screenshots/ as artefacts.
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
-const ARALD = process.env.ARALD || new URL("../../build/server/arald", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+const ARALD = process.env.ARALD || join(ROOT, "build/server/arald");
+const SHOTS = join(ROOT, "build/screenshots");
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const CLASSES = ["cat", "dog", "bird"];
+const N = 150;
 
-function idx(n) {
+// Image i shows class i % 3: bars in one of three directions, with noise,
+// so a model can learn them.
+function idx(n, offset = 0) {
   const head = Buffer.alloc(16);
   head.writeUInt32BE(0x803, 0); head.writeUInt32BE(n, 4);
   head.writeUInt32BE(28, 8); head.writeUInt32BE(28, 12);
   const px = Buffer.alloc(n * 784);
-  for (let i = 0; i < px.length; i++) px[i] = (i * 7 + Math.floor(i / 784) * 31) & 0xff;
+  let seed = 7 + offset;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let i = 0; i < n; i++)
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) {
+        const c = (i + offset) % 3, on = c === 0 ? y % 6 < 3 : c === 1 ? x % 6 < 3 : (x + y) % 8 < 4;
+        px[i * 784 + y * 28 + x] = Math.min(255, (on ? 190 : 30) + Math.floor(rnd() * 60));
+      }
   return gzipSync(Buffer.concat([head, px]));
 }
+const truth = (sampleId) => (sampleId - 1) % 3;
 
-async function startDaemon() {
+function labelsIdx(n, offset) {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(0x801, 0); head.writeUInt32BE(n, 4);
+  return gzipSync(Buffer.concat([head, Buffer.from(Array.from({ length: n }, (_, i) => (i + offset) % 3))]));
+}
+
+async function startDaemon(extra = []) {
   const dir = mkdtempSync(join(tmpdir(), "arald-e2e-"));
   const db = join(dir, "t.db"), portFile = join(dir, "port");
   execFileSync(ARALD, ["init", "--db", db, "--classes", CLASSES.join(","), "--shape", "28x28x1"]);
-  writeFileSync(join(dir, "img.gz"), idx(5));
+  writeFileSync(join(dir, "img.gz"), idx(N));
   execFileSync(ARALD, ["import", "--db", db, "--idx", join(dir, "img.gz")]);
-  const out = execFileSync(ARALD, ["token", "create", "--db", db, "--role", "annotate", "--name", "e2e"]);
-  const token = out.toString().trim().split(/\s+/).pop();
-  const proc = spawn(ARALD, ["serve", "--db", db, "--port", "0", "--port-file", portFile],
-                     { stdio: "inherit" });
-  for (let i = 0; i < 200 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 25));
+  // an eval split with known labels, so rounds report an accuracy
+  writeFileSync(join(dir, "eval.gz"), idx(30, 1));
+  writeFileSync(join(dir, "eval-labels.gz"), labelsIdx(30, 1));
+  execFileSync(ARALD, ["import", "--db", db, "--idx", join(dir, "eval.gz"), "--labels",
+                       join(dir, "eval-labels.gz"), "--split", "eval"]);
+  const token = (role) => execFileSync(ARALD, ["token", "create", "--db", db, "--role", role,
+                                               "--name", role]).toString().trim().split(/\s+/).pop();
+  const tokens = { annotate: token("annotate"), admin: token("admin") };
+  const proc = spawn(ARALD, ["serve", "--db", db, "--port", "0", "--port-file", portFile,
+                             "--min-labels", "20", "--retrain-every", "20",
+                             "--round-iters", "60", ...extra], { stdio: "inherit" });
+  for (let i = 0; i < 400 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 25));
   const base = `http://127.0.0.1:${readFileSync(portFile, "utf8").trim()}`;
   for (let i = 0; i < 200; i++) {
     try { if ((await fetch(`${base}/v1/ready`)).ok) break; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 25));
   }
-  return { proc, base, token };
+  const call = async (method, path, body, role = "admin") => {
+    const r = await fetch(base + path, { method, headers: {
+      Authorization: `Bearer ${tokens[role]}`, "Content-Type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined });
+    return r.headers.get("content-type")?.includes("json") ? r.json() : r.text();
+  };
+  const sql = (q) => execFileSync("sqlite3", [db, q]).toString().trim();
+  return { proc, base, tokens, db, call, sql };
 }
 
-async function exported(d) {
-  const r = await fetch(`${d.base}/v1/samples?state=labeled`,
-                        { headers: { Authorization: `Bearer ${d.token}` } });
-  return (await r.json()).items;
+// Labels n samples by their truth over REST (another annotator).
+async function labelOver(d, n, annotator = "seed") {
+  const got = await d.call("POST", "/v1/leases", { annotator, n });
+  const items = got.items.map((l) => ({ lease_id: l.lease_id, label: CLASSES[truth(l.sample_id)] }));
+  await d.call("POST", "/v1/labels", { items });
 }
 
-test("label a sample with its key, then undo, in Chromium", async () => {
-  const d = await startDaemon();
-  const browser = await chromium.launch({
+async function waitModel(d, version) {
+  for (let i = 0; i < 600; i++) {
+    const m = await d.call("GET", "/v1/model");
+    if (m.model_version >= version && m.state === "idle") return m;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("no model " + version);
+}
+
+let browser;
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
     executablePath: "/usr/bin/chromium", headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            "--disable-background-networking", "--disable-component-update",
            "--disable-sync", "--no-first-run", "--disable-quic"] });
+});
+after(async () => { await browser?.close(); });
+
+// A page that fails the test on any console error or uncaught exception.
+async function openPage(d, path, problems) {
+  const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => problems.push(`${path}: ${e.message}`));
+  page.on("console", (m) => {
+    // a refused request is the test's own doing (it checks the words shown)
+    if (m.type() === "error" && !/status of 409/.test(m.text())) problems.push(`${path}: ${m.text()}`);
+  });
+  await page.goto(d.base + path);
+  return page;
+}
+
+async function signIn(page, d, role = "annotate", name = "alice") {
+  await page.fill("#token", d.tokens[role]);
+  if (await page.locator("#annotator").count()) await page.fill("#annotator", name);
+  await page.keyboard.press("Enter");
+}
+
+const shown = async (page) => Number((await page.textContent("#caption")).split(" ")[1]);
+const suggestion = (page) => page.evaluate(() => {
+  const b = document.querySelector("#classes button[aria-pressed=true]");
+  return b ? Number(b.dataset.index) : null;
+});
+
+async function axe(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const res = await page.evaluate(async () => (await window.axe.run(document)).violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.length})`));
+  assert.deepEqual(res, [], `${what}: ${res.join("; ")}`);
+}
+
+test("20 labels by keyboard, the last undone, one skipped: the database holds the 19", async () => {
+  const d = await startDaemon();
   const problems = [];
   try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => problems.push(e.message));
-    page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
-    await page.goto(d.base + "/");
-    await page.fill("#token", d.token);
-    await page.fill("#annotator", "alice");
-    await page.click("button[type=submit]");
-    await page.waitForFunction(() => document.querySelector("#sample")?.complete &&
-                               document.querySelector("#sample").naturalWidth === 28);
-    const shown = Number((await page.textContent("#caption")).split(" ")[1]);
-    await page.keyboard.press("2");
-    await page.waitForFunction(() => /Labeled/.test(document.querySelector("#message").textContent));
-    let labeled = await exported(d);
-    assert.equal(labeled.length, 1);
-    assert.equal(labeled[0].sample_id, shown);
-    assert.equal(labeled[0].label, "dog");
-    await page.keyboard.press("u");
-    await page.waitForFunction(() => /Undone/.test(document.querySelector("#message").textContent));
-    labeled = await exported(d);
-    assert.equal(labeled.length, 0);
+    await labelOver(d, 20);           // a model first, so there are suggestions
+    await waitModel(d, 1);
+    const page = await openPage(d, "/", problems);
+    await signIn(page, d);
+    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    await page.screenshot({ path: join(SHOTS, "annotator.png") });
+    await axe(page, "annotator page");
+    const want = new Map();
+    let accepted = 0, overridden = 0, skipped = null, undone = null;
+    for (let i = 0; i < 21; i++) {
+      const id = await shown(page);
+      const s = await suggestion(page);
+      if (i === 7) { skipped = id; await page.keyboard.press("s"); }
+      else if (s != null && i % 3 !== 1) { // accept the suggestion
+        want.set(id, s); accepted++; await page.keyboard.press("Enter");
+      } else {                             // another class than suggested
+        const c = s == null ? truth(id) : (s + 1) % 3;
+        want.set(id, c); overridden++; await page.keyboard.press(String(c + 1));
+      }
+      await page.waitForFunction((prev) => !document.querySelector("#caption").textContent
+        .startsWith(`sample ${prev} `), id);
+      if (i === 20) {                      // undo the label just given
+        await page.waitForFunction((x) => document.querySelector("#message").textContent
+          .includes(`sample ${x} as`), id);
+        await page.keyboard.press("u");
+        await page.waitForFunction(() => /Undid/.test(document.querySelector("#message").textContent));
+        undone = id; want.delete(id);
+      }
+    }
+    await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 19);
+    assert.ok(accepted >= 5 && overridden >= 5, `accepted ${accepted}, overridden ${overridden}`);
+    const rows = d.sql("SELECT s.id, s.label FROM samples s JOIN labels l ON l.id = s.label_id " +
+                       "WHERE l.annotator = 'alice' ORDER BY s.id").split("\n").filter(Boolean)
+      .map((r) => r.split("|").map(Number));
+    assert.equal(rows.length, 19, rows.join(" "));
+    assert.deepEqual(new Map(rows), want);
+    assert.equal(d.sql(`SELECT label IS NULL FROM samples WHERE id = ${undone}`), "1");
+    assert.equal(d.sql("SELECT count(*) FROM labels WHERE retracts IN " +
+                       `(SELECT id FROM labels WHERE sample_id = ${undone})`), "1");
+    assert.equal(d.sql(`SELECT state FROM leases WHERE sample_id = ${skipped} ` +
+                       "AND annotator = 'alice' ORDER BY id LIMIT 1"), "released");
     assert.deepEqual(problems, []);
   } finally {
-    await browser.close();
+    d.proc.kill("SIGTERM");
+  }
+});
+
+test("a reload keeps the leases; a lost lease is explained", async () => {
+  const d = await startDaemon(["--lease-ttl", "2"]);
+  const problems = [];
+  try {
+    const page = await openPage(d, "/", problems);
+    await signIn(page, d);
+    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    const first = await shown(page);
+    const held = () => d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice'");
+    await page.waitForFunction(() => JSON.parse(localStorage.getItem("arald.leases")).length === 4);
+    assert.equal(held(), "4");
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    assert.equal(await shown(page), first);  // the same sample, no new lease
+    assert.equal(held(), "4");
+    // the leases run out (2 s) and another annotator takes every sample
+    await new Promise((r) => setTimeout(r, 2500));
+    for (let k = 0; k < 2; k++) await d.call("POST", "/v1/leases", { annotator: "bob", n: 100 });
+    await page.keyboard.press("1");
+    await page.waitForFunction(() => /ran out/.test(document.querySelector("#message").textContent));
+    assert.match(await page.textContent("#message"), new RegExp(`Sample ${first}: .*someone else took it`));
+    assert.equal(d.sql(`SELECT count(*) FROM labels WHERE sample_id = ${first}`), "0");
+    assert.deepEqual(problems, []);
+  } finally {
+    d.proc.kill("SIGTERM");
+  }
+});
+
+test("a round shows on the status line and the dashboard's curve without a reload", async () => {
+  const d = await startDaemon();
+  const problems = [];
+  try {
+    const ann = await openPage(d, "/", problems);
+    await signIn(ann, d);
+    await ann.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    const dash = await openPage(d, "/dashboard", problems);
+    await signIn(dash, d, "admin");
+    await dash.waitForSelector("#curve-svg");
+    await ann.waitForFunction(() => /order is random/.test(document.querySelector("#model").textContent));
+    await ann.screenshot({ path: join(SHOTS, "annotator-before-round.png") });
+    await dash.screenshot({ path: join(SHOTS, "dashboard-before-round.png"), fullPage: true });
+    await axe(dash, "dashboard");
+    assert.equal(await dash.locator("#curve-svg circle.point").count(), 0);
+    await labelOver(d, 20);
+    await ann.waitForFunction(() => /^Model 1, eval accuracy/.test(document.querySelector("#model").textContent),
+                              null, { timeout: 60000 });
+    await dash.waitForFunction(() => document.querySelectorAll("#curve-svg circle.point").length === 1,
+                               null, { timeout: 60000 });
+    await dash.waitForFunction(() => document.querySelectorAll("#rounds tbody tr").length === 1);
+    await dash.waitForFunction(() => [...document.querySelectorAll("#per-class tbody tr")]
+      .reduce((n, tr) => n + Number(tr.cells[1].textContent), 0) === 20);
+    await ann.screenshot({ path: join(SHOTS, "annotator-after-round.png") });
+    await dash.screenshot({ path: join(SHOTS, "dashboard-after-round.png"), fullPage: true });
+    await axe(dash, "dashboard after a round");
+    assert.deepEqual(problems, []);
+  } finally {
     d.proc.kill("SIGTERM");
   }
 });

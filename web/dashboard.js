@@ -1,0 +1,199 @@
+// The operator's dashboard: the learning curve (one point per round, SVG
+// drawn here), labels per class beside the queue's pseudo-labels, labels
+// per annotator per hour, the rounds, the head of the queue, the retrain
+// state live from /v1/events, a retrain button and the exports.
+import { api, store, sampleImage, follow, describeModel } from "/api.js";
+
+const $ = (id) => document.getElementById(id);
+let project = null, lastRounds = -1, refreshing = false;
+
+function say(text, bad = false) {
+  $("message").textContent = text;
+  $("message").className = bad ? "bad" : "";
+}
+
+function el(tag, text, attrs = {}) {
+  const e = document.createElement(tag);
+  if (text != null) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function table(id, head, rows) {
+  const t = $(id);
+  const tr = el("tr");
+  head.forEach((h) => tr.append(el("th", h, { scope: "col" })));
+  t.replaceChildren(el("thead"), el("tbody"));
+  t.tHead.append(tr);
+  for (const r of rows) {
+    const row = el("tr");
+    r.forEach((c) => row.append(el("td", c)));
+    t.tBodies[0].append(row);
+  }
+}
+
+async function allRounds() {
+  const out = [];
+  let cursor = null;
+  do {
+    const page = await api("GET", "/v1/rounds?limit=100" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
+    out.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return out.reverse(); // oldest first
+}
+
+// ---- the learning curve, as SVG
+
+const NS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+function drawCurve(rounds) {
+  const pts = rounds.filter((r) => r.status === "published" && r.eval_accuracy != null)
+                    .map((r) => [r.labels_used, r.eval_accuracy, r.round]);
+  const W = 420, H = 240, L = 44, B = 30, T = 10, R = 12;
+  const box = svg("svg", { width: W, height: H, role: "img", id: "curve-svg",
+                           "aria-label": `eval accuracy of ${pts.length} rounds against labels` });
+  box.append(svg("title", {}, "Learning curve"));
+  const maxX = Math.max(1, ...pts.map((p) => p[0]));
+  const x = (v) => L + (W - L - R) * v / maxX, y = (v) => T + (H - T - B) * (1 - v);
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    box.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#ddd" }));
+    box.append(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, `${v * 100}%`));
+  }
+  box.append(svg("text", { x: (L + W) / 2, y: H - 6, "text-anchor": "middle" }, "labels"));
+  box.append(svg("text", { x: W - R, y: H - B + 14, "text-anchor": "end" }, String(maxX)));
+  box.append(svg("text", { x: L, y: H - B + 14, "text-anchor": "start" }, "0"));
+  if (pts.length) {
+    box.append(svg("polyline", { points: pts.map((p) => `${x(p[0])},${y(p[1])}`).join(" "),
+                                 fill: "none", stroke: "#0b57d0", "stroke-width": 2 }));
+    for (const p of pts) {
+      const c = svg("circle", { cx: x(p[0]), cy: y(p[1]), r: 4, fill: "#0b57d0", class: "point" });
+      c.append(svg("title", {}, `round ${p[2]}: ${p[0]} labels, ${(100 * p[1]).toFixed(1)}%`));
+      box.append(c);
+    }
+  } else {
+    box.append(svg("text", { x: (L + W) / 2, y: H / 2, "text-anchor": "middle" },
+                   "No model yet: the order is random"));
+  }
+  $("curve").replaceChildren(box);
+}
+
+function drawRounds(rounds) {
+  const f = (v, d = 2) => (v == null ? "—" : Number(v).toFixed(d));
+  table("rounds", ["round", "status", "strategy", "labels", "iterations", "read s", "train s",
+                   "score s", "store s", "loss D", "loss class", "eval acc"],
+        rounds.slice().reverse().map((r) => [r.round, r.status + (r.reason ? `: ${r.reason}` : ""),
+          r.strategy, r.labels_used, r.iterations, f(r.seconds.read), f(r.seconds.train),
+          f(r.seconds.score), f(r.seconds.store), f(r.losses?.d, 3), f(r.losses?.d_class, 3),
+          r.eval_accuracy == null ? "—" : `${(100 * r.eval_accuracy).toFixed(1)}%`]));
+}
+
+// ---- labels: per class (beside the queue's pseudo-labels), per annotator
+
+async function exportedLabels() {
+  const res = await api("GET", "/v1/export?format=jsonl", null, { raw: true });
+  return (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+async function drawLabels() {
+  const [labels, queue] = await Promise.all([exportedLabels(), api("GET", "/v1/queue?limit=1000")]);
+  const per = new Map(project.classes.map((c) => [c.name, 0]));
+  labels.forEach((l) => per.set(l.label, (per.get(l.label) || 0) + 1));
+  const pseudo = project.classes.map(() => 0);
+  let scored = 0;
+  queue.items.forEach((q) => { if (q.pseudo_label != null) { pseudo[q.pseudo_label]++; scored++; } });
+  table("per-class", ["class", "labels", `queue pseudo-labels (first ${scored})`],
+        project.classes.map((c, i) => [c.name, per.get(c.name),
+          scored ? `${pseudo[i]} (${Math.round(100 * pseudo[i] / scored)}%)` : "—"]));
+  const since = Date.now() - 24 * 3600e3, who = new Map();
+  for (const l of labels) {
+    const t = Date.parse(l.created_at);
+    if (t < since) continue;
+    const m = who.get(l.annotator) || { n: 0, first: t, last: t };
+    m.n++; m.first = Math.min(m.first, t); m.last = Math.max(m.last, t);
+    who.set(l.annotator, m);
+  }
+  table("rate", ["annotator", "labels", "per hour"],
+        [...who].map(([a, m]) => [a, m.n, (m.n / Math.max(1 / 60, (m.last - m.first) / 3600e3)).toFixed(0)]));
+  return queue;
+}
+
+async function drawQueue(queue) {
+  const head = queue.items.slice(0, 12);
+  const figs = await Promise.all(head.map(async (q) => {
+    const f = el("figure");
+    const img = el("img", null, { alt: `sample ${q.sample_id}`, width: 84, height: 84 });
+    if (project.input.kind === "image") img.src = await sampleImage(q.sample_id);
+    const cap = q.rank == null ? "random" : `#${q.rank + 1}` +
+      (q.pseudo_label != null ? ` ${project.classes[q.pseudo_label].name}` : "");
+    f.append(img, el("figcaption", `${q.sample_id}: ${cap}`));
+    return f;
+  }));
+  $("queue").replaceChildren(...figs);
+}
+
+async function refresh() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const rounds = await allRounds();
+    lastRounds = rounds.length;
+    drawCurve(rounds);
+    drawRounds(rounds);
+    await drawQueue(await drawLabels());
+  } catch (e) {
+    say(e.message, true);
+  } finally {
+    refreshing = false;
+  }
+}
+
+function showModel(name, m) {
+  $("model").textContent = describeModel(m) + (m.last_error ? ` (last failure: ${m.last_error})` : "");
+  const busy = m.state !== "idle" && m.iterations_total > 0;
+  $("progress").hidden = !busy;
+  if (busy) { $("progress").max = m.iterations_total; $("progress").value = m.iteration; }
+  $("retrain").disabled = busy;
+  if (name === "round_finished" || name === "round_failed" || (name === "labels" && !refreshing))
+    refresh();
+}
+
+async function download(format) {
+  try {
+    const res = await api("GET", `/v1/export?format=${format}`, null, { raw: true });
+    const a = el("a", null, { href: URL.createObjectURL(await res.blob()),
+                              download: `labels.${format}` });
+    document.body.append(a); a.click(); a.remove();
+  } catch (e) { say(e.message, true); }
+}
+
+async function start() {
+  project = await api("GET", "/v1/project");
+  await api("GET", "/v1/metrics", null, { raw: true }); // an admin token, or a clear 403
+  $("login").hidden = true; $("board").hidden = false; $("signout").hidden = false;
+  $("who").textContent = project.name;
+  await refresh();
+  follow(showModel, (s) => { $("live").textContent = s === "live" ? "" : `(events: ${s})`; });
+}
+
+$("retrain").addEventListener("click", async () => {
+  try { await api("POST", "/v1/model/retrain"); say("A round was requested."); }
+  catch (e) { say(e.message, true); }
+});
+$("export-jsonl").addEventListener("click", () => download("jsonl"));
+$("export-csv").addEventListener("click", () => download("csv"));
+$("signout").addEventListener("click", () => { store.token = ""; location.reload(); });
+$("login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  store.token = $("token").value.trim();
+  start().catch((err) => { say(err.message, true); $("login").hidden = false; });
+});
+
+if (store.token) start().catch((err) => { say(err.message, true); $("login").hidden = false; });
+else { $("login").hidden = false; $("model").textContent = "Signed out."; }
