@@ -10,10 +10,13 @@
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
  *                 [--balanced 0|1] [--decay 0|1] [--ema DECAY]
+ *                 [--eval-every K]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
  * --balanced, --decay and --ema set aral_training (aral.h); all off by
- * default, the reference's training.
+ * default, the reference's training. --eval-every K prints D's test
+ * accuracy every K iterations of a cycle to stderr (D as it stands
+ * mid-round: without the average --ema makes at a round's end).
  * --joint-bn 1 gives E's labeled and unlabeled batches one set of
  * batch-norm statistics (see aral_set_joint_encoding); the default 0 is
  * the reference's way.
@@ -42,7 +45,7 @@
 
 typedef struct opts {
     const char *data;
-    int initial, budget, cycles, iters, threads, joint, valid;
+    int initial, budget, cycles, iters, threads, joint, valid, eval_every;
     long seed;
     double imbalance;
     strategy strat;
@@ -64,7 +67,7 @@ static _Noreturn void usage(const char *why)
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
                     "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema DECAY]\n",
+                    "[--decay 0|1] [--ema DECAY] [--eval-every K]\n",
             why, strategy_names());
     exit(2);
 }
@@ -98,7 +101,7 @@ static double ratio_arg(const char *v, const char *name, double lo,
 
 static opts parse(int argc, char **argv)
 {
-    opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
+    opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
               false, {false, false, 0}};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -115,6 +118,8 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--seed")) o.seed = int_arg(v, 0, 1 << 30, k);
         else if (!strcmp(k, "--joint-bn")) o.joint = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--valid")) o.valid = int_arg(v, 0, 1 << 24, k);
+        else if (!strcmp(k, "--eval-every"))
+            o.eval_every = int_arg(v, 0, 1 << 24, k);
         else if (!strcmp(k, "--imbalance"))
             o.imbalance = ratio_arg(v, k, 0, 1, false);
         else if (!strcmp(k, "--ema"))
@@ -300,9 +305,22 @@ static void reveal_initial(pool *p, const opts *o, int *order)
     free(perm);
 }
 
+/* What the progress callback needs for --eval-every. */
+typedef struct watch {
+    aral *m;
+    pool *p;
+    int every, cycle, *pred;
+} watch;
+
 static bool print_progress(void *ctx, int i, int iters, const aral_losses *l)
 {
-    (void)ctx;
+    watch *w = ctx;
+    if (w->every && i % w->every == 0) { /* D now, as it stands mid-round */
+        accuracy a = measure(w->m, &w->p->test, NULL, w->p->test.n,
+                             w->p->ty.data, w->pred);
+        fprintf(stderr, "# cycle %d iteration %d test_acc %.4f\n", w->cycle, i,
+                a.all);
+    }
     if (i == iters)
         fprintf(stderr, "# losses d %.4f class %.4f fm %.4f rec %.4f kl %.2f "
                         "ge %.4f s %.5f\n",
@@ -341,7 +359,8 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order,
     split(p);
     aral_set set = {p->px, p->lab, p->lab_y, p->n_lab, p->unl, p->n_unl};
     double t0 = now();
-    if (aral_train(m, &set, o->iters, print_progress, NULL))
+    watch w = {m, p, o->eval_every, c, pred};
+    if (aral_train(m, &set, o->iters, print_progress, &w))
         fail("training refused the data (no unlabeled samples left?)");
     double train = now() - t0;
     accuracy t = measure(m, &p->test, NULL, p->test.n, p->ty.data, pred);
