@@ -47,20 +47,6 @@ bool strategy_needs_features(strategy s)
            s == STRATEGY_TYPICAL_ENTROPY;
 }
 
-typedef struct keyed {
-    float key;
-    int pos;
-} keyed;
-
-/* Ascending key; ties by position, so the order is stable and portable. */
-static int by_key(const void *a, const void *b)
-{
-    const keyed *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
 static void fill_keys(strategy s, const score_in *in, float *out,
                       uint64_t seed)
 {
@@ -85,15 +71,15 @@ static int order_by_key(strategy s, const score_in *in, uint64_t seed,
 {
     int n = in->n;
     float *k = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    keyed *all = malloc(sizeof(keyed) * (size_t)(n ? n : 1));
+    select_keyed *all = malloc(sizeof(select_keyed) * (size_t)(n ? n : 1));
     int rc = k && all ? 0 : ARAL_ENOMEM;
     if (!rc) {
         fill_keys(s, in, k, seed);
         for (int i = 0; i < n; i++)
-            all[i] = (keyed){k[i], i};
-        qsort(all, (size_t)n, sizeof(keyed), by_key);
+            all[i] = (select_keyed){k[i], i};
+        select_sort_keyed(all, n);
         for (int i = 0; i < n; i++)
-            order[i] = all[i].pos;
+            order[i] = all[i].i;
         if (key)
             memcpy(key, k, sizeof(float) * (size_t)n);
     }

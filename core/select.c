@@ -315,26 +315,26 @@ static int all_typicality(work *w)
     return rc;
 }
 
-typedef struct keyed {
-    float key;
-    int i;
-} keyed;
-
 static int by_key(const void *a, const void *b)
 {
-    const keyed *x = a, *y = b;
+    const select_keyed *x = a, *y = b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
     return (x->i > y->i) - (x->i < y->i);
 }
 
+void select_sort_keyed(select_keyed *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), by_key);
+}
+
 /* Sorts mem[0..n) by key(i) ascending, ties by index; tmp holds n. */
 static void sort_by(int *mem, int n, const float *key, float sign,
-                    keyed *tmp)
+                    select_keyed *tmp)
 {
     for (int j = 0; j < n; j++)
-        tmp[j] = (keyed){sign * key[mem[j]], mem[j]};
-    qsort(tmp, (size_t)n, sizeof(keyed), by_key);
+        tmp[j] = (select_keyed){sign * key[mem[j]], mem[j]};
+    select_sort_keyed(tmp, n);
     for (int j = 0; j < n; j++)
         mem[j] = tmp[j].i;
 }
@@ -344,7 +344,7 @@ static void sort_by(int *mem, int n, const float *key, float sign,
  * candidate count per cluster in cand[]. */
 static int order_clusters(work *w, const float *sampler, int *cand)
 {
-    keyed *tmp = malloc(sizeof(keyed) * (size_t)w->n);
+    select_keyed *tmp = malloc(sizeof(select_keyed) * (size_t)w->n);
     if (!tmp)
         return ARAL_ENOMEM;
     for (int c = 0; c < w->k; c++) {

@@ -29,6 +29,14 @@ typedef struct select_in {
                             * first in a typical half; NULL: typicality */
 } select_in;
 
+/* A value and whose it is; sorted by value ascending, ties by index (a
+ * stable, portable order; score.c sorts its keys with it too). */
+typedef struct select_keyed {
+    float key;
+    int i;
+} select_keyed;
+void select_sort_keyed(select_keyed *v, int n);
+
 /* order[0..n) gets candidate positions, best first; key (may be NULL)
  * gets each candidate's rank in that order. 0, ARAL_ENOMEM or
  * ARAL_EINVAL (bad sizes). */
