@@ -28,6 +28,7 @@ static void ranking_free(ranking *r)
     free(r->scores);
     free(r->pseudo);
     free(r->confidence);
+    free(r->sampler);
     free(r->pos_of);
     free(r);
 }
@@ -76,15 +77,16 @@ ranking *ranking_new_random(const int64_t *ids, size_t n, uint64_t seed)
 
 ranking *ranking_new_scored(const char *strategy, int64_t model_version,
                             size_t n, int64_t *ids, float *scores,
-                            int *pseudo, float *confidence)
+                            int *pseudo, float *confidence, float *sampler)
 {
     ranking *r = calloc(1, sizeof(*r));
     if (!r) {
-        free(ids), free(scores), free(pseudo), free(confidence);
+        free(ids), free(scores), free(pseudo), free(confidence), free(sampler);
         return NULL;
     }
     *r = (ranking){.n = n, .ids = ids, .scores = scores, .pseudo = pseudo,
-                   .confidence = confidence, .model_version = model_version};
+                   .confidence = confidence, .sampler = sampler,
+                   .model_version = model_version};
     snprintf(r->strategy, sizeof(r->strategy), "%s", strategy);
     atomic_init(&r->refs, 1);
     if (index_positions(r)) {
@@ -101,10 +103,13 @@ ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
     int64_t *id = malloc(sizeof(int64_t) * m);
     int64_t *fresh = malloc(sizeof(int64_t) * (n + 1));
     float *sc = malloc(sizeof(float) * m), *cf = malloc(sizeof(float) * m);
+    float *sm = base->sampler ? malloc(sizeof(float) * m) : NULL;
     int *ps = malloc(sizeof(int) * m);
     uint32_t *perm = malloc(sizeof(uint32_t) * (n + 1));
-    if (!id || !fresh || !sc || !ps || !cf || !perm) {
+    if (!id || !fresh || !sc || !ps || !cf || !perm ||
+        (base->sampler && !sm)) {
         free(id), free(fresh), free(sc), free(ps), free(cf), free(perm);
+        free(sm);
         return NULL;
     }
     size_t k = base->n, f = 0;
@@ -112,6 +117,8 @@ ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
     memcpy(sc, base->scores, sizeof(float) * k);
     memcpy(ps, base->pseudo, sizeof(int) * k);
     memcpy(cf, base->confidence, sizeof(float) * k);
+    if (sm)
+        memcpy(sm, base->sampler, sizeof(float) * k);
     for (size_t i = 0; i < n; i++)
         if (ranking_pos(base, ids[i]) < 0)
             fresh[f++] = ids[i];
@@ -119,11 +126,14 @@ ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
     rng g;
     rng_seed(&g, seed);
     rng_permutation(&g, perm, (uint32_t)f);
-    for (size_t j = 0; j < f; j++, k++)
+    for (size_t j = 0; j < f; j++, k++) {
         id[k] = fresh[perm[j]], sc[k] = NAN, ps[k] = -1, cf[k] = NAN;
+        if (sm)
+            sm[k] = NAN;
+    }
     free(fresh), free(perm);
     return ranking_new_scored(base->strategy, base->model_version, k, id, sc,
-                              ps, cf);
+                              ps, cf, sm);
 }
 
 int32_t ranking_pos(const ranking *r, int64_t id)

@@ -13,13 +13,14 @@
 
 typedef struct ranking {
     atomic_int refs;
-    char strategy[16];     /* "random", "aral", "entropy" */
+    char strategy[16];     /* "random" or a name of core/score.h */
     int64_t model_version; /* -1 while there is no model */
     size_t n;
     int64_t *ids;          /* sample ids, best first */
     float *scores;         /* per position; NULL for random */
     int *pseudo;           /* per position; NULL for random */
     float *confidence;     /* per position; NULL for random */
+    float *sampler;        /* S(z) per position; NULL if not known */
     int64_t max_id;
     int32_t *pos_of;       /* by sample id (0..max_id): position or -1 */
 } ranking;
@@ -27,11 +28,12 @@ typedef struct ranking {
 /* A seeded random order of ids (copied). Caller owns one reference. NULL
  * on allocation failure. */
 ranking *ranking_new_random(const int64_t *ids, size_t n, uint64_t seed);
-/* A model's order: takes over the four malloc'd arrays (freed on
- * failure too). Caller owns one reference; NULL on allocation failure. */
+/* A model's order: takes over the five malloc'd arrays (sampler may be
+ * NULL; all freed on failure too). Caller owns one reference; NULL on
+ * allocation failure. */
 ranking *ranking_new_scored(const char *strategy, int64_t model_version,
                             size_t n, int64_t *ids, float *scores,
-                            int *pseudo, float *confidence);
+                            int *pseudo, float *confidence, float *sampler);
 /* base's order, then the ids of `ids` that base does not rank, in a
  * seeded random order and unscored (score NaN, pseudo-label -1). Caller
  * owns one reference; NULL on allocation failure. */

@@ -374,12 +374,17 @@ void render_rank_fields(json *o, const ranking *r, int32_t pos)
         json_set_int(o, "rank", pos + 1);
         json_set_int(o, "pseudo_label", r->pseudo[pos]);
         json_set_num(o, "confidence", r->confidence[pos]);
+        if (r->sampler)
+            json_set_num(o, "sampler", r->sampler[pos]);
+        else
+            json_set_null(o, "sampler");
         json_set_int(o, "model_version", r->model_version);
     } else {
         json_set_null(o, "score");
         json_set_null(o, "rank");
         json_set_null(o, "pseudo_label");
         json_set_null(o, "confidence");
+        json_set_null(o, "sampler");
         json_set_null(o, "model_version");
     }
 }

@@ -1206,8 +1206,8 @@ int store_ranking_put(store *st, int64_t version, const store_ranking *r)
 {
     sqlite3_stmt *s;
     int rc = prepare(st, "INSERT INTO rankings(model_version, strategy, n,"
-                         " ids, scores, pseudo, confidence)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &s);
+                         " ids, scores, pseudo, confidence, sampler)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &s);
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, version);
@@ -1217,6 +1217,10 @@ int store_ranking_put(store *st, int64_t version, const store_ranking *r)
     sqlite3_bind_blob64(s, 5, r->scores, r->n * 4, SQLITE_STATIC);
     sqlite3_bind_blob64(s, 6, r->pseudo, r->n * 4, SQLITE_STATIC);
     sqlite3_bind_blob64(s, 7, r->confidence, r->n * 4, SQLITE_STATIC);
+    if (r->sampler)
+        sqlite3_bind_blob64(s, 8, r->sampler, r->n * 4, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 8);
     return finish_stmt(s);
 }
 
@@ -1229,10 +1233,15 @@ static int ranking_row(sqlite3_stmt *s, store_ranking *out)
     out->scores = blob_copy(s, 3, &len[1]);
     out->pseudo = blob_copy(s, 4, &len[2]);
     out->confidence = blob_copy(s, 5, &len[3]);
-    if (!out->ids || !out->scores || !out->pseudo || !out->confidence)
+    bool has_s = sqlite3_column_type(s, 6) != SQLITE_NULL;
+    size_t len_s = 0;
+    out->sampler = has_s ? blob_copy(s, 6, &len_s) : NULL;
+    if (!out->ids || !out->scores || !out->pseudo || !out->confidence ||
+        (has_s && !out->sampler))
         return ARAL_ENOMEM;
     bool fits = len[0] == out->n * 8 && len[1] == out->n * 4 &&
-                len[2] == out->n * 4 && len[3] == out->n * 4;
+                len[2] == out->n * 4 && len[3] == out->n * 4 &&
+                (!has_s || len_s == out->n * 4);
     return fits ? 0 : ARAL_EIO;
 }
 
@@ -1241,7 +1250,8 @@ int store_ranking_get(store *st, int64_t version, store_ranking *out)
     sqlite3_stmt *s;
     memset(out, 0, sizeof(*out));
     int rc = prepare(st, "SELECT strategy, n, ids, scores, pseudo,"
-                         " confidence FROM rankings WHERE model_version = ?1",
+                         " confidence, sampler FROM rankings"
+                         " WHERE model_version = ?1",
                      &s);
     if (rc)
         return rc;
@@ -1252,7 +1262,7 @@ int store_ranking_get(store *st, int64_t version, store_ranking *out)
     sqlite3_finalize(s);
     if (rc) {
         free(out->ids), free(out->scores);
-        free(out->pseudo), free(out->confidence);
+        free(out->pseudo), free(out->confidence), free(out->sampler);
         memset(out, 0, sizeof(*out));
     }
     return rc;

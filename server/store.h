@@ -211,6 +211,7 @@ typedef struct store_ranking {
     float *scores;
     int32_t *pseudo;
     float *confidence;
+    float *sampler; /* may be NULL: stored before schema 0003 */
 } store_ranking;
 int store_ranking_put(store *st, int64_t version, const store_ranking *r);
 int store_ranking_get(store *st, int64_t version, store_ranking *out);

@@ -300,20 +300,22 @@ static ranking *rank_pool(worker *w, round_data *d, const scored *o,
     float *key = malloc(sizeof(float) * m);
     int64_t *ids = malloc(sizeof(int64_t) * m);
     float *sc = malloc(sizeof(float) * m), *cf = malloc(sizeof(float) * m);
+    float *sm = malloc(sizeof(float) * m);
     int *ps = malloc(sizeof(int) * m);
-    bool ok = order && key && ids && sc && ps && cf &&
+    bool ok = order && key && ids && sc && ps && cf && sm &&
               order_pool(w, d, o, st, order, key) == 0;
     for (size_t j = 0; ok && j < n; j++) {
         int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
         sc[j] = key[i], ps[j] = o->pseudo[i], cf[j] = o->conf[i];
+        sm[j] = o->s[i];
     }
     free(order), free(key);
     if (!ok) {
-        free(ids), free(sc), free(ps), free(cf);
+        free(ids), free(sc), free(ps), free(cf), free(sm);
         return NULL;
     }
-    return ranking_new_scored(strategy_name(st), -1, n, ids, sc, ps, cf);
+    return ranking_new_scored(strategy_name(st), -1, n, ids, sc, ps, cf, sm);
 }
 
 /* ---- evaluation on the eval split. */
@@ -387,7 +389,7 @@ static int store_round(worker *w, ranking *r, round_row *row,
     rc = store_model_put(w->st, buf, len, sha, util_now_ms(), version);
     free(buf);
     store_ranking sr = {"", r->n, r->ids, r->scores, (int32_t *)r->pseudo,
-                        r->confidence};
+                        r->confidence, r->sampler};
     snprintf(sr.strategy, sizeof(sr.strategy), "%s", r->strategy);
     if (!rc)
         rc = store_ranking_put(w->st, *version, &sr);
@@ -696,7 +698,7 @@ static ranking *load_stored(worker *w, int64_t version, int *rc)
     }
     ranking *r = ranking_new_scored(sr.strategy, version, sr.n, sr.ids,
                                     sr.scores, (int *)sr.pseudo,
-                                    sr.confidence);
+                                    sr.confidence, sr.sampler);
     *rc = r ? 0 : ARAL_ENOMEM;
     if (r && store_round_of_model(w->st, version, row) == 0) {
         w->s.labels_at_model = row->labels_used;

@@ -24,11 +24,10 @@ function saveLeases() {
 
 // ---- the sample on screen and why it was chosen
 
+// The strategy's own measure, where it is not the rank itself.
 function scoreWords(l) {
-  if (l.score == null) return null;
-  if (l.strategy === "aral") return ["S(z)", l.score.toFixed(4)];
-  if (l.strategy === "entropy") return ["entropy", (-l.score).toFixed(3)];
-  return null; // the typical strategies' score is the rank itself
+  if (l.score == null || l.strategy !== "entropy") return null;
+  return ["entropy", (-l.score).toFixed(3)];
 }
 
 function showWhy(l) {
@@ -37,7 +36,8 @@ function showWhy(l) {
     ? "random order (leased before any model)" : l.strategy]];
   const sw = scoreWords(l);
   if (sw) rows.push(sw);
-  if (l.rank != null) rows.push(["rank in the pool", String(l.rank + 1)]);
+  if (l.sampler != null) rows.push(["S(z)", l.sampler.toFixed(4)]);
+  if (l.rank != null) rows.push(["rank in the pool", String(l.rank)]);
   rows.push(["model", l.model_version == null ? "none yet" : String(l.model_version)]);
   if (l.pseudo_label != null)
     rows.push(["suggestion", `${cls[l.pseudo_label].name} (${Math.round(100 * l.confidence)}%)`]);

@@ -130,7 +130,7 @@ async function drawQueue(queue) {
     const f = el("figure");
     const img = el("img", null, { alt: `sample ${q.sample_id}`, width: 84, height: 84 });
     if (project.input.kind === "image") img.src = await sampleImage(q.sample_id);
-    const cap = q.rank == null ? "random" : `#${q.rank + 1}` +
+    const cap = q.rank == null ? "random" : `#${q.rank}` +
       (q.pseudo_label != null ? ` ${project.classes[q.pseudo_label].name}` : "");
     f.append(img, el("figcaption", `${q.sample_id}: ${cap}`));
     return f;

@@ -171,6 +171,7 @@ def test_restart_serves_the_stored_model_without_a_round():
         assert m["model_version"] == 1 and m["state"] == "idle", m
         q = d.get("/v1/queue?limit=20").json
         assert q["strategy"] == DEFAULT and queue_ids(d) == before
+        assert all(0 < i["sampler"] < 1 for i in q["items"]), q
         time.sleep(1.5)
         assert len(rounds(d)) == 1, rounds(d)  # no round ran
         # Samples imported now join the end of the model's order, unscored.
@@ -180,6 +181,31 @@ def test_restart_serves_the_stored_model_without_a_round():
         assert set(queue_ids(d, 1000)[-3:]) == new
         s = d.get(f"/v1/samples/{min(new)}").json
         assert s["strategy"] == DEFAULT and s["score"] is None, s
+    finally:
+        d.stop()
+
+
+def test_a_ranking_stored_before_schema_3_serves_without_s():
+    d = daemon()
+    try:
+        before = first_model(d)
+        assert d.stop() == 0
+        # the database as schema 2 left it: no S(z) column in rankings
+        con = sqlite3.connect(d.db)
+        con.execute("ALTER TABLE rankings DROP COLUMN sampler")
+        con.execute("PRAGMA user_version = 2")
+        con.commit()
+        con.close()
+        d.start()
+        assert d.get("/v1/version").json["schema_version"] == 3
+        q = d.get("/v1/queue?limit=20").json
+        assert queue_ids(d) == before
+        assert all(i["sampler"] is None and i["rank"] for i in q["items"]), q
+        # the next round stores S(z) again
+        label_leased(d, 20)
+        wait_model(d, 2)
+        q = d.get("/v1/queue?limit=5").json
+        assert all(0 < i["sampler"] < 1 for i in q["items"]), q
     finally:
         d.stop()
 
@@ -390,5 +416,6 @@ if __name__ == "__main__":
          test_damaged_checkpoint_keeps_the_daemon_serving,
          test_failed_round_is_recorded_and_the_ranking_stays,
          test_other_strategies_serve_in_their_order,
+         test_a_ranking_stored_before_schema_3_serves_without_s,
          test_one_class_is_not_enough_and_the_order_stays_random,
          test_events_reach_two_clients_and_do_not_hold_up_shutdown])
