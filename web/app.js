@@ -59,7 +59,8 @@ function showNext() {
   saveLeases();
   if (!S.current) {
     $("sample").removeAttribute("src");
-    $("caption").textContent = "Nothing to label right now.";
+    $("caption").textContent = S.refilling ? "Fetching the next sample…"
+                                           : "Nothing to label right now.";
     $("why").replaceChildren();
     showSuggestion(null);
     return;
@@ -94,6 +95,7 @@ async function refill() {
     say(e.message, true);
   } finally {
     S.refilling = false;
+    if (!S.current) showNext();
   }
 }
 

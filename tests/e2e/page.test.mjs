@@ -163,8 +163,10 @@ test("20 labels by keyboard, the last undone, one skipped: the database holds th
         const c = s == null ? truth(id) : (s + 1) % 3;
         want.set(id, c); overridden++; await page.keyboard.press(String(c + 1));
       }
-      await page.waitForFunction((prev) => !document.querySelector("#caption").textContent
-        .startsWith(`sample ${prev} `), id);
+      await page.waitForFunction((prev) => {
+        const t = document.querySelector("#caption").textContent;
+        return t.startsWith("sample ") && !t.startsWith(`sample ${prev} `);
+      }, id);
       if (i === 20) {                      // undo the label just given
         await page.waitForFunction((x) => document.querySelector("#message").textContent
           .includes(`sample ${x} as`), id);
