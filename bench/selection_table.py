@@ -139,6 +139,14 @@ def main(iters):
             "validation accuracy (where settings are chosen)")
         picks_table(runs, full)
         head["seconds"] = time_table(runs, full)
+    trained = [c for c in full if c.endswith("-tr") and c[:-3] in runs]
+    if trained:
+        head["training_effect"] = {}
+        for c in trained:
+            head["training_effect"][c] = difference_table(
+                runs, [c], c[:-3], "test_acc",
+                f"training ablation: balanced batches + rate decay + averaged D"
+                f" ({c}) against the reference's training")
     if "imb-random" in runs:
         accuracy_table(runs, imb, "balanced_acc",
                        "--imbalance 0.1, balanced test accuracy")
