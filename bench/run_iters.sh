@@ -17,7 +17,7 @@ ninja -C build >/dev/null
 jobs=()
 for seed in $seeds; do
   for t in reference trained; do
-    extra=""; [ $t = trained ] && extra="--balanced 1 --decay 1 --ema 0.995"
+    extra=""; [ $t = trained ] && extra="--balanced 1 --decay 1 --ema 0.3333"
     jobs+=("build/tools/aral-sim --data /usr/share/datasets/fashion-mnist \
       --initial 500 --cycles 1 --valid 5000 --iters $iters --eval-every 200 \
       --strategy random --seed $seed --threads 1 $extra \

@@ -58,7 +58,8 @@ struct aral {
     aral_losses last;
     aral_training opt;
     float rate;        /* this iteration's share of each net's base rate */
-    float *ema;        /* D's running average (opt.ema > 0), n_param */
+    float *ema;        /* D's running average (opt.ema_span > 0), n_param */
+    float ema_decay;   /* this round's, from the span and its iterations */
     int *by_class, class_start[513]; /* labeled positions grouped by class */
 };
 
@@ -560,7 +561,7 @@ static void average_d(aral *m)
 {
     if (!m->ema)
         return;
-    float a = m->opt.ema, b = 1.0f - a;
+    float a = m->ema_decay, b = 1.0f - a;
     const float *p = m->d->param;
     for (size_t i = 0; i < m->d->n_param; i++)
         m->ema[i] = a * m->ema[i] + b * p[i];
@@ -571,10 +572,10 @@ void aral_set_training(aral *m, const aral_training *t)
     m->opt = *t;
     tensor_free(m->ema);
     m->ema = NULL;
-    if (t->ema > 0 && t->ema < 1)
+    if (t->ema_span > 0 && t->ema_span <= 1)
         m->ema = tensor_alloc(m->d->n_param);
     if (!m->ema)
-        m->opt.ema = 0; /* no memory for the average: train without */
+        m->opt.ema_span = 0; /* no memory for the average: train without */
 }
 
 aral_training aral_get_training(const aral *m)
@@ -603,8 +604,11 @@ int aral_train(aral *m, const aral_set *set, int iters,
         optim_adam_reset(nets[i]);
         net_zero_grad(nets[i]);
     }
-    if (m->ema)
+    if (m->ema) {
+        float span = m->opt.ema_span * (float)iters;
+        m->ema_decay = span > 1 ? 1.0f - 1.0f / span : 0.0f;
         memcpy(m->ema, m->d->param, sizeof(float) * m->d->n_param);
+    }
     for (int it = 1; !rc && it <= iters; it++) {
         m->rate = m->opt.decay ? optim_lr_schedule(1.0f, it - 1, iters, 2.0f / 3)
                                : 1.0f;

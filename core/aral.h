@@ -76,14 +76,17 @@ void aral_set_joint_encoding(aral *m, bool on);
  *   decay     each round holds the rates for two thirds of its
  *             iterations, then decays them linearly to 0 (the bad-GAN
  *             code's schedule);
- *   ema       D leaves each round as the running average of its weights
- *             over the round's steps, with this decay (0: off). */
+ *   ema_span  D leaves each round as the exponential moving average of
+ *             its weights over the round's steps, spanning this fraction
+ *             of the round's iterations (decay 1 - 1/(span * iters):
+ *             0.995 for a third of 600); 0 is off. */
 typedef struct aral_training {
     bool balanced, decay;
-    float ema;
+    float ema_span;
 } aral_training;
 /* Sets them (the average's buffer is allocated here; without memory for
- * it ema is left off, as aral_get_training then says). */
+ * it, or for a span outside (0, 1], the average is left off, as
+ * aral_get_training then says). */
 void aral_set_training(aral *m, const aral_training *t);
 aral_training aral_get_training(const aral *m);
 

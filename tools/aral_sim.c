@@ -9,7 +9,7 @@
  *                 [--iters I] [--strategy NAME] [--seed N] [--threads N]
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
- *                 [--balanced 0|1] [--decay 0|1] [--ema DECAY]
+ *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--eval-every K]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
@@ -67,7 +67,7 @@ static _Noreturn void usage(const char *why)
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
                     "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema DECAY] [--eval-every K]\n",
+                    "[--decay 0|1] [--ema SPAN] [--eval-every K]\n",
             why, strategy_names());
     exit(2);
 }
@@ -123,7 +123,7 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--imbalance"))
             o.imbalance = ratio_arg(v, k, 0, 1, false);
         else if (!strcmp(k, "--ema"))
-            o.train.ema = (float)ratio_arg(v, k, 0, 0.9999, true);
+            o.train.ema_span = (float)ratio_arg(v, k, 0, 1, true);
         else if (!strcmp(k, "--balanced"))
             o.train.balanced = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
@@ -333,11 +333,11 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
                        const int *counts)
 {
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
-           "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema "
+           "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
            "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
-           o->imbalance, o->train.balanced, o->train.decay, o->train.ema, c,
+           o->imbalance, o->train.balanced, o->train.decay, o->train.ema_span, c,
            p->n_lab, t.all, t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
@@ -430,10 +430,10 @@ int main(int argc, char **argv)
     if (p.n_unl <= o.initial)
         fail("the pool must be larger than --initial (after --valid)");
     fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
-                    "joint-bn %d, balanced %d, decay %d, ema %g, pool %d, "
+                    "joint-bn %d, balanced %d, decay %d, ema span %g, pool %d, "
                     "valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
-            o.joint, o.train.balanced, o.train.decay, o.train.ema, p.n_unl,
+            o.joint, o.train.balanced, o.train.decay, o.train.ema_span, p.n_unl,
             p.n_valid);
     reveal_initial(&p, &o, order);
     for (int c = 1; c <= o.cycles; c++)

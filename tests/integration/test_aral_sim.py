@@ -165,7 +165,7 @@ def test_bad_flags_are_refused():
     try:
         for args, text in [(("--strategy", "best"), "unknown --strategy"),
                            (("--imbalance", "0"), "number in (0, 1]"),
-                           (("--ema", "1"), "number in [0, 0.9999]"),
+                           (("--ema", "1.5"), "number in [0, 1]"),
                            (("--balanced", "2"), "bad value for --balanced"),
                            (("--initial-strategy", "x"), "random or typical"),
                            (("--iters", "-1"), "bad value for --iters"),
