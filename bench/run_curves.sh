@@ -8,8 +8,14 @@
 # REF=1, which runs shared/bench/ref_aral.py for the seeds).
 #   usage: bench/run_curves.sh [iters] [seeds] [strategies]
 #   e.g.   bench/run_curves.sh 600 "0 1 2" "aral random entropy aral-joint"
+#   bench/run_curves.sh --selection [...] runs bench/run_selection.sh (the
+#   selection benchmark's tables: strategies, training, imbalance, start)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --selection ]; then
+  shift
+  exec bash bench/run_selection.sh "$@"
+fi
 iters=${1:-600}
 seeds=${2:-0 1 2}
 strategies=${3:-aral random entropy aral-joint}
