@@ -5,16 +5,13 @@
 // authorise with a token and run one call against the daemon.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { parse, stringify } from "yaml";
-import { chromium } from "playwright-core";
+import { initDb, token, serve, launchChromium } from "./arald.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const ARALD = process.env.ARALD || join(ROOT, "build/server/arald");
 const DOC = join(ROOT, "docs/openapi.yaml");
 
 test("docs/openapi.yaml is valid OpenAPI 3.1", async () => {
@@ -31,29 +28,14 @@ test("docs/openapi.yaml is valid OpenAPI 3.1", async () => {
 });
 
 async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), "arald-docs-"));
-  const db = join(dir, "t.db"), portFile = join(dir, "port");
-  execFileSync(ARALD, ["init", "--db", db, "--classes", "cat,dog", "--dim", "4"]);
-  const out = execFileSync(ARALD, ["token", "create", "--db", db, "--role", "admin", "--name", "docs"]);
-  const token = out.toString().trim().split(/\s+/).pop();
-  const proc = spawn(ARALD, ["serve", "--db", db, "--port", "0", "--port-file", portFile],
-                     { stdio: "inherit" });
-  for (let i = 0; i < 200 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 25));
-  const base = `http://127.0.0.1:${readFileSync(portFile, "utf8").trim()}`;
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`${base}/v1/ready`)).ok) break; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { proc, base, token, dir };
+  const { dir, db } = initDb("docs", ["--classes", "cat,dog", "--dim", "4"]);
+  const admin = token(db, "admin");
+  return { ...(await serve(db, dir)), token: admin };
 }
 
 test("/docs authorises with a token and runs GET /v1/project", async () => {
   const d = await startDaemon();
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium", headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--no-first-run", "--disable-quic"] });
+  const browser = await launchChromium();
   const problems = [], outside = [];
   try {
     const page = await browser.newPage();

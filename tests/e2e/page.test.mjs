@@ -7,69 +7,32 @@
 // build/screenshots/ as artefacts.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { ARALD, idxImages, idxLabels, initDb, token, serve, launchChromium } from "./arald.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const ARALD = process.env.ARALD || join(ROOT, "build/server/arald");
 const SHOTS = join(ROOT, "build/screenshots");
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const CLASSES = ["cat", "dog", "bird"];
 const N = 150;
 
-// Image i shows class i % 3: bars in one of three directions, with noise,
-// so a model can learn them.
-function idx(n, offset = 0) {
-  const head = Buffer.alloc(16);
-  head.writeUInt32BE(0x803, 0); head.writeUInt32BE(n, 4);
-  head.writeUInt32BE(28, 8); head.writeUInt32BE(28, 12);
-  const px = Buffer.alloc(n * 784);
-  let seed = 7 + offset;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (let i = 0; i < n; i++)
-    for (let y = 0; y < 28; y++)
-      for (let x = 0; x < 28; x++) {
-        const c = (i + offset) % 3, on = c === 0 ? y % 6 < 3 : c === 1 ? x % 6 < 3 : (x + y) % 8 < 4;
-        px[i * 784 + y * 28 + x] = Math.min(255, (on ? 190 : 30) + Math.floor(rnd() * 60));
-      }
-  return gzipSync(Buffer.concat([head, px]));
-}
 const truth = (sampleId) => (sampleId - 1) % 3;
 
-function labelsIdx(n, offset) {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(0x801, 0); head.writeUInt32BE(n, 4);
-  return gzipSync(Buffer.concat([head, Buffer.from(Array.from({ length: n }, (_, i) => (i + offset) % 3))]));
-}
-
 async function startDaemon(extra = []) {
-  const dir = mkdtempSync(join(tmpdir(), "arald-e2e-"));
-  const db = join(dir, "t.db"), portFile = join(dir, "port");
-  execFileSync(ARALD, ["init", "--db", db, "--classes", CLASSES.join(","), "--shape", "28x28x1"]);
-  writeFileSync(join(dir, "img.gz"), idx(N));
+  const { dir, db } = initDb("e2e", ["--classes", CLASSES.join(","), "--shape", "28x28x1"]);
+  writeFileSync(join(dir, "img.gz"), idxImages(N));
   execFileSync(ARALD, ["import", "--db", db, "--idx", join(dir, "img.gz")]);
   // an eval split with known labels, so rounds report an accuracy
-  writeFileSync(join(dir, "eval.gz"), idx(30, 1));
-  writeFileSync(join(dir, "eval-labels.gz"), labelsIdx(30, 1));
+  writeFileSync(join(dir, "eval.gz"), idxImages(30, 1));
+  writeFileSync(join(dir, "eval-labels.gz"), idxLabels(30, 1));
   execFileSync(ARALD, ["import", "--db", db, "--idx", join(dir, "eval.gz"), "--labels",
                        join(dir, "eval-labels.gz"), "--split", "eval"]);
-  const token = (role) => execFileSync(ARALD, ["token", "create", "--db", db, "--role", role,
-                                               "--name", role]).toString().trim().split(/\s+/).pop();
-  const tokens = { annotate: token("annotate"), admin: token("admin") };
-  const proc = spawn(ARALD, ["serve", "--db", db, "--port", "0", "--port-file", portFile,
-                             "--min-labels", "20", "--retrain-every", "20",
-                             "--round-iters", "60", ...extra], { stdio: "inherit" });
-  for (let i = 0; i < 400 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 25));
-  const base = `http://127.0.0.1:${readFileSync(portFile, "utf8").trim()}`;
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`${base}/v1/ready`)).ok) break; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const tokens = { annotate: token(db, "annotate"), admin: token(db, "admin") };
+  const { proc, base } = await serve(db, dir, ["--min-labels", "20", "--retrain-every", "20",
+                                               "--round-iters", "60", ...extra]);
   const call = async (method, path, body, role = "admin") => {
     const r = await fetch(base + path, { method, headers: {
       Authorization: `Bearer ${tokens[role]}`, "Content-Type": "application/json" },
@@ -99,11 +62,7 @@ async function waitModel(d, version) {
 let browser;
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium", headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--no-first-run", "--disable-quic"] });
+  browser = await launchChromium();
 });
 after(async () => { await browser?.close(); });
 
