@@ -108,6 +108,42 @@ def time_table(runs, configs):
     return out
 
 
+# Each ingredient on against off, the rest equal: (config, its base, what
+# the config adds). The last four ran at commit 5c7fced and were removed.
+ABLATION = [
+    ("typical", "random", "typical picks instead of random order"),
+    ("typical-tr", "typical", "balanced batches + rate decay + averaged D"),
+    ("random-tr", "random", "the same training, random order"),
+    ("typical-aral", "typical", "lowest S(z) first in the typical half"),
+    ("typical-entropy", "typical", "most uncertain first there"),
+    ("typical-tr-s1", "typical-tr", "labeled rows moved by up to a pixel"),
+    ("typical-tr-pl", "typical-tr", "self-training at confidence 0.95"),
+    ("typical-latent-tr", "typical-tr", "E's mu as the embedding"),
+    ("imb-typical-latent-tr", "imb-typical-tr",
+     "E's mu as the embedding, --imbalance 0.1"),
+]
+
+
+def ablation_table(runs):
+    """Validation accuracy (where settings are chosen), on minus off."""
+    print("\nablation: each ingredient on minus off, validation accuracy, "
+          "points, mean ± standard error (seeds)")
+    print(f"{'ingredient':<44}" + "".join(f"{l:>16}" for l in
+                                          (100, 200, 300, 400, 500)))
+    out = {}
+    for config, base, what in ABLATION:
+        if config not in runs or base not in runs:
+            continue
+        key = "valid_balanced_acc" if config.startswith("imb-") else \
+            "valid_acc"
+        cells = [paired(runs, config, base, key, c) for c in range(5)]
+        out[config] = [{"mean": round(100 * m, 2), "se": round(100 * se, 2),
+                        "n": n} for m, se, n in cells]
+        print(f"{what[:43]:<44}" + "".join(
+            f"{fmt(m, se, n):>16}" for m, se, n in cells))
+    return out
+
+
 def start_table(runs):
     if "start-random" not in runs or "start-typical" not in runs:
         return None
@@ -154,5 +190,6 @@ def main(iters):
             runs, [c for c in imb if c != "imb-random"], "imb-random",
             "balanced_acc", "--imbalance 0.1, balanced test accuracy")
         picks_table(runs, imb)
+    head["ablation_valid"] = ablation_table(runs)
     head["label_free_start"] = start_table(runs)
     print(json.dumps(head))

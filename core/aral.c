@@ -10,7 +10,6 @@
 
 #include "ckpt.h"
 #include "err.h"
-#include "image.h"
 #include "loss.h"
 #include "optim.h"
 
@@ -51,9 +50,6 @@ struct aral {
     float *oh_g;               /* G's condition, 2 batches */
     float *g_big;              /* G's output gradient, 2 batches */
     float *g_out, *g_e, *g_e2, *fm_scratch;
-    float *aug;                /* one row: a labeled image before its move */
-    float *pl, *gpl;           /* confident rows' logits, their gradient */
-    int *plabel, *prow;        /* their pseudo-labels and rows in D's batch */
     int *yl, *yg, *pseudo;
     /* inference buffers, ARAL_CHUNK rows */
     float *cx, *coh;
@@ -131,9 +127,7 @@ static bool alloc_buffers(aral *m)
             return false;
     m->g_big = tensor_alloc(2 * b * dim);
     m->oh_g = tensor_alloc(2 * b * k), m->g_out = tensor_alloc(b * (k + 512));
-    m->fm_scratch = tensor_alloc(2 * 512), m->aug = tensor_alloc(dim);
-    m->pl = tensor_alloc(b * k), m->gpl = tensor_alloc(b * k);
-    m->plabel = calloc(b, sizeof(int)), m->prow = calloc(b, sizeof(int));
+    m->fm_scratch = tensor_alloc(2 * 512);
     m->cx = tape_input(m->id), m->coh = tensor_alloc(c * k);
     m->xj = tensor_alloc(2 * b * dim), m->ohj = tensor_alloc(2 * b * k);
     /* D's batches and scoring chunks are gathered straight into its tape
@@ -145,8 +139,8 @@ static bool alloc_buffers(aral *m)
     m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
     return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj &&
            m->ohj && m->gj && m->oh_g && m->g_out &&
-           m->fm_scratch && m->aug && m->cx && m->coh && m->yl && m->yg &&
-           m->pseudo && m->cpseudo && m->pl && m->gpl && m->plabel && m->prow;
+           m->fm_scratch && m->cx && m->coh && m->yl && m->yg && m->pseudo &&
+           m->cpseudo;
 }
 
 static bool alloc_tapes(aral *m)
@@ -199,12 +193,11 @@ void aral_free(aral *m)
         tape_free(tapes[i]);
     net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
     float *f[] = {m->g_big, m->z, m->eps, m->g_e, m->g_e2, m->oh_g,
-                  m->g_out, m->fm_scratch, m->aug, m->pl, m->gpl, m->coh,
+                  m->g_out, m->fm_scratch, m->coh,
                   m->xj, m->ohj, m->gj, m->gd, m->mus, m->gms, m->ema};
     for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
         tensor_free(f[i]);
     free(m->yl), free(m->yg), free(m->pseudo), free(m->cpseudo);
-    free(m->plabel), free(m->prow);
     free(m);
 }
 
@@ -299,23 +292,6 @@ static int balanced_next(aral *m, stream *s, int *out)
     return n;
 }
 
-/* Each of the n rows at x moved at random as opt.shift and opt.flip say. */
-static void augment(aral *m, float *x, int n)
-{
-    for (int i = 0; i < n && (m->opt.shift || m->opt.flip); i++) {
-        float *row = x + (size_t)i * m->dim;
-        int s = m->opt.shift;
-        int dx = s ? (int)rng_below(&m->r, (uint32_t)(2 * s + 1)) - s : 0;
-        int dy = s ? (int)rng_below(&m->r, (uint32_t)(2 * s + 1)) - s : 0;
-        bool flip = m->opt.flip && rng_below(&m->r, 2);
-        if (dx || dy || flip) {
-            int w = m->opt.width, c = m->opt.channels;
-            memcpy(m->aug, row, sizeof(float) * (size_t)m->dim);
-            image_move(m->aug, row, m->dim / (w * c), w, c, dx, dy, flip);
-        }
-    }
-}
-
 static int take_batch(aral *m, stream *s, const aral_set *set, float *buf,
                       int *labels)
 {
@@ -356,48 +332,6 @@ static mat rows_of(float *p, int rows, int cols)
     return mat_view(p, rows, cols);
 }
 
-static void row_stats(const float *l, int k, int *arg, float *conf,
-                      float *ent);
-
-/* The rows of the nu unlabeled rows at xu that D's clean view (inference
- * mode) is at least opt.pseudo sure of, into prow, their arg max into
- * plabel; returns their count. */
-static int confident_rows(aral *m, const float *xu, int nu)
-{
-    memcpy(m->cx, xu, sizeof(float) * (size_t)nu * m->dim);
-    mat l = net_forward(m->d, m->id, rows_of(m->cx, nu, m->dim), (mat){0},
-                        NET_EVAL, NULL);
-    int n = 0;
-    for (int i = 0; i < nu; i++) {
-        int arg;
-        float conf, h;
-        row_stats(mat_row(l, i), m->k, &arg, &conf, &h);
-        if (conf >= m->opt.pseudo)
-            m->prow[n] = i, m->plabel[n++] = arg;
-    }
-    return n;
-}
-
-/* Adds to g (D's gradient on the nu unlabeled rows) the cross-entropy of
- * their noisy logits against the clean view's confident arg max, as a
- * mean over all nu rows; returns that loss. */
-static double pseudo_ce(aral *m, mat logits, mat g, int n, int nu)
-{
-    int k = m->k;
-    for (int i = 0; i < n; i++)
-        memcpy(m->pl + (size_t)i * k, mat_row(logits, m->prow[i]),
-               sizeof(float) * (size_t)k);
-    mat gp = rows_of(m->gpl, n, k);
-    double ce = loss_softmax_ce(rows_of(m->pl, n, k), m->plabel, gp,
-                                (float)n / (float)nu);
-    for (int i = 0; i < n; i++) {
-        float *to = mat_row(g, m->prow[i]);
-        for (int j = 0; j < k; j++)
-            to[j] += mat_row(gp, i)[j];
-    }
-    return ce * n / nu;
-}
-
 /* (1) D: CE on labeled + semi-supervised GAN on unlabeled and generated.
  * The three batches go through D in one pass of up to 300 rows: D has no
  * batch norm, so this is the reference's math (three passes) with larger
@@ -406,10 +340,7 @@ static void step_d(aral *m, const aral_set *set)
 {
     int last = m->d->spec.n_layers - 1, k = m->k, dim = m->dim;
     int nl = take_batch(m, &m->lab, set, m->xd, m->yl);
-    augment(m, m->xd, nl);
     int nu = take_batch(m, &m->unl, set, m->xd + (size_t)nl * dim, NULL);
-    int np = m->opt.pseudo > 0 ? confident_rows(m, m->xd + (size_t)nl * dim, nu)
-                               : 0;
     random_condition(m, nu);
     mat xg = net_forward(m->g, m->tg[0], rows_of(m->z, nu, ARAL_LATENT),
                          rows_of(m->oh_g, nu, k), NET_TRAIN, &m->r);
@@ -423,13 +354,10 @@ static void step_d(aral *m, const aral_set *set)
     double lu = loss_gan_real(mat_rows(out, nl, nu), mat_rows(g, nl, nu), 0.5f);
     double lg = loss_gan_fake(mat_rows(out, nl + nu, nu),
                               mat_rows(g, nl + nu, nu), 0.5f);
-    double lp = np ? pseudo_ce(m, mat_rows(out, nl, nu), mat_rows(g, nl, nu),
-                               np, nu)
-                   : 0.0;
     net_backward(m->d, m->td[0], last, g, true, false);
     optim_adam_step(m->d, m->rate * m->d->adam.lr);
     m->last.d_class = (float)ce;
-    m->last.d = (float)(ce + lp + 0.5 * lu + 0.5 * lg);
+    m->last.d = (float)(ce + 0.5 * lu + 0.5 * lg);
 }
 
 /* z = mu + exp(lv / 2) * eps into zu (eps kept for the backward). */
@@ -648,10 +576,6 @@ void aral_set_training(aral *m, const aral_training *t)
         m->ema = tensor_alloc(m->d->n_param);
     if (!m->ema)
         m->opt.ema_span = 0; /* no memory for the average: train without */
-    int w = t->width, c = t->channels;
-    if (w < 1 || c < 1 || m->dim % (w * c) || t->shift < 0 ||
-        t->shift >= w || t->shift >= m->dim / (w * c))
-        m->opt.shift = 0, m->opt.flip = false; /* not an image we can move */
 }
 
 aral_training aral_get_training(const aral *m)
@@ -751,16 +675,11 @@ static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
         if (o->entropy)
             o->entropy[off + i] = h;
     }
-    if (!o->score && !o->mu)
+    if (!o->score)
         return;
     mat_one_hot(rows_of(m->coh, n, m->k), m->cpseudo);
     mat e = net_forward(m->e, m->ie, xc, rows_of(m->coh, n, m->k), NET_EVAL,
                         NULL);
-    if (o->mu)
-        mat_copy(mat_view(o->mu + (size_t)off * ARAL_LATENT, n, ARAL_LATENT),
-                 mat_cols(e, 0, ARAL_LATENT));
-    if (!o->score)
-        return;
     mat s = net_forward(m->s, m->is, mat_cols(e, 0, ARAL_LATENT), (mat){0},
                         NET_EVAL, NULL);
     for (int i = 0; i < n; i++)
@@ -782,15 +701,14 @@ int aral_infer_out(aral *m, const aral_data *x, const int *idx, int n,
 int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
                int *pseudo, float *confidence, float *entropy, float *score)
 {
-    aral_out o = {.pseudo = pseudo, .confidence = confidence,
-                  .entropy = entropy, .score = score};
+    aral_out o = {pseudo, confidence, entropy, score, NULL, NULL};
     return aral_infer_out(m, x, idx, n, &o);
 }
 
 int aral_logits(aral *m, const aral_data *x, const int *idx, int n,
                 float *logits)
 {
-    aral_out o = {.logits = logits};
+    aral_out o = {NULL, NULL, NULL, NULL, logits, NULL};
     return aral_infer_out(m, x, idx, n, &o);
 }
 

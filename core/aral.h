@@ -79,25 +79,10 @@ void aral_set_joint_encoding(aral *m, bool on);
  *   ema_span  D leaves each round as the exponential moving average of
  *             its weights over the round's steps, spanning this fraction
  *             of the round's iterations (decay 1 - 1/(span * iters):
- *             0.995 for a third of 600); 0 is off;
- *   shift     each labeled row of D's batch is an image (rows of height x
- *             width x channels, channels last) moved by a uniform number
- *             of pixels in [-shift, shift] each way, the uncovered edge
- *             zero (the background of the demo data); 0 is off;
- *   flip      ... and mirrored left-right half of the time;
- *   pseudo    the unlabeled rows of D's batch on which D's clean view
- *             (no noise, as at inference) is at least this sure add the
- *             cross-entropy of D's noisy view against that arg max,
- *             weighted as the labeled batch's (self-training); 0 is off.
- * shift and flip need width and channels; with a width or channel count
- * that does not divide the row, they are left off. */
+ *             0.995 for a third of 600); 0 is off. */
 typedef struct aral_training {
     bool balanced, decay;
     float ema_span;
-    int shift;
-    bool flip;
-    int width, channels;
-    float pseudo;
 } aral_training;
 /* Sets them (the average's buffer is allocated here; without memory for
  * it, or for a span outside (0, 1], the average is left off, as
@@ -119,7 +104,6 @@ int aral_train(aral *m, const aral_set *set, int iters,
 typedef struct aral_out {
     int *pseudo;
     float *confidence, *entropy, *score, *logits, *feat;
-    float *mu; /* E's mu (rows x ARAL_LATENT), conditioned on the pseudo-label */
 } aral_out;
 
 /* Inference mode on rows idx[0..n) of x (idx NULL: rows 0..n). */

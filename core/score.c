@@ -9,7 +9,7 @@
 
 static const char *const NAMES[STRATEGY_COUNT] = {
     "aral", "random", "entropy", "typical", "typical-aral",
-    "typical-entropy", "typical-latent"};
+    "typical-entropy"};
 
 int strategy_parse(const char *name, strategy *out)
 {
@@ -28,8 +28,7 @@ const char *strategy_name(strategy s)
 
 const char *strategy_names(void)
 {
-    return "aral|random|entropy|typical|typical-aral|typical-entropy|"
-           "typical-latent";
+    return "aral|random|entropy|typical|typical-aral|typical-entropy";
 }
 
 bool strategy_needs_sampler(strategy s)
@@ -45,22 +44,7 @@ bool strategy_needs_entropy(strategy s)
 bool strategy_needs_features(strategy s)
 {
     return s == STRATEGY_TYPICAL || s == STRATEGY_TYPICAL_ARAL ||
-           s == STRATEGY_TYPICAL_ENTROPY || s == STRATEGY_TYPICAL_LATENT;
-}
-
-int strategy_feature_dim(strategy s, const aral *m)
-{
-    if (!strategy_needs_features(s))
-        return 0;
-    return s == STRATEGY_TYPICAL_LATENT ? ARAL_LATENT : aral_feature_dim(m);
-}
-
-void strategy_feature_out(strategy s, aral_out *o, float *f)
-{
-    if (s == STRATEGY_TYPICAL_LATENT)
-        o->mu = f;
-    else
-        o->feat = f;
+           s == STRATEGY_TYPICAL_ENTROPY;
 }
 
 static void fill_keys(strategy s, const score_in *in, float *out,
@@ -138,8 +122,8 @@ static float *floats(size_t n)
 int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
                int *order, float *key)
 {
-    int fd = strategy_feature_dim(s, m);
-    bool feat = fd > 0;
+    int fd = aral_feature_dim(m);
+    bool feat = strategy_needs_features(s);
     score_in in = {.n = p->n, .feat_dim = fd, .n_lab = feat ? p->n_lab : 0,
                    .budget = p->budget};
     float *sampler = strategy_needs_sampler(s) ? floats((size_t)p->n) : NULL;
@@ -151,11 +135,10 @@ int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
                      (feat && (!f || !lf))
                  ? ARAL_ENOMEM
                  : 0;
-    aral_out o = {.score = sampler, .entropy = ent}, ol = {0};
-    strategy_feature_out(s, &o, f);
-    strategy_feature_out(s, &ol, lf);
+    aral_out o = {.score = sampler, .entropy = ent, .feat = f};
     if (!rc && s != STRATEGY_RANDOM)
         rc = aral_infer_out(m, p->x, p->cand, p->n, &o);
+    aral_out ol = {.feat = lf};
     if (!rc && feat && p->n_lab)
         rc = aral_infer_out(m, p->x, p->lab, p->n_lab, &ol);
     in.sampler = sampler, in.entropy = ent, in.feat = f, in.lab_feat = lf;

@@ -8,9 +8,7 @@
  *                 feature layer (select.h);
  *   typical-aral  the same, lowest S(mu) first within each cluster's
  *                 typical half;
- *   typical-entropy  the same, highest entropy first there;
- *   typical-latent   typical, in E's latent space (mu) instead of D's
- *                 feature layer.
+ *   typical-entropy  the same, highest entropy first there.
  * Ranking allocates its working arrays (once per call, outside training).
  */
 #pragma once
@@ -26,7 +24,6 @@ typedef enum strategy {
     STRATEGY_TYPICAL,
     STRATEGY_TYPICAL_ARAL,
     STRATEGY_TYPICAL_ENTROPY,
-    STRATEGY_TYPICAL_LATENT,
     STRATEGY_COUNT
 } strategy;
 
@@ -43,18 +40,13 @@ const char *strategy_names(void);
 bool strategy_needs_sampler(strategy s);
 bool strategy_needs_entropy(strategy s);
 bool strategy_needs_features(strategy s);
-/* The width of the features it clusters (0 without): D's feature layer,
- * or E's mu for typical-latent. */
-int strategy_feature_dim(strategy s, const aral *m);
-/* Points the output at f for the features strategy s clusters. */
-void strategy_feature_out(strategy s, aral_out *o, float *f);
 
 /* What a strategy reads about n candidates; only what it needs must be
  * set (borrowed for the call). */
 typedef struct score_in {
     int n;
     const float *sampler, *entropy; /* n values each */
-    const float *feat;              /* n x feat_dim: the features */
+    const float *feat;              /* n x feat_dim: D's feature layer */
     int feat_dim;
     const float *lab_feat;          /* n_lab x feat_dim: the labeled set */
     int n_lab;

@@ -25,8 +25,7 @@
  * a third of the round. Paired with the reference's training over seeds,
  * it was ahead on the validation split at 500 labels (bench/results,
  * sel_*-tr). */
-static const aral_training SERVICE_TRAINING = {
-    .balanced = true, .decay = true, .ema_span = 1.0f / 3};
+static const aral_training SERVICE_TRAINING = {true, true, 1.0f / 3};
 
 /* A fresh model with the service's training; NULL without memory. */
 static aral *new_model(int dim, int classes, uint64_t seed)
@@ -233,7 +232,7 @@ static void scored_free(scored *o)
 static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
 {
     size_t n = (size_t)(d->n_pool ? d->n_pool : 1);
-    o->fd = strategy_feature_dim(st, w->model);
+    o->fd = strategy_needs_features(st) ? aral_feature_dim(w->model) : 0;
     o->s = malloc(sizeof(float) * n);
     o->ent = malloc(sizeof(float) * n);
     o->conf = malloc(sizeof(float) * n);
@@ -245,10 +244,8 @@ static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
         int k = d->n_pool - at < SCORE_CHUNK ? d->n_pool - at : SCORE_CHUNK;
         if (stopping(w))
             return ARAL_ECANCELED;
-        aral_out out = {.pseudo = o->pseudo + at, .confidence = o->conf + at,
-                        .entropy = o->ent + at, .score = o->s + at};
-        if (o->fd)
-            strategy_feature_out(st, &out, o->feat + (size_t)at * o->fd);
+        aral_out out = {o->pseudo + at, o->conf + at, o->ent + at, o->s + at,
+                        NULL, o->fd ? o->feat + (size_t)at * o->fd : NULL};
         int rc = aral_infer_out(w->model, &d->x, d->pool_idx + at, k, &out);
         if (rc)
             return rc;

@@ -10,13 +10,10 @@
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
- *                 [--shift PIXELS] [--flip 0|1] [--pseudo P]
  *                 [--eval-every K]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
- * --balanced, --decay, --ema, --shift, --flip and --pseudo set
- * aral_training (aral.h: D's labeled rows moved and mirrored at random,
- * self-training on the unlabeled rows D is P sure of); all off by
+ * --balanced, --decay and --ema set aral_training (aral.h); all off by
  * default, the reference's training. --eval-every K prints D's test
  * accuracy every K iterations of a cycle to stderr (D as it stands
  * mid-round: without the average --ema makes at a round's end).
@@ -70,8 +67,7 @@ static _Noreturn void usage(const char *why)
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
                     "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema SPAN] [--shift PIXELS] [--flip 0|1] "
-                    "[--pseudo P] [--eval-every K]\n",
+                    "[--decay 0|1] [--ema SPAN] [--eval-every K]\n",
             why, strategy_names());
     exit(2);
 }
@@ -106,7 +102,7 @@ static double ratio_arg(const char *v, const char *name, double lo,
 static opts parse(int argc, char **argv)
 {
     opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
-              false, {.ema_span = 0}};
+              false, {false, false, 0}};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -131,10 +127,6 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--balanced"))
             o.train.balanced = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
-        else if (!strcmp(k, "--shift")) o.train.shift = int_arg(v, 0, 8, k);
-        else if (!strcmp(k, "--flip")) o.train.flip = int_arg(v, 0, 1, k);
-        else if (!strcmp(k, "--pseudo"))
-            o.train.pseudo = (float)ratio_arg(v, k, 0, 1, true);
         else if (!strcmp(k, "--strategy")) {
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
@@ -342,12 +334,11 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
 {
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
-           "%g shift %d flip %d pseudo %g\", \"cycle\": %d, \"labeled\": %d, "
-           "\"test_acc\": %.4f, \"balanced_acc\": %.4f, ",
+           "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
+           "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
-           o->imbalance, o->train.balanced, o->train.decay, o->train.ema_span,
-           o->train.shift, o->train.flip, o->train.pseudo, c, p->n_lab, t.all,
-           t.balanced);
+           o->imbalance, o->train.balanced, o->train.decay, o->train.ema_span, c,
+           p->n_lab, t.all, t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
                v.all, v.balanced);
@@ -431,7 +422,6 @@ int main(int argc, char **argv)
     if (!m || !order || !pred)
         fail("out of memory");
     aral_set_joint_encoding(m, o.joint);
-    o.train.width = p.x.cols, o.train.channels = 1;
     aral_set_training(m, &o.train);
     if (o.imbalance < 1)
         make_imbalanced(&p, &o, (uint32_t *)order);
@@ -440,11 +430,11 @@ int main(int argc, char **argv)
     if (p.n_unl <= o.initial)
         fail("the pool must be larger than --initial (after --valid)");
     fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
-                    "joint-bn %d, balanced %d, decay %d, ema span %g, shift %d, "
-                    "flip %d, pool %d, valid %d\n",
+                    "joint-bn %d, balanced %d, decay %d, ema span %g, pool %d, "
+                    "valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
-            o.joint, o.train.balanced, o.train.decay, o.train.ema_span,
-            o.train.shift, o.train.flip, p.n_unl, p.n_valid);
+            o.joint, o.train.balanced, o.train.decay, o.train.ema_span, p.n_unl,
+            p.n_valid);
     reveal_initial(&p, &o, order);
     for (int c = 1; c <= o.cycles; c++)
         cycle(m, &p, &o, c, order, pred);

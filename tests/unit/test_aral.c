@@ -323,12 +323,11 @@ static int t_training_options_learn(void)
     for (int on = 0; on < 2; on++) {
         aral *m = aral_new(DIM, K, 5);
         CHECK(m);
-        aral_training t = {.balanced = on, .decay = on,
-                           .ema_span = on ? 0.3333f : 0};
+        aral_training t = {on, on, on ? 0.3333f : 0};
         aral_set_training(m, &t);
         aral_training got = aral_get_training(m);
         CHECK(got.balanced == t.balanced && got.decay == t.decay &&
-              got.ema_span == t.ema_span && !got.shift && !got.flip);
+              got.ema_span == t.ema_span);
         aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_u};
         CHECK(aral_train(m, &set, 150, NULL, NULL) == 0);
         int pred[N], right = 0;
@@ -345,7 +344,7 @@ static int t_training_options_learn(void)
     /* The average changes nothing of the round but D's final weights:
      * the same seed trains the same trajectory; G ends equal, D not. */
     aral *plain = aral_new(DIM, K, 9), *avg = aral_new(DIM, K, 9);
-    aral_training t = {.ema_span = 0.3333f};
+    aral_training t = {false, false, 0.3333f};
     aral_set_training(avg, &t);
     aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_u};
     CHECK(aral_train(plain, &set, 50, NULL, NULL) == 0);
@@ -355,76 +354,11 @@ static int t_training_options_learn(void)
     CHECK(!memcmp(g1->param, g2->param, sizeof(float) * g1->n_param));
     CHECK(memcmp(d1->param, d2->param, sizeof(float) * d1->n_param) != 0);
     aral_free(plain), aral_free(avg);
-    aral_training bad = {.ema_span = 1.5f}; /* out of range: left off */
+    aral_training bad = {false, false, 1.5f}; /* out of range: left off */
     aral *m = aral_new(DIM, K, 5);
     aral_set_training(m, &bad);
     CHECK(aral_get_training(m).ema_span == 0);
     aral_free(m);
-    return 0;
-}
-
-/* Stripes as 4 x 6 images: class 0 horizontal, 1 vertical, 2 a
- * checkerboard, 3 flat grey; `phase` 1 is the pattern moved one pixel
- * (its inverse, for the first three). */
-static void make_stripes(synth *s, uint64_t seed, int phase_of_half)
-{
-    rng r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < N; i++) {
-        int c = s->y[i] = i % K, ph = i % (2 * K) >= K ? phase_of_half : 0;
-        for (int y = 0; y < 4; y++)
-            for (int x = 0; x < 6; x++) {
-                int on = c == 0 ? y + ph : c == 1 ? x + ph : x + y + ph;
-                float v = c == 3 ? 0.5f : (on % 2 ? 0.1f : 0.9f);
-                s->x[i * DIM + y * 6 + x] = v + 0.05f * rng_normal(&r);
-            }
-    }
-}
-
-/* Moved labeled rows teach what the labels alone do not: the labels show
- * each pattern in one phase, the test asks for the other. Moves are kept
- * only for a geometry that divides the row, and draw from the model's
- * seed, so a seed repeats. */
-static int t_training_moves_images(void)
-{
-    aral_training t = {.shift = 1, .flip = true, .width = 6, .channels = 1};
-    aral_training odd = t, wide = t;
-    odd.width = 5;  /* 24 is not 5 x h */
-    wide.shift = 4; /* as many as the 4 rows */
-    aral *m = aral_new(DIM, K, 5);
-    CHECK(m);
-    aral_set_training(m, &odd);
-    CHECK(!aral_get_training(m).shift && !aral_get_training(m).flip);
-    aral_set_training(m, &wide);
-    CHECK(!aral_get_training(m).shift && !aral_get_training(m).flip);
-    aral_free(m);
-    make_stripes(&S, 4, 1);
-    int lab[N], labels[N], unl[N], n_u = 0, n_lab = 0;
-    for (int i = 0; i < N; i++) /* phase 0 labeled, 10 a class */
-        if (i % (2 * K) < K && n_lab < 10 * K)
-            lab[n_lab] = i, labels[n_lab++] = S.y[i];
-        else
-            unl[n_u++] = i;
-    aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_u};
-    aral_data x = {N, DIM, NULL, S.x};
-    float acc[3];
-    for (int run = 0; run < 3; run++) { /* off, on, on again */
-        m = aral_new(DIM, K, 5);
-        aral_training on = run ? t : (aral_training){0};
-        aral_set_training(m, &on);
-        CHECK(aral_train(m, &set, 150, NULL, NULL) == 0);
-        int pred[N], right = 0, n = 0;
-        CHECK(aral_infer(m, &x, NULL, N, pred, NULL, NULL, NULL) == 0);
-        for (int i = 0; i < N; i++)
-            if (i % (2 * K) >= K && S.y[i] != 3)
-                right += pred[i] == S.y[i], n++;
-        acc[run] = right / (float)n;
-        aral_free(m);
-    }
-    printf("  accuracy on the unlabeled phase: without moves %.3f, with "
-           "%.3f, again %.3f\n", acc[0], acc[1], acc[2]);
-    /* 0.000 and 1.000 over 6 seeds of data and model: wide margins */
-    CHECK(acc[0] < 0.5 && acc[1] > 0.9 && acc[1] == acc[2]);
     return 0;
 }
 
@@ -501,7 +435,6 @@ static const test_case cases[] = {
     {"aral cancel and bad input", t_cancel_and_bad_input},
     {"strategies rank every candidate once", t_strategies_rank_everything},
     {"aral training options learn", t_training_options_learn},
-    {"aral training on moved images", t_training_moves_images},
 };
 
 int main(int argc, char **argv)

@@ -9,7 +9,6 @@
 
 #include "ckpt.h"
 #include "err.h"
-#include "image.h"
 #include "loss.h"
 #include "net.h"
 #include "optim.h"
@@ -454,41 +453,6 @@ static int t_eval_fusion_same_outputs(void)
     return 0;
 }
 
-/* A 3 x 4 image with 2 channels, pixel (y, x) channel k = 100y + 10x + k
- * + 1 (no zero, so a zero fill shows). */
-static int t_image_move(void)
-{
-    enum { H = 3, W = 4, C = 2 };
-    float src[H * W * C], dst[H * W * C];
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
-            for (int k = 0; k < C; k++)
-                src[(y * W + x) * C + k] = 100.0f * y + 10.0f * x + k + 1;
-    image_move(src, dst, H, W, C, 0, 0, false);
-    CHECK(!memcmp(src, dst, sizeof(src)));
-    for (int dx = -2; dx <= 2; dx++)
-        for (int dy = -1; dy <= 1; dy++)
-            for (int flip = 0; flip < 2; flip++) {
-                image_move(src, dst, H, W, C, dx, dy, flip);
-                for (int y = 0; y < H; y++)
-                    for (int x = 0; x < W; x++)
-                        for (int k = 0; k < C; k++) {
-                            int sy = y - dy, sx = x - dx;
-                            bool in = sy >= 0 && sy < H && sx >= 0 && sx < W;
-                            if (flip)
-                                sx = W - 1 - sx;
-                            float want = in ? 100.0f * sy + 10.0f * sx + k + 1
-                                            : 0.0f;
-                            CHECK(dst[(y * W + x) * C + k] == want);
-                        }
-            }
-    /* one hand-checked case: mirrored, then one right: row 0 is
-     * [0, x3, x2, x1] */
-    image_move(src, dst, H, W, C, 1, 0, true);
-    CHECK(dst[0] == 0 && dst[2] == 31 && dst[4] == 21 && dst[6] == 11);
-    return 0;
-}
-
 static const test_case cases[] = {
     {"mlp learns rings", t_mlp_learns},
     {"same seed, same weights", t_deterministic},
@@ -506,7 +470,6 @@ static const test_case cases[] = {
     {"softplus, its derivative, sigmoid match libm", t_vecmath_accuracy},
     {"evaluation pass fuses activations, same outputs",
      t_eval_fusion_same_outputs},
-    {"image moves: shifts, mirror, zero edges", t_image_move},
 };
 
 int main(int argc, char **argv)
