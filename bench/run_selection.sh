@@ -25,13 +25,13 @@ args_of() {
     random|typical|aral|entropy) echo "--strategy $1" ;;
     typical-aral) echo "--strategy typical-aral --joint-bn 1" ;;
     typical-entropy) echo "--strategy typical-entropy" ;;
-    random-tr|typical-tr) echo "--strategy ${1%-tr} $TRAIN" ;;
+    random-tr|typical-tr|typical-mass-tr) echo "--strategy ${1%-tr} $TRAIN" ;;
     # typical-tr-s1 (labeled rows moved by up to a pixel, --shift 1),
     # typical-tr-pl (self-training at 0.95, --pseudo 0.95) and
     # [imb-]typical-latent-tr (typical picks in E's mu) in bench/results
     # ran at commit 5c7fced; they lost on the validation split and were
     # removed
-    imb-random-tr|imb-typical-tr)
+    imb-random-tr|imb-typical-tr|imb-typical-mass-tr)
       s=${1#imb-}; echo "--strategy ${s%-tr} --imbalance 0.1 $TRAIN" ;;
     aral-joint) echo "--strategy aral --joint-bn 1" ;;
     start-random) echo "--strategy random --cycles 1" ;;

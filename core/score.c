@@ -9,7 +9,7 @@
 
 static const char *const NAMES[STRATEGY_COUNT] = {
     "aral", "random", "entropy", "typical", "typical-aral",
-    "typical-entropy"};
+    "typical-entropy", "typical-mass"};
 
 int strategy_parse(const char *name, strategy *out)
 {
@@ -28,7 +28,8 @@ const char *strategy_name(strategy s)
 
 const char *strategy_names(void)
 {
-    return "aral|random|entropy|typical|typical-aral|typical-entropy";
+    return "aral|random|entropy|typical|typical-aral|typical-entropy|"
+           "typical-mass";
 }
 
 bool strategy_needs_sampler(strategy s)
@@ -38,13 +39,14 @@ bool strategy_needs_sampler(strategy s)
 
 bool strategy_needs_entropy(strategy s)
 {
-    return s == STRATEGY_ENTROPY || s == STRATEGY_TYPICAL_ENTROPY;
+    return s == STRATEGY_ENTROPY || s == STRATEGY_TYPICAL_ENTROPY ||
+           s == STRATEGY_TYPICAL_MASS;
 }
 
 bool strategy_needs_features(strategy s)
 {
     return s == STRATEGY_TYPICAL || s == STRATEGY_TYPICAL_ARAL ||
-           s == STRATEGY_TYPICAL_ENTROPY;
+           s == STRATEGY_TYPICAL_ENTROPY || s == STRATEGY_TYPICAL_MASS;
 }
 
 static void fill_keys(strategy s, const score_in *in, float *out,
@@ -108,7 +110,8 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
     }
     select_in si = {in->feat, in->n, in->feat_dim, in->lab_feat, in->n_lab,
                     in->budget,
-                    s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg};
+                    s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg,
+                    s == STRATEGY_TYPICAL_MASS ? in->entropy : NULL};
     int rc = select_typical(&si, seed, order, key);
     free(neg);
     return rc;

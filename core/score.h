@@ -8,7 +8,9 @@
  *                 feature layer (select.h);
  *   typical-aral  the same, lowest S(mu) first within each cluster's
  *                 typical half;
- *   typical-entropy  the same, highest entropy first there.
+ *   typical-entropy  the same, highest entropy first there;
+ *   typical-mass  typical, but among clusters with as few labels the one
+ *                 with the most entropy summed over its members first.
  * Ranking allocates its working arrays (once per call, outside training).
  */
 #pragma once
@@ -24,6 +26,7 @@ typedef enum strategy {
     STRATEGY_TYPICAL,
     STRATEGY_TYPICAL_ARAL,
     STRATEGY_TYPICAL_ENTROPY,
+    STRATEGY_TYPICAL_MASS,
     STRATEGY_COUNT
 } strategy;
 

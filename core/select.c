@@ -21,6 +21,7 @@
  * labeled rows, each row L2-normalised. */
 typedef struct work {
     float *x, *cent, *cnorm, *typ, *g;
+    double *mass; /* per cluster: its size, or the sum of its candidates' mass */
     int *assign, *start, *members, *labeled;
     int n, n_all, dim, k;
     rng r;
@@ -364,8 +365,21 @@ static int order_clusters(work *w, const float *sampler, int *cand)
     return 0;
 }
 
+/* Each cluster's mass: its size, or its candidates' summed mass. */
+static void cluster_mass(work *w, const float *mass)
+{
+    for (int c = 0; c < w->k; c++) {
+        int nm = w->start[c + 1] - w->start[c];
+        w->mass[c] = mass ? 0.0 : nm;
+        for (int i = 0; mass && i < nm; i++) {
+            int m = w->members[w->start[c] + i];
+            w->mass[c] += m < w->n ? mass[m] : 0.0;
+        }
+    }
+}
+
 /* Is cluster a a better next source than b? Large clusters before
- * outliers, then fewest labels (picks included), then the larger. */
+ * outliers, then fewest labels (picks included), then the heavier. */
 static bool better(const work *w, const int *got, int a, int b)
 {
     int sa = w->start[a + 1] - w->start[a], sb = w->start[b + 1] - w->start[b];
@@ -374,7 +388,7 @@ static bool better(const work *w, const int *got, int a, int b)
         return small_b;
     if (got[a] != got[b])
         return got[a] < got[b];
-    return sa > sb;
+    return w->mass[a] > w->mass[b];
 }
 
 static void take_round_robin(work *w, const int *cand, int *next,
@@ -398,6 +412,7 @@ static void work_free(work *w)
 {
     free(w->x), free(w->cent), free(w->cnorm), free(w->typ), free(w->g);
     free(w->assign), free(w->start), free(w->members), free(w->labeled);
+    free(w->mass);
 }
 
 static int work_init(work *w, const select_in *in, uint64_t seed)
@@ -418,8 +433,9 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     w->start = malloc(sizeof(int) * (size_t)(w->k + 1));
     w->members = malloc(sizeof(int) * na);
     w->labeled = malloc(sizeof(int) * (size_t)w->k);
+    w->mass = malloc(sizeof(double) * (size_t)w->k);
     if (!w->x || !w->cent || !w->cnorm || !w->typ || !w->g || !w->assign ||
-        !w->start || !w->members || !w->labeled)
+        !w->start || !w->members || !w->labeled || !w->mass)
         return ARAL_ENOMEM;
     normalise_into(w->x, in->feat, in->n, in->dim);
     if (in->n_lab)
@@ -444,8 +460,10 @@ int select_typical(const select_in *in, uint64_t seed, int *order,
         group_members(&w);
         rc = all_typicality(&w);
     }
-    if (!rc)
+    if (!rc) {
+        cluster_mass(&w, in->mass);
         rc = order_clusters(&w, in->sampler, cand);
+    }
     if (!rc)
         take_round_robin(&w, cand, next, order, key);
     free(cand), free(next);

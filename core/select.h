@@ -27,6 +27,9 @@ typedef struct select_in {
     int budget;            /* labels expected before the next ranking */
     const float *sampler;  /* n keys (S(mu), or minus the entropy), lowest
                             * first in a typical half; NULL: typicality */
+    const float *mass;     /* n weights (D's entropy): among clusters with
+                            * as few labels, the one whose candidates sum
+                            * to the most goes first; NULL: the largest */
 } select_in;
 
 /* A value and whose it is; sorted by value ascending, ties by index (a

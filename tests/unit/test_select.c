@@ -57,7 +57,7 @@ static int t_first_picks_cover_every_cluster(void)
     for (uint64_t seed = 1; seed <= 5; seed++) {
         make_blobs(seed);
         static int order[MAXN];
-        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL};
+        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
         CHECK(select_typical(&in, seed, order, NULL) == 0);
         int seen[C] = {0};
         for (int j = 0; j < C; j++)
@@ -90,7 +90,7 @@ static int t_labeled_clusters_come_last(void)
         cand_row[nc++] = i;
     }
     CHECK(nl == 20);
-    select_in in = {cand, nc, DIM, lab, nl, 5, NULL};
+    select_in in = {cand, nc, DIM, lab, nl, 5, NULL, NULL};
     CHECK(select_typical(&in, 3, order, NULL) == 0);
     for (int j = 0; j < 5; j++)
         CHECK(B.y[cand_row[order[j]]] >= 5);
@@ -102,7 +102,7 @@ static int t_outliers_last_and_order_complete(void)
     make_blobs(5);
     static int order[MAXN], seen[MAXN];
     static float key[MAXN];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
     CHECK(select_typical(&in, 9, order, key) == 0);
     memset(seen, 0, sizeof(seen));
     for (int j = 0; j < B.n; j++) {
@@ -136,7 +136,7 @@ static int t_sampler_decides_inside_the_typical_half(void)
     rng_seed(&r, 1);
     for (int i = 0; i < B.n; i++)
         s[i] = rng_uniform(&r);
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
     CHECK(select_typical(&in, 2, plain, NULL) == 0);
     in.sampler = s;
     CHECK(select_typical(&in, 2, with_s, NULL) == 0);
@@ -164,11 +164,11 @@ static int t_bad_input(void)
 {
     int order[4];
     float f[4 * DIM] = {0};
-    select_in in = {f, 4, DIM, NULL, 2, 2, NULL}; /* labeled, no features */
+    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL}; /* labeled, no features */
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, 0, NULL, 0, 2, NULL};
+    in = (select_in){f, 4, 0, NULL, 0, 2, NULL, NULL};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL}; /* all-zero rows */
+    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL, NULL}; /* all-zero rows */
     CHECK(select_typical(&in, 1, order, NULL) == 0);
     int seen[4] = {0};
     for (int j = 0; j < 4; j++)
@@ -182,6 +182,33 @@ static int t_bad_input(void)
     return 0;
 }
 
+/* Clusters with as few labels go largest first; with a mass, heaviest
+ * first: cluster c weighs (C - c)^2 in all, so the smallest goes first,
+ * through score_order as typical-mass with the mass as D's entropy. */
+static int t_mass_orders_the_clusters(void)
+{
+    make_blobs(7);
+    static int order[MAXN], size[C];
+    static float mass[MAXN];
+    for (int i = 0; i < B.n; i++)
+        size[B.y[i]]++;
+    for (int i = 0; i < B.n; i++)
+        mass[i] = (float)((C - B.y[i]) * (C - B.y[i])) / (float)size[B.y[i]];
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
+    CHECK(select_typical(&in, 4, order, NULL) == 0);
+    for (int j = 0; j < C; j++)
+        CHECK(B.y[order[j]] == C - 1 - j);
+    score_in si = {.n = B.n, .feat = B.x, .feat_dim = DIM, .entropy = mass,
+                   .budget = C};
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 4, order, NULL) == 0);
+    for (int j = 0; j < C; j++)
+        CHECK(B.y[order[j]] == j);
+    si.entropy = NULL; /* the mass is needed */
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 4, order, NULL) ==
+          ARAL_EINVAL);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"typical: first picks cover every cluster", t_first_picks_cover_every_cluster},
     {"typical: labeled clusters come last", t_labeled_clusters_come_last},
@@ -190,6 +217,7 @@ static const test_case cases[] = {
     {"typical-aral: S decides inside the typical half",
      t_sampler_decides_inside_the_typical_half},
     {"typical: bad input", t_bad_input},
+    {"typical-mass: the heaviest clusters first", t_mass_orders_the_clusters},
 };
 
 int main(int argc, char **argv)
