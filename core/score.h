@@ -32,7 +32,7 @@ typedef enum strategy {
 
 /* The strategy a model orders the pool by unless told otherwise (the
  * daemon and aral-sim alike): the winner in bench/results. */
-#define STRATEGY_DEFAULT STRATEGY_TYPICAL
+#define STRATEGY_DEFAULT STRATEGY_TYPICAL_MASS
 
 /* A name above -> 0 and *out; ARAL_EINVAL otherwise. */
 int strategy_parse(const char *name, strategy *out);

@@ -69,7 +69,7 @@ def check_cycles(d, strategy, iters, cycles, *more):
                    if "--valid" in more else set())
     assert all(set(r) == keys for r in rows), out
     assert all(sum(r["picked"]) == 15 for r in rows), out
-    assert all(r["strategy"] == (strategy or "typical") for r in rows), out
+    assert all(r["strategy"] == (strategy or "typical-mass") for r in rows), out
     return rows
 
 

@@ -19,7 +19,7 @@ import time
 from harness import Daemon, is_problem, run
 
 NAMES = ["a", "b", "c", "d"]
-DEFAULT = "typical"  # the daemon's strategy unless told (core/score.h)
+DEFAULT = "typical-mass"  # the daemon's strategy unless told (core/score.h)
 FAST = ["--min-labels", "20", "--retrain-every", "20", "--round-iters", "40"]
 
 
@@ -300,9 +300,11 @@ def test_failed_round_is_recorded_and_the_ranking_stays():
 
 def test_other_strategies_serve_in_their_order():
     # Each strategy's key, as leases carry it in "score": minus the entropy
-    # for entropy, S(z) for aral, the rank in the order for typical-aral.
+    # for entropy, S(z) for aral, the rank in the order for typical-aral
+    # and typical (the default before typical-mass).
+    rank = lambda k: k >= 0 and k == int(k)
     in_range = {"entropy": lambda k: k <= 0, "aral": lambda k: 0 < k < 1,
-                "typical-aral": lambda k: k >= 0 and k == int(k)}
+                "typical-aral": rank, "typical": rank}
     for name, ok in in_range.items():
         d = daemon(["--strategy", name])
         try:
