@@ -4,9 +4,10 @@
  * exists) is L2-normalised and cut into k = labeled + budget clusters by
  * k-means++ and Lloyd's iterations; the labeled samples count towards
  * their clusters. The ranking then takes, again and again, the cluster
- * with the fewest labels so far (ties: the larger cluster) and from it
- * the most typical member left: the inverse of its mean distance to its
- * nearest neighbours in the cluster. The first `budget` picks are
+ * with the fewest labels so far (ties: the larger cluster, or with a
+ * mass per candidate, the cluster whose candidates sum to the most) and
+ * from it the most typical member left: the inverse of its mean distance
+ * to its nearest neighbours in the cluster. The first `budget` picks are
  * TypiClust's; the rest keep covering the clusters round by round, so an
  * annotator who runs past the budget still gets sensible picks.
  *

@@ -164,7 +164,8 @@ static int t_bad_input(void)
 {
     int order[4];
     float f[4 * DIM] = {0};
-    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL}; /* labeled, no features */
+    /* labeled, no features */
+    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
     in = (select_in){f, 4, 0, NULL, 0, 2, NULL, NULL};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
