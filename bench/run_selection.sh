@@ -13,8 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-600}
 seeds=${2:-0 1 2 3 4}
-configs=${3:-random typical typical-aral start-random start-typical \
-  imb-random imb-typical}
+# by default the issue's tables: arald's configuration (typical-mass-tr)
+# against random order, its ingredients one by one, the long tail, the start
+configs=${3:-random random-tr typical typical-tr typical-mass-tr typical-aral \
+  start-random start-typical imb-random imb-typical imb-typical-tr \
+  imb-typical-mass-tr}
 deploy/install.sh bench >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
