@@ -21,7 +21,7 @@
  * labeled rows, each row L2-normalised. */
 typedef struct work {
     float *x, *cent, *cnorm, *typ, *g;
-    double *mass; /* per cluster: its size, or the sum of its candidates' mass */
+    double *mass; /* per cluster: its size, or its candidates' summed mass */
     int *assign, *start, *members, *labeled;
     int n, n_all, dim, k;
     rng r;

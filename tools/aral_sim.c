@@ -337,8 +337,8 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
            "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
-           o->imbalance, o->train.balanced, o->train.decay, o->train.ema_span, c,
-           p->n_lab, t.all, t.balanced);
+           o->imbalance, o->train.balanced, o->train.decay,
+           o->train.ema_span, c, p->n_lab, t.all, t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
                v.all, v.balanced);
@@ -433,8 +433,8 @@ int main(int argc, char **argv)
                     "joint-bn %d, balanced %d, decay %d, ema span %g, pool %d, "
                     "valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
-            o.joint, o.train.balanced, o.train.decay, o.train.ema_span, p.n_unl,
-            p.n_valid);
+            o.joint, o.train.balanced, o.train.decay, o.train.ema_span,
+            p.n_unl, p.n_valid);
     reveal_initial(&p, &o, order);
     for (int c = 1; c <= o.cycles; c++)
         cycle(m, &p, &o, c, order, pred);
