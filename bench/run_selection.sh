@@ -39,6 +39,11 @@ args_of() {
     aral-joint) echo "--strategy aral --joint-bn 1" ;;
     start-random) echo "--strategy random --cycles 1" ;;
     start-typical) echo "--strategy random --cycles 1 --initial-strategy typical" ;;
+    start-random-tr) echo "--strategy random --cycles 1 $TRAIN" ;;
+    start-gan-tr)
+      echo "--strategy random --cycles 1 --initial-strategy typical-gan $TRAIN" ;;
+    start-typical-tr)
+      echo "--strategy random --cycles 1 --initial-strategy typical $TRAIN" ;;
     imb-random) echo "--strategy random --imbalance 0.1" ;;
     imb-typical) echo "--strategy typical --imbalance 0.1" ;;
     *) echo "unknown config $1" >&2; exit 2 ;;
