@@ -349,9 +349,8 @@ static void step_d(aral *m, const aral_set *set)
     mat out = net_forward(m->d, m->td[0], rows_of(m->xd, n, dim), (mat){0},
                           NET_TRAIN, &m->r);
     mat g = rows_of(m->gd, n, k);
-    double ce = nl ? loss_softmax_ce(mat_rows(out, 0, nl), m->yl,
-                                     mat_rows(g, 0, nl), 1.0f)
-                   : 0.0; /* training without labels */
+    double ce = loss_softmax_ce(mat_rows(out, 0, nl), m->yl,
+                                mat_rows(g, 0, nl), 1.0f);
     double lu = loss_gan_real(mat_rows(out, nl, nu), mat_rows(g, nl, nu), 0.5f);
     double lg = loss_gan_fake(mat_rows(out, nl + nu, nu),
                               mat_rows(g, nl + nu, nu), 0.5f);
@@ -522,28 +521,6 @@ static void step_ge(aral *m, const aral_set *set)
     m->last.ge = (float)(fm + TRD_LAMBDA * (r + kl) + ADV_LAMBDA * f);
 }
 
-/* G alone, for training without labels: feature matching on a fresh
- * unlabeled batch, step_ge's GAN half (no E, so no reconstruction). */
-static void step_g(aral *m, const aral_set *set)
-{
-    int n = take_batch(m, &m->unl2, set, m->xd, NULL);
-    net_forward(m->d, m->td[0], rows_of(m->xd, n, m->dim), (mat){0},
-                NET_TRAIN, &m->r);
-    mat fu = tape_layer_output(m->td[0], m->d_feat);
-    random_condition(m, n);
-    mat gout = net_forward(m->g, m->tg[0], rows_of(m->z, n, ARAL_LATENT),
-                           rows_of(m->oh_g, n, m->k), NET_TRAIN, &m->r);
-    net_forward(m->d, m->td[1], gout, (mat){0}, NET_TRAIN, &m->r);
-    mat fg = tape_layer_output(m->td[1], m->d_feat);
-    mat gf = rows_of(m->g_out, n, fg.cols);
-    double fm = loss_feature_match(fg, fu, gf, (mat){0}, 1.0f, m->fm_scratch);
-    net_backward(m->g, m->tg[0], m->g->spec.n_layers - 1,
-                 net_backward(m->d, m->td[1], m->d_feat, gf, false, true),
-                 true, false);
-    optim_adam_step(m->g, m->rate * m->g->adam.lr);
-    m->last.fm = (float)fm, m->last.ge = (float)fm;
-}
-
 /* (3) S: labeled mu -> 1, unlabeled mu -> 0, on fresh batches. */
 static void step_s(aral *m, const aral_set *set)
 {
@@ -606,17 +583,21 @@ aral_training aral_get_training(const aral *m)
     return m->opt;
 }
 
-/* aral_train and aral_train_unlabeled, once their set is checked: the
- * three steps of an iteration, or without labels D's and G's alone. */
-static int run_rounds(aral *m, const aral_set *set, int iters,
-                      aral_progress_fn progress, void *ctx)
+int aral_train(aral *m, const aral_set *set, int iters,
+               aral_progress_fn progress, void *ctx)
 {
+    if (set->n_labeled < 1 || set->n_unlabeled < 1 || iters < 0 ||
+        set->x.dim != m->dim)
+        return ARAL_EINVAL;
+    for (int i = 0; i < set->n_labeled; i++)
+        if (set->labels[i] < 0 || set->labels[i] >= m->k)
+            return ARAL_EINVAL;
     int rc = stream_init(&m->lab, set->labeled, set->n_labeled);
     if (!rc)
         rc = stream_init(&m->unl, set->unlabeled, set->n_unlabeled);
     if (!rc)
         rc = stream_init(&m->unl2, set->unlabeled, set->n_unlabeled);
-    if (!rc && m->opt.balanced && set->n_labeled)
+    if (!rc && m->opt.balanced)
         rc = group_by_class(m, set);
     net *nets[] = {m->d, m->g, m->e, m->s};
     for (int i = 0; i < 4; i++) { /* fresh Adam state every round */
@@ -633,12 +614,8 @@ static int run_rounds(aral *m, const aral_set *set, int iters,
                                : 1.0f;
         step_d(m, set);
         average_d(m);
-        if (set->n_labeled) {
-            step_ge(m, set);
-            step_s(m, set);
-        } else {
-            step_g(m, set);
-        }
+        step_ge(m, set);
+        step_s(m, set);
         if (progress && !progress(ctx, it, iters, &m->last))
             rc = ARAL_ECANCELED;
     }
@@ -650,27 +627,6 @@ static int run_rounds(aral *m, const aral_set *set, int iters,
     free(m->by_class);
     m->by_class = NULL;
     return rc;
-}
-
-int aral_train(aral *m, const aral_set *set, int iters,
-               aral_progress_fn progress, void *ctx)
-{
-    if (set->n_labeled < 1 || set->n_unlabeled < 1 || iters < 0 ||
-        set->x.dim != m->dim)
-        return ARAL_EINVAL;
-    for (int i = 0; i < set->n_labeled; i++)
-        if (set->labels[i] < 0 || set->labels[i] >= m->k)
-            return ARAL_EINVAL;
-    return run_rounds(m, set, iters, progress, ctx);
-}
-
-int aral_train_unlabeled(aral *m, const aral_set *set, int iters,
-                         aral_progress_fn progress, void *ctx)
-{
-    if (set->n_labeled != 0 || set->n_unlabeled < 1 || iters < 0 ||
-        set->x.dim != m->dim)
-        return ARAL_EINVAL;
-    return run_rounds(m, set, iters, progress, ctx);
 }
 
 /* ---- inference. */

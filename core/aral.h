@@ -95,12 +95,6 @@ aral_training aral_get_training(const aral *m);
  * Needs n_labeled >= 1 and n_unlabeled >= 1. progress may be NULL. */
 int aral_train(aral *m, const aral_set *set, int iters,
                aral_progress_fn progress, void *ctx);
-/* Training before any label: D as the GAN's discriminator alone (no
- * class loss) and G by feature matching; E and S keep their weights. D's
- * feature layer then embeds the pool for a label-free start. Needs
- * n_labeled == 0 and n_unlabeled >= 1. */
-int aral_train_unlabeled(aral *m, const aral_set *set, int iters,
-                         aral_progress_fn progress, void *ctx);
 
 /* What inference writes, per row (any pointer may be NULL): D's arg max
  * (pseudo-label), its softmax probability (confidence) and entropy; S(mu)

@@ -8,7 +8,7 @@
  * usage: aral-sim --data DIR [--initial N] [--budget B] [--cycles C]
  *                 [--iters I] [--strategy NAME] [--seed N] [--threads N]
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
- *                 [--initial-strategy random|typical|typical-gan]
+ *                 [--initial-strategy random|typical]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--eval-every K]
  *
@@ -43,18 +43,13 @@
 #include "rng.h"
 #include "score.h"
 
-/* --initial-strategy: uniformly at random, typical in the pixels, or
- * typical in the features of a D trained without labels. */
-enum { START_RANDOM, START_TYPICAL, START_TYPICAL_GAN };
-static const char *const START_NAMES[] = {"random", "typical", "typical-gan"};
-
 typedef struct opts {
     const char *data;
     int initial, budget, cycles, iters, threads, joint, valid, eval_every;
     long seed;
     double imbalance;
     strategy strat;
-    int start; /* START_*: how the initial set is picked */
+    bool typical_start;
     aral_training train;
 } opts;
 
@@ -71,8 +66,7 @@ static _Noreturn void usage(const char *why)
                     "[--budget B] [--cycles C] [--iters I] "
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
-                    "[--initial-strategy random|typical|typical-gan] "
-                    "[--balanced 0|1] "
+                    "[--initial-strategy random|typical] [--balanced 0|1] "
                     "[--decay 0|1] [--ema SPAN] [--eval-every K]\n",
             why, strategy_names());
     exit(2);
@@ -137,13 +131,9 @@ static opts parse(int argc, char **argv)
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
         } else if (!strcmp(k, "--initial-strategy")) {
-            o.start = -1;
-            for (int i = START_RANDOM; i <= START_TYPICAL_GAN; i++)
-                if (!strcmp(v, START_NAMES[i]))
-                    o.start = i;
-            if (o.start < 0)
-                usage("--initial-strategy is random, typical or "
-                      "typical-gan");
+            if (strcmp(v, "random") && strcmp(v, "typical"))
+                usage("--initial-strategy is random or typical");
+            o.typical_start = !strcmp(v, "typical");
         } else {
             usage("unknown option");
         }
@@ -276,36 +266,11 @@ static void carve_valid(pool *p, const opts *o, uint32_t *perm)
         }
 }
 
-/* The label-free start in D's features: a model of its own (the cycles'
- * model starts fresh, so only the picks differ from a random start)
- * trained --iters iterations without labels on the pool, then the
- * typical members of clusters of its feature layer. */
-static void typical_gan_initial(pool *p, const opts *o, int *order)
-{
-    aral *g = aral_new(p->px.dim, 10, (uint64_t)o->seed ^ 0x9a4);
-    if (!g)
-        fail("out of memory");
-    aral_set_training(g, &o->train);
-    aral_set set = {p->px, NULL, NULL, 0, p->unl, p->n_unl};
-    if (aral_train_unlabeled(g, &set, o->iters, NULL, NULL))
-        fail("training without labels failed");
-    score_pool sp = {&p->px, p->unl, p->n_unl, NULL, 0, o->initial};
-    if (score_rank(g, STRATEGY_TYPICAL, &sp, (uint64_t)o->seed, order, NULL))
-        fail("the typical start failed (out of memory?)");
-    aral_free(g);
-}
-
 /* The label-free start: typical members of clusters of the pixels
- * (nothing trained yet, no label known), or of D's features. */
+ * (nothing trained yet, no label known). */
 static void typical_initial(pool *p, const opts *o, int *order)
 {
     split(p);
-    if (o->start == START_TYPICAL_GAN) {
-        typical_gan_initial(p, o, order);
-        for (int j = 0; j < o->initial && j < p->n_unl; j++)
-            p->state[p->unl[order[j]]] = LABELED;
-        return;
-    }
     int dim = p->px.dim;
     float *f = malloc(sizeof(float) * (size_t)p->n_unl * dim);
     if (!f)
@@ -324,7 +289,7 @@ static void typical_initial(pool *p, const opts *o, int *order)
 
 static void reveal_initial(pool *p, const opts *o, int *order)
 {
-    if (o->start != START_RANDOM) {
+    if (o->typical_start) {
         typical_initial(p, o, order);
         return;
     }
@@ -384,7 +349,7 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
            "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
-           strategy_name(o->strat), START_NAMES[o->start],
+           strategy_name(o->strat), o->typical_start ? "typical" : "random",
            o->imbalance, o->train.balanced, o->train.decay,
            o->train.ema_span, c, p->n_lab, t.all, t.balanced);
     if (p->n_valid)

@@ -426,52 +426,6 @@ static int t_strategies_rank_everything(void)
     return 0;
 }
 
-/* Training before any label: D and G learn (their weights move, the
- * losses stay finite), E and S keep their weights, and the typical
- * picks of D's features take one sample of each of the four clusters.
- * A labeled set is refused there, as an empty one is by aral_train. */
-static int t_train_without_labels(void)
-{
-    make_clusters(&S, 3);
-    for (int i = 0; i < N; i++)
-        unl[i] = i;
-    aral *m = aral_new(DIM, K, 8);
-    CHECK(m);
-    float *before[4];
-    const char nets[] = "DGES";
-    for (int i = 0; i < 4; i++) {
-        net *n = aral_net(m, nets[i]);
-        before[i] = malloc(sizeof(float) * n->n_param);
-        CHECK(before[i]);
-        memcpy(before[i], n->param, sizeof(float) * n->n_param);
-    }
-    aral_set set = {{N, DIM, NULL, S.x}, NULL, NULL, 0, unl, N};
-    track t = {0};
-    CHECK(aral_train_unlabeled(m, &set, 200, record, &t) == 0);
-    CHECK(t.n == 200 && isfinite(t.last.d) && isfinite(t.last.fm));
-    for (int i = 0; i < 4; i++) {
-        net *n = aral_net(m, nets[i]);
-        bool moved = memcmp(before[i], n->param,
-                            sizeof(float) * n->n_param) != 0;
-        CHECK(moved == (i < 2));
-        free(before[i]);
-    }
-    static int order[N];
-    int seen[K] = {0}, covered = 0;
-    score_pool sp = {&set.x, unl, N, NULL, 0, K};
-    CHECK(score_rank(m, STRATEGY_TYPICAL, &sp, 1, order, NULL) == 0);
-    for (int i = 0; i < K; i++)
-        covered += !seen[S.y[order[i]]]++;
-    CHECK(covered == K);
-    lab[0] = 0, labels[0] = 0;
-    aral_set with_label = {{N, DIM, NULL, S.x}, lab, labels, 1, unl + 1,
-                           N - 1};
-    CHECK(aral_train_unlabeled(m, &with_label, 1, NULL, NULL) ==
-          ARAL_EINVAL);
-    aral_free(m);
-    return 0;
-}
-
 static const test_case cases[] = {
     {"aral losses fall and the classifier learns",
      t_losses_fall_and_classifier_learns},
@@ -481,7 +435,6 @@ static const test_case cases[] = {
     {"aral cancel and bad input", t_cancel_and_bad_input},
     {"strategies rank every candidate once", t_strategies_rank_everything},
     {"aral training options learn", t_training_options_learn},
-    {"aral trains without labels", t_train_without_labels},
 };
 
 int main(int argc, char **argv)
