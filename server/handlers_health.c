@@ -88,6 +88,8 @@ void handle_project(const struct req *rq, struct resp *rs)
     const app_config *cfg = &rq->app->cfg;
     json *policy = json_new_object();
     json_set_str(policy, "strategy", cfg->strategy);
+    json_set_str(policy, "start_strategy",
+                 cfg->start_typical ? "typical" : "random");
     json_set_int(policy, "retrain_every", cfg->retrain_every);
     json_set_int(policy, "min_labels", cfg->min_labels);
     json_set_int(policy, "round_iters", cfg->round_iters);

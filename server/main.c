@@ -41,6 +41,7 @@ static const char USAGE[] =
     "         [--max-batch N] [--timeout SECONDS] [--max-connections N]\n"
     "         [--durability normal|full] [--access-log] [--seed N]\n"
     "         [--port-file FILE] [--strategy NAME]\n"
+    "         [--start-strategy typical|random]\n"
     "         [--retrain-every N] [--min-labels N] [--round-iters N]\n"
     "         [--train-threads N]\n"
     "         run the HTTP daemon until SIGTERM or SIGINT\n"
@@ -75,6 +76,9 @@ static const char USAGE[] =
     "                        cluster's typical half), typical-entropy (most\n"
     "                        uncertain first there), aral (lowest S(z) first,\n"
     "                        the paper's), entropy or random\n"
+    "  --start-strategy S    the order before the first model: typical\n"
+    "                        (typical members of clusters of the pixels,\n"
+    "                        the largest first; default) or random\n"
     "  --retrain-every N     a round after N new labels, default 100\n"
     "  --min-labels N        labels (of 2 classes at least) before the\n"
     "                        first round, default 20\n"
@@ -82,8 +86,9 @@ static const char USAGE[] =
     "  --train-threads N     OpenBLAS threads of the worker, default 1\n"
     "config keys: db bind port open threads lease_ttl max_body max_batch\n"
     "             timeout max_connections durability access_log seed\n"
-    "             strategy retrain_every min_labels round_iters\n"
-    "             train_threads\n";
+    "             strategy start_strategy retrain_every min_labels\n"
+    "             round_iters"
+    " train_threads\n";
 
 /* ---- argument access. */
 
@@ -478,6 +483,7 @@ static void config_defaults(app_config *c)
     c->seed = 1;
     snprintf(c->strategy, sizeof(c->strategy), "%s",
              strategy_name(STRATEGY_DEFAULT));
+    c->start_typical = true;
     c->retrain_every = 100;
     c->min_labels = 20;
     c->round_iters = 600;
@@ -517,6 +523,9 @@ static bool set_option(app_config *c, const char *k, const char *v)
     if (!strcmp(k, "strategy"))
         return strategy_parse(v, &st) == 0 &&
                snprintf(c->strategy, sizeof(c->strategy), "%s", v) > 0;
+    if (!strcmp(k, "start_strategy"))
+        return (!strcmp(v, "typical") || !strcmp(v, "random")) &&
+               ((c->start_typical = !strcmp(v, "typical")), true);
     if (!strcmp(k, "seed"))
         return util_parse_i64(v, 0, INT64_MAX, &n) == 0 &&
                ((c->seed = (uint64_t)n), true);
@@ -580,8 +589,8 @@ static void apply_flags(app_config *c, const args *a)
     static const char *const with_value[] = {
         "db", "bind", "port", "threads", "lease-ttl", "max-body", "max-batch",
         "timeout", "max-connections", "durability", "seed", "port-file",
-        "strategy", "retrain-every", "min-labels", "round-iters",
-        "train-threads"};
+        "strategy", "start-strategy", "retrain-every", "min-labels",
+        "round-iters", "train-threads"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(*with_value); i++) {
         char flag_name[40], key[40];
         snprintf(flag_name, sizeof(flag_name), "--%s", with_value[i]);
@@ -656,7 +665,8 @@ static int cmd_serve(const args *a)
     only_known(a, "--db --config --bind --port --open --threads --lease-ttl "
                   "--max-body --max-batch --timeout --max-connections "
                   "--durability --access-log --seed --port-file "
-                  "--strategy --retrain-every --min-labels --round-iters "
+                  "--strategy --start-strategy --retrain-every --min-labels "
+                  "--round-iters "
                   "--train-threads");
     static struct app app;
     config_defaults(&app.cfg);

@@ -372,13 +372,23 @@ void render_rank_fields(json *o, const ranking *r, int32_t pos)
     if (scored) {
         json_set_num(o, "score", r->scores[pos]);
         json_set_int(o, "rank", pos + 1);
-        json_set_int(o, "pseudo_label", r->pseudo[pos]);
-        json_set_num(o, "confidence", r->confidence[pos]);
+        /* the label-free start ranks without a model: these are null */
+        if (r->pseudo[pos] >= 0)
+            json_set_int(o, "pseudo_label", r->pseudo[pos]);
+        else
+            json_set_null(o, "pseudo_label");
+        if (!isnan(r->confidence[pos]))
+            json_set_num(o, "confidence", r->confidence[pos]);
+        else
+            json_set_null(o, "confidence");
         if (r->sampler)
             json_set_num(o, "sampler", r->sampler[pos]);
         else
             json_set_null(o, "sampler");
-        json_set_int(o, "model_version", r->model_version);
+        if (r->model_version >= 0)
+            json_set_int(o, "model_version", r->model_version);
+        else
+            json_set_null(o, "model_version");
     } else {
         json_set_null(o, "score");
         json_set_null(o, "rank");

@@ -16,7 +16,10 @@
  *
  * Triggers: retrain_every labels since the model, worker_retrain, and at
  * start when labels exist but no model does (min_labels of 2 classes at
- * least before any model). Until then the order stays random.
+ * least before any model). Until then the pool is served in the order of
+ * the label-free start (typical members of clusters of the inputs;
+ * start_strategy), computed at start and once an import settles, or at
+ * random.
  */
 #pragma once
 #include <stdbool.h>

@@ -18,7 +18,8 @@ def import_vectors(d, n, dim=4, seed=1, split="pool"):
 
 
 def test_round_trip_export_holds_exactly_acknowledged_labels():
-    d = Daemon(dim=4, classes=["cat", "dog", "bird"])
+    d = Daemon(dim=4, classes=["cat", "dog", "bird"],
+               serve_args=["--start-strategy", "random"])
     try:
         ids = import_vectors(d, 50)
         acked = {}
@@ -194,9 +195,12 @@ def test_auth_roles():
 
 
 def test_project_version_metrics_queue():
-    d = Daemon(classes=FASHION)
+    # the random order before a model (the label-free start is
+    # test_worker's): its queue does not change under the test
+    d = Daemon(classes=FASHION, serve_args=["--start-strategy", "random"])
     try:
         p = d.get("/v1/project").json
+        assert p["retrain_policy"]["start_strategy"] == "random"
         assert [c["name"] for c in p["classes"]] == FASHION
         assert p["classes"][9]["key"] == "0"
         assert p["input"] == {"kind": "image", "height": 28, "width": 28,

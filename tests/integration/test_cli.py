@@ -66,6 +66,8 @@ def test_argument_errors_are_one_line():
     refused(["serve"], 1, "--db")
     refused(["serve", "--db", db, "--port", "99999"], 2, "bad value")
     refused(["serve", "--db", db, "--strategy", "best"], 2, "bad value")
+    refused(["serve", "--db", db, "--start-strategy", "entropy"], 2,
+            "bad value")
     refused(["serve", "--db", db, "--round-iters", "0"], 2, "bad value")
     refused(["serve", "--db", db, "--min-labels", "1"], 2, "bad value")
     refused(["serve", "--db", db, "--bind", "0.0.0.0"], 1, "--open")

@@ -114,7 +114,7 @@ def rounds(d):
 
 
 def test_labels_start_a_round_and_leases_follow_its_ranking():
-    d = daemon()
+    d = daemon(["--start-strategy", "random"])
     try:
         first, _ = label_leased(d, 19)
         assert all(i["strategy"] == "random" and i["model_version"] is None
@@ -157,6 +157,59 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
         label_leased(d, 10)
         m, _ = wait_model(d, 2)
         assert m["labels_since_model"] == 0 and m["labeled"] == 40, m
+    finally:
+        d.stop()
+
+
+def groups_pool(sizes=(300, 60, 30, 10), seed=2):
+    """Pool vectors in four far-apart groups of very unequal sizes."""
+    rng = random.Random(seed)
+    centres = [[rng.random() for _ in range(8)] for _ in sizes]
+    return [{"vector": [x + 0.03 * rng.gauss(0, 1) for x in centres[g]],
+             "split": "pool"} for g, n in enumerate(sizes) for _ in range(n)]
+
+
+def wait_start(d, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if d.get("/v1/queue?limit=1").json["strategy"] == "typical":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the pool was never ordered by the typical start")
+
+
+def test_before_any_model_the_first_leases_cover_every_group():
+    """The label-free start (the default): once an import settles, the
+    pool is served in the order of typical picks of its inputs, so the
+    first labels reach the small groups too, before any model exists;
+    the first round's order then takes over."""
+    d = Daemon(dim=8, classes=NAMES, serve_args=FAST)
+    try:
+        items = groups_pool()
+        r = d.post("/v1/samples", {"items": items})
+        assert r.status == 200, r.body
+        group = {}
+        for n, it in enumerate(r.json["items"]):
+            group[it["sample_id"]] = 0 if n < 300 else 1 if n < 360 else \
+                2 if n < 390 else 3
+        wait_start(d)
+        policy = d.get("/v1/project").json["retrain_policy"]
+        assert policy["start_strategy"] == "typical", policy
+        leases = d.post("/v1/leases", {"annotator": "a", "n": 20}).json
+        items = leases["items"]
+        assert [i["rank"] for i in items] == list(range(1, 21)), items
+        for i in items:  # no model: nothing it would say
+            assert i["strategy"] == "typical" and i["score"] == i["rank"] - 1
+            assert i["model_version"] is None and i["pseudo_label"] is None
+            assert i["confidence"] is None and i["sampler"] is None
+        assert {group[i["sample_id"]] for i in items} == {0, 1, 2, 3}
+        labels = [{"lease_id": i["lease_id"],
+                   "label": NAMES[group[i["sample_id"]]]} for i in items]
+        assert d.post("/v1/labels", {"items": labels}).status == 200
+        wait_model(d, 1)
+        q = d.get("/v1/queue?limit=5").json
+        assert q["strategy"] == DEFAULT, q
+        assert all(i["model_version"] == 1 for i in q["items"]), q
     finally:
         d.stop()
 
@@ -322,7 +375,7 @@ def test_other_strategies_serve_in_their_order():
 
 
 def test_one_class_is_not_enough_and_the_order_stays_random():
-    d = daemon()
+    d = daemon(["--start-strategy", "random"])
     try:
         leases = d.post("/v1/leases", {"annotator": "x", "n": 40}).json
         items = [{"lease_id": i["lease_id"], "label": "a"}
@@ -412,6 +465,7 @@ def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
 
 if __name__ == "__main__":
     run([test_labels_start_a_round_and_leases_follow_its_ranking,
+         test_before_any_model_the_first_leases_cover_every_group,
          test_restart_serves_the_stored_model_without_a_round,
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
          test_kill9_in_a_round_keeps_the_previous_model,
