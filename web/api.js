@@ -110,13 +110,15 @@ export function eta(seconds) {
   return seconds >= 90 ? `${Math.round(seconds / 60)} min` : `${Math.max(1, Math.round(seconds))} s`;
 }
 
-// One line of the worker's state, for both pages.
-export function describeModel(m) {
+// One line of the worker's state, for both pages; project: /v1/project,
+// whose start_strategy says the order before the first model.
+export function describeModel(m, project) {
   if (!m) return "";
   const acc = m.eval_accuracy == null ? "" : `, eval accuracy ${(100 * m.eval_accuracy).toFixed(1)}%`;
-  const model = m.model_version == null
-    ? "No model yet: the order is random"
-    : `Model ${m.model_version}${acc}`;
+  const typical = project?.retrain_policy?.start_strategy === "typical";
+  const model = m.model_version != null ? `Model ${m.model_version}${acc}`
+    : typical ? "No model yet: the pool's typical samples come first"
+    : "No model yet: the order is random";
   if (m.state === "idle") return model;
   const what = m.state === "training"
     ? `training round ${m.round}: ${m.iteration}/${m.iterations_total}` : `${m.state} round ${m.round}`;

@@ -32,8 +32,9 @@ function scoreWords(l) {
 
 function showWhy(l) {
   const cls = S.project.classes;
-  const rows = [["strategy", l.model_version == null
-    ? "random order (leased before any model)" : l.strategy]];
+  const before = l.strategy === "random" ? "random order (leased before any model)"
+    : `${l.strategy}: a typical sample of the pool itself (leased before any model)`;
+  const rows = [["strategy", l.model_version == null ? before : l.strategy]];
   const sw = scoreWords(l);
   if (sw) rows.push(sw);
   if (l.sampler != null) rows.push(["S(z)", l.sampler.toFixed(4)]);
@@ -193,7 +194,7 @@ function showPool(labeled) {
 
 function showModel(m) {
   S.model = m;
-  $("model").textContent = describeModel(m);
+  $("model").textContent = describeModel(m, S.project);
   const busy = m.state !== "idle" && m.iterations_total > 0;
   $("progress").hidden = !busy;
   if (busy) { $("progress").max = m.iterations_total; $("progress").value = m.iteration; }

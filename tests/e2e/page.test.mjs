@@ -184,13 +184,18 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   const d = await startDaemon();
   const problems = [];
   try {
+    // before any model, the label-free start orders the pool (default)
+    for (let i = 0; i < 200 && (await d.call("GET", "/v1/queue?limit=1")).strategy !== "typical"; i++)
+      await new Promise((r) => setTimeout(r, 50));
     const ann = await openPage(d, "/", problems);
     await signIn(ann, d);
     await ann.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    assert.match(await ann.textContent("#why"), /typical: a typical sample of the pool itself/);
     const dash = await openPage(d, "/dashboard", problems);
     await signIn(dash, d, "admin");
     await dash.waitForSelector("#curve-svg");
-    await ann.waitForFunction(() => /order is random/.test(document.querySelector("#model").textContent));
+    await ann.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
+    assert.match(await dash.textContent("#model"), /pool's typical samples come first/);
     await ann.screenshot({ path: join(SHOTS, "annotator-before-round.png") });
     await dash.screenshot({ path: join(SHOTS, "dashboard-before-round.png"), fullPage: true });
     await axe(dash, "dashboard");
