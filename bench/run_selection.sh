@@ -13,11 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-600}
 seeds=${2:-0 1 2 3 4}
-# by default the issue's tables: arald's configuration (typical-mass-tr)
-# against random order, its ingredients one by one, the long tail, the start
-configs=${3:-random random-tr typical typical-tr typical-mass-tr typical-aral \
-  start-random start-typical imb-random imb-typical imb-typical-tr \
-  imb-typical-mass-tr}
+# by default the issue's tables: arald's configuration (typical-mass-tr-ts:
+# the label-free start, then typical-mass) against random order, its
+# ingredients one by one, the long tail, the start alone
+configs=${3:-random random-tr typical typical-tr typical-mass-tr \
+  typical-mass-tr-ts typical-aral start-random start-typical start-random-tr \
+  start-typical-tr imb-random imb-typical imb-typical-tr imb-typical-mass-tr \
+  imb-typical-mass-tr-ts}
 deploy/install.sh bench >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
@@ -34,6 +36,11 @@ args_of() {
     # [imb-]typical-latent-tr (typical picks in E's mu) in bench/results
     # ran at commit 5c7fced; they lost on the validation split and were
     # removed
+    # arald's configuration from a label-free start
+    typical-mass-tr-ts)
+      echo "--strategy typical-mass --initial-strategy typical $TRAIN" ;;
+    imb-typical-mass-tr-ts)
+      echo "--strategy typical-mass --imbalance 0.1 --initial-strategy typical $TRAIN" ;;
     imb-random-tr|imb-typical-tr|imb-typical-mass-tr)
       s=${1#imb-}; echo "--strategy ${s%-tr} --imbalance 0.1 $TRAIN" ;;
     aral-joint) echo "--strategy aral --joint-bn 1" ;;
