@@ -111,7 +111,8 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
     select_in si = {in->feat, in->n, in->feat_dim, in->lab_feat, in->n_lab,
                     in->budget,
                     s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg,
-                    s == STRATEGY_TYPICAL_MASS ? in->entropy : NULL};
+                    s == STRATEGY_TYPICAL_MASS ? in->entropy : NULL,
+                    in->stop, in->stop_ctx};
     int rc = select_typical(&si, seed, order, key);
     free(neg);
     return rc;

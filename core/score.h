@@ -54,6 +54,8 @@ typedef struct score_in {
     const float *lab_feat;          /* n_lab x feat_dim: the labeled set */
     int n_lab;
     int budget;                     /* labels expected before the next */
+    bool (*stop)(void *ctx);        /* the typical ones poll it (select.h) */
+    void *stop_ctx;
 } score_in;
 
 /* order[0..n) gets candidate positions, best first. key (may be NULL)

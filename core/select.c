@@ -25,11 +25,24 @@ typedef struct work {
     int *assign, *start, *members, *labeled;
     int n, n_all, dim, k;
     rng r;
+    bool (*stop)(void *ctx);
+    void *stop_ctx;
 } work;
 
-static void normalise_into(float *dst, const float *src, int rows, int dim)
+/* ARAL_ECANCELED once the caller's stop says so, else 0. */
+static int check_stop(const work *w)
+{
+    return w->stop && w->stop(w->stop_ctx) ? ARAL_ECANCELED : 0;
+}
+
+/* Rows of src, each L2-normalised, into dst; polls stop every BLOCK rows
+ * (a 60k pool of images takes a while). */
+static int normalise_into(const work *w, float *dst, const float *src,
+                          int rows, int dim)
 {
     for (int i = 0; i < rows; i++) {
+        if (i % BLOCK == 0 && check_stop(w))
+            return ARAL_ECANCELED;
         const float *s = src + (size_t)i * dim;
         float *d = dst + (size_t)i * dim;
         double ss = 0;
@@ -39,6 +52,7 @@ static void normalise_into(float *dst, const float *src, int rows, int dim)
         for (int j = 0; j < dim; j++)
             d[j] = s[j] * inv;
     }
+    return 0;
 }
 
 static float *row(const work *w, float *base, int i)
@@ -147,7 +161,7 @@ static int seed_centres(work *w)
                 n2 += (double)x[j] * x[j];
             sd.xn[i] = n2, sd.d2[i] = INFINITY;
         }
-        for (int c = 0; c < w->k; c++)
+        for (int c = 0; c < w->k && !(rc = check_stop(w)); c++)
             next_centre(w, &sd, c);
     }
     free(perm), free(sd.xs), free(sd.cand), free(sd.g), free(sd.d2);
@@ -219,6 +233,8 @@ static int cluster(work *w)
     for (int i = 0; !rc && i < w->n_all; i++)
         w->assign[i] = -1;
     for (int it = 0; !rc && it < LLOYD_ITERS; it++) {
+        if ((rc = check_stop(w)) != 0)
+            break;
         int changed = assign_rows(w);
         if (changed <= w->n_all / 1000 && it > 0)
             break;
@@ -300,7 +316,7 @@ static int all_typicality(work *w)
     int *ref = malloc(sizeof(int) * (size_t)cap);
     uint32_t *pick = malloc(sizeof(uint32_t) * (size_t)w->n_all);
     int rc = refbuf && rowbuf && ref && pick ? 0 : ARAL_ENOMEM;
-    for (int c = 0; !rc && c < w->k; c++) {
+    for (int c = 0; !rc && c < w->k && !(rc = check_stop(w)); c++) {
         const int *mem = w->members + w->start[c];
         int nm = w->start[c + 1] - w->start[c], nr = nm < cap ? nm : cap;
         if (nm <= cap) {
@@ -423,6 +439,7 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     k = k < MAX_K ? k : MAX_K;
     w->k = (int)(k < w->n_all ? k : w->n_all);
     rng_seed(&w->r, seed);
+    w->stop = in->stop, w->stop_ctx = in->stop_ctx;
     size_t na = (size_t)w->n_all, gk = (size_t)(w->k > REF_CAP ? w->k : REF_CAP);
     w->x = malloc(sizeof(float) * na * w->dim);
     w->cent = malloc(sizeof(float) * (size_t)w->k * w->dim);
@@ -437,10 +454,11 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     if (!w->x || !w->cent || !w->cnorm || !w->typ || !w->g || !w->assign ||
         !w->start || !w->members || !w->labeled || !w->mass)
         return ARAL_ENOMEM;
-    normalise_into(w->x, in->feat, in->n, in->dim);
-    if (in->n_lab)
-        normalise_into(row(w, w->x, in->n), in->lab_feat, in->n_lab, in->dim);
-    return 0;
+    int rc = normalise_into(w, w->x, in->feat, in->n, in->dim);
+    if (!rc && in->n_lab)
+        rc = normalise_into(w, row(w, w->x, in->n), in->lab_feat, in->n_lab,
+                            in->dim);
+    return rc;
 }
 
 int select_typical(const select_in *in, uint64_t seed, int *order,

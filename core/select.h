@@ -18,6 +18,7 @@
  * Allocates its working arrays (once per call); deterministic for a seed.
  * Used by score.c; the embedding is the caller's. */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct select_in {
@@ -31,6 +32,9 @@ typedef struct select_in {
     const float *mass;     /* n weights (D's entropy): among clusters with
                             * as few labels, the one whose candidates sum
                             * to the most goes first; NULL: the largest */
+    bool (*stop)(void *ctx); /* polled between steps; true ends the call
+                              * with ARAL_ECANCELED (NULL: never) */
+    void *stop_ctx;
 } select_in;
 
 /* A value and whose it is; sorted by value ascending, ties by index (a
@@ -42,7 +46,7 @@ typedef struct select_keyed {
 void select_sort_keyed(select_keyed *v, int n);
 
 /* order[0..n) gets candidate positions, best first; key (may be NULL)
- * gets each candidate's rank in that order. 0, ARAL_ENOMEM or
- * ARAL_EINVAL (bad sizes). */
+ * gets each candidate's rank in that order. 0, ARAL_ENOMEM, ARAL_EINVAL
+ * (bad sizes) or ARAL_ECANCELED (stop said so; order is then partial). */
 int select_typical(const select_in *in, uint64_t seed, int *order,
                    float *key);

@@ -138,6 +138,13 @@ static bool stopping(worker *w)
     return stop;
 }
 
+/* select.h's stop: the daemon is stopping (a ranking of a large pool
+ * takes seconds; the thread is joined within one). */
+static bool stop_requested(void *w)
+{
+    return stopping(w);
+}
+
 /* ---- reading. */
 
 static void data_free(round_data *d)
@@ -296,7 +303,8 @@ static int order_pool(worker *w, round_data *d, const scored *o,
     score_in in = {.n = nc, .sampler = cs, .entropy = ce, .feat = cf,
                    .feat_dim = o->fd,
                    .lab_feat = lf, .n_lab = nl,
-                   .budget = w->a->cfg.retrain_every};
+                   .budget = w->a->cfg.retrain_every,
+                   .stop = stop_requested, .stop_ctx = w};
     if (!rc)
         rc = score_order(st, &in, w->a->cfg.seed, order, NULL);
     for (int j = 0; !rc && j < nc; j++) /* candidate -> pool position */
@@ -309,10 +317,10 @@ static int order_pool(worker *w, round_data *d, const scored *o,
     return rc;
 }
 
-/* The pool in the strategy's order (score_order, core/score.h); each
- * position keeps its sort key as the score. */
-static ranking *rank_pool(worker *w, round_data *d, const scored *o,
-                          strategy st)
+/* The pool in the strategy's order (score_order, core/score.h) into
+ * *out; each position keeps its sort key as the score. */
+static int rank_pool(worker *w, round_data *d, const scored *o,
+                     strategy st, ranking **out)
 {
     size_t n = (size_t)d->n_pool, m = n ? n : 1;
     int *order = malloc(sizeof(int) * m);
@@ -321,8 +329,10 @@ static ranking *rank_pool(worker *w, round_data *d, const scored *o,
     float *sc = malloc(sizeof(float) * m), *cf = malloc(sizeof(float) * m);
     float *sm = malloc(sizeof(float) * m);
     int *ps = malloc(sizeof(int) * m);
-    bool ok = order && key && ids && sc && ps && cf && sm &&
-              order_pool(w, d, o, st, order, key) == 0;
+    int rc = order && key && ids && sc && ps && cf && sm ? 0 : ARAL_ENOMEM;
+    if (!rc)
+        rc = order_pool(w, d, o, st, order, key);
+    bool ok = rc == 0;
     for (size_t j = 0; ok && j < n; j++) {
         int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
@@ -332,9 +342,10 @@ static ranking *rank_pool(worker *w, round_data *d, const scored *o,
     free(order), free(key);
     if (!ok) {
         free(ids), free(sc), free(ps), free(cf), free(sm);
-        return NULL;
+        return rc;
     }
-    return ranking_new_scored(strategy_name(st), -1, n, ids, sc, ps, cf, sm);
+    *out = ranking_new_scored(strategy_name(st), -1, n, ids, sc, ps, cf, sm);
+    return *out ? 0 : ARAL_ENOMEM;
 }
 
 /* ---- evaluation on the eval split. */
@@ -553,12 +564,15 @@ static void run_round(worker *w, round_row *row, round_data *d)
     int rc = train_and_score(w, d, row, st, &o);
     ranking *r = NULL;
     if (!rc) {
-        why = "storing the model";
+        why = "ordering the pool";
         t = clock_us(); /* ordering the pool counts as scoring */
-        r = rank_pool(w, d, &o, st); /* the version is known once stored */
+        rc = rank_pool(w, d, &o, st, &r); /* its version: once stored */
         row->seconds[2] += secs_since(t);
+    }
+    if (!rc) {
+        why = "storing the model";
         t = clock_us();
-        rc = r ? store_round(w, r, row, &version) : ARAL_ENOMEM;
+        rc = store_round(w, r, row, &version);
         row->seconds[3] = secs_since(t);
     }
     if (!rc) {
@@ -576,12 +590,18 @@ static void run_round(worker *w, round_row *row, round_data *d)
 
 #define START_SETTLE_MS 1000 /* a pool still being imported: wait */
 
-/* Pool rows rows[0..n) as floats in [0, 1] (images) or as stored. */
-static float *pixels_of(const round_data *d, const int *rows, int n)
+/* Pool rows rows[0..n) as floats in [0, 1] (images) or as stored; NULL
+ * without memory, or when the daemon stops meanwhile. */
+static float *pixels_of(worker *w, const round_data *d, const int *rows,
+                        int n)
 {
     size_t dim = (size_t)d->x.dim;
     float *out = malloc(sizeof(float) * (size_t)(n ? n : 1) * dim);
     for (int j = 0; out && j < n; j++) {
+        if (j % SCORE_CHUNK == 0 && stopping(w)) {
+            free(out);
+            return NULL;
+        }
         float *o = out + (size_t)j * dim;
         if (d->x.u8)
             for (size_t k = 0; k < dim; k++)
@@ -606,10 +626,12 @@ static ranking *start_ranking(worker *w, const round_data *d)
     float *sc = malloc(sizeof(float) * (size_t)m);
     float *cf = malloc(sizeof(float) * (size_t)m);
     int *ps = malloc(sizeof(int) * (size_t)m);
-    float *uf = pixels_of(d, d->unl, nu), *lf = pixels_of(d, d->lab, d->n_lab);
+    float *uf = pixels_of(w, d, d->unl, nu);
+    float *lf = uf ? pixels_of(w, d, d->lab, d->n_lab) : NULL;
     score_in in = {.n = nu, .feat = uf, .feat_dim = d->x.dim,
                    .lab_feat = lf, .n_lab = d->n_lab,
-                   .budget = w->a->cfg.retrain_every};
+                   .budget = w->a->cfg.retrain_every,
+                   .stop = stop_requested, .stop_ctx = w};
     bool ok = order && ids && sc && cf && ps && uf && lf &&
               score_order(STRATEGY_TYPICAL, &in, w->a->cfg.seed, order,
                           NULL) == 0;
@@ -648,7 +670,7 @@ static void maybe_start(worker *w)
     data_free(&d);
     if (r) /* only this thread publishes a model: none came meanwhile */
         app_publish(w->a, NULL, r);
-    else
+    else if (!stopping(w))
         fprintf(stderr, "arald: worker: the typical start failed; the "
                         "order stays random\n");
 }

@@ -9,6 +9,7 @@ The pool: 8-dimensional vectors around four centres (class = id mod 4),
 400 in the pool and 100 labeled ones in the eval split; rounds of 40
 iterations take about a second."""
 import json
+import os
 import random
 import signal
 import socket
@@ -16,7 +17,7 @@ import sqlite3
 import struct
 import time
 
-from harness import Daemon, is_problem, run
+from harness import Daemon, arald, idx_bytes, is_problem, run
 
 NAMES = ["a", "b", "c", "d"]
 DEFAULT = "typical-mass"  # the daemon's strategy unless told (core/score.h)
@@ -210,6 +211,31 @@ def test_before_any_model_the_first_leases_cover_every_group():
         q = d.get("/v1/queue?limit=5").json
         assert q["strategy"] == DEFAULT, q
         assert all(i["model_version"] == 1 for i in q["items"]), q
+    finally:
+        d.stop()
+
+
+def test_sigterm_while_the_start_orders_a_large_pool_exits_at_once():
+    """Ordering 60,000 images takes the start seconds: SIGTERM then stops
+    it and the daemon exits 0 within about a second."""
+    d = Daemon()
+    try:
+        assert d.stop() == 0
+        rng = random.Random(5)
+        images = [rng.randbytes(784) for _ in range(60000)]
+        path = os.path.join(d.dir, "pool.idx")
+        with open(path, "wb") as f:
+            f.write(idx_bytes(images, gz=False))
+        arald("import", "--db", d.db, "--idx", path)
+        d.start()
+        # the start has begun: the order is still the random one
+        assert d.get("/v1/queue?limit=1").json["strategy"] == "random"
+        t0 = time.time()
+        assert d.stop() == 0
+        took = time.time() - t0
+        assert took < 3, took
+        print(f"  stopped {took:.2f} s after SIGTERM")
+        assert "typical start failed" not in d.read_log()
     finally:
         d.stop()
 
@@ -466,6 +492,7 @@ def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
 if __name__ == "__main__":
     run([test_labels_start_a_round_and_leases_follow_its_ranking,
          test_before_any_model_the_first_leases_cover_every_group,
+         test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
          test_restart_serves_the_stored_model_without_a_round,
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
          test_kill9_in_a_round_keeps_the_previous_model,

@@ -57,7 +57,7 @@ static int t_first_picks_cover_every_cluster(void)
     for (uint64_t seed = 1; seed <= 5; seed++) {
         make_blobs(seed);
         static int order[MAXN];
-        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
+        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
         CHECK(select_typical(&in, seed, order, NULL) == 0);
         int seen[C] = {0};
         for (int j = 0; j < C; j++)
@@ -90,7 +90,7 @@ static int t_labeled_clusters_come_last(void)
         cand_row[nc++] = i;
     }
     CHECK(nl == 20);
-    select_in in = {cand, nc, DIM, lab, nl, 5, NULL, NULL};
+    select_in in = {cand, nc, DIM, lab, nl, 5, NULL, NULL, NULL, NULL};
     CHECK(select_typical(&in, 3, order, NULL) == 0);
     for (int j = 0; j < 5; j++)
         CHECK(B.y[cand_row[order[j]]] >= 5);
@@ -102,7 +102,7 @@ static int t_outliers_last_and_order_complete(void)
     make_blobs(5);
     static int order[MAXN], seen[MAXN];
     static float key[MAXN];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
     CHECK(select_typical(&in, 9, order, key) == 0);
     memset(seen, 0, sizeof(seen));
     for (int j = 0; j < B.n; j++) {
@@ -136,7 +136,7 @@ static int t_sampler_decides_inside_the_typical_half(void)
     rng_seed(&r, 1);
     for (int i = 0; i < B.n; i++)
         s[i] = rng_uniform(&r);
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
     CHECK(select_typical(&in, 2, plain, NULL) == 0);
     in.sampler = s;
     CHECK(select_typical(&in, 2, with_s, NULL) == 0);
@@ -165,11 +165,11 @@ static int t_bad_input(void)
     int order[4];
     float f[4 * DIM] = {0};
     /* labeled, no features */
-    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL};
+    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL, NULL, NULL};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, 0, NULL, 0, 2, NULL, NULL};
+    in = (select_in){f, 4, 0, NULL, 0, 2, NULL, NULL, NULL, NULL};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL, NULL}; /* all-zero rows */
+    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL, NULL, NULL, NULL}; /* all-zero rows */
     CHECK(select_typical(&in, 1, order, NULL) == 0);
     int seen[4] = {0};
     for (int j = 0; j < 4; j++)
@@ -195,7 +195,7 @@ static int t_mass_orders_the_clusters(void)
         size[B.y[i]]++;
     for (int i = 0; i < B.n; i++)
         mass[i] = (float)((C - B.y[i]) * (C - B.y[i])) / (float)size[B.y[i]];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
     CHECK(select_typical(&in, 4, order, NULL) == 0);
     for (int j = 0; j < C; j++)
         CHECK(B.y[order[j]] == C - 1 - j);
@@ -210,6 +210,45 @@ static int t_mass_orders_the_clusters(void)
     return 0;
 }
 
+/* Polls left before stop says true (-1: never). */
+static bool stop_after(void *ctx)
+{
+    int *left = ctx;
+    return *left >= 0 && (*left)-- == 0;
+}
+
+/* A stop that never fires changes nothing; one that fires ends the call
+ * with ARAL_ECANCELED, polled in each phase (normalising the rows,
+ * k-means++ seeding, Lloyd's iterations, the clusters' typicality) and
+ * from score_order too. */
+static int t_stop_cancels(void)
+{
+    make_blobs(5);
+    static int plain[MAXN], polled[MAXN];
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
+    CHECK(select_typical(&in, 3, plain, NULL) == 0);
+    int never = -1, polls = 0;
+    in.stop = stop_after, in.stop_ctx = &never;
+    CHECK(select_typical(&in, 3, polled, NULL) == 0);
+    CHECK(!memcmp(plain, polled, sizeof(int) * (size_t)B.n));
+    int count = 1 << 30; /* counts the polls of a whole call */
+    in.stop_ctx = &count;
+    CHECK(select_typical(&in, 3, polled, NULL) == 0);
+    polls = (1 << 30) - count;
+    CHECK(polls >= C + 2 * C); /* a poll per centre, per cluster, ... */
+    for (int at = 0; at < polls; at += 1 + polls / 7) {
+        int left = at;
+        in.stop_ctx = &left;
+        CHECK(select_typical(&in, 3, polled, NULL) == ARAL_ECANCELED);
+    }
+    int left = 0;
+    score_in si = {.n = B.n, .feat = B.x, .feat_dim = DIM, .budget = C,
+                   .stop = stop_after, .stop_ctx = &left};
+    CHECK(score_order(STRATEGY_TYPICAL, &si, 3, polled, NULL) ==
+          ARAL_ECANCELED);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"typical: first picks cover every cluster", t_first_picks_cover_every_cluster},
     {"typical: labeled clusters come last", t_labeled_clusters_come_last},
@@ -219,6 +258,7 @@ static const test_case cases[] = {
      t_sampler_decides_inside_the_typical_half},
     {"typical: bad input", t_bad_input},
     {"typical-mass: the heaviest clusters first", t_mass_orders_the_clusters},
+    {"typical: a stop cancels the ranking", t_stop_cancels},
 };
 
 int main(int argc, char **argv)
