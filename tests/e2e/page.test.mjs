@@ -195,7 +195,7 @@ test("a round shows on the status line and the dashboard's curve without a reloa
     await signIn(dash, d, "admin");
     await dash.waitForSelector("#curve-svg");
     await ann.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
-    assert.match(await dash.textContent("#model"), /pool's typical samples come first/);
+    await dash.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
     await ann.screenshot({ path: join(SHOTS, "annotator-before-round.png") });
     await dash.screenshot({ path: join(SHOTS, "dashboard-before-round.png"), fullPage: true });
     await axe(dash, "dashboard");
