@@ -87,8 +87,7 @@ static const char USAGE[] =
     "config keys: db bind port open threads lease_ttl max_body max_batch\n"
     "             timeout max_connections durability access_log seed\n"
     "             strategy start_strategy retrain_every min_labels\n"
-    "             round_iters"
-    " train_threads\n";
+    "             round_iters train_threads\n";
 
 /* ---- argument access. */
 
@@ -666,8 +665,7 @@ static int cmd_serve(const args *a)
                   "--max-body --max-batch --timeout --max-connections "
                   "--durability --access-log --seed --port-file "
                   "--strategy --start-strategy --retrain-every --min-labels "
-                  "--round-iters "
-                  "--train-threads");
+                  "--round-iters --train-threads");
     static struct app app;
     config_defaults(&app.cfg);
     if (arg(a, "--config"))

@@ -332,15 +332,14 @@ static int rank_pool(worker *w, round_data *d, const scored *o,
     int rc = order && key && ids && sc && ps && cf && sm ? 0 : ARAL_ENOMEM;
     if (!rc)
         rc = order_pool(w, d, o, st, order, key);
-    bool ok = rc == 0;
-    for (size_t j = 0; ok && j < n; j++) {
+    for (size_t j = 0; !rc && j < n; j++) {
         int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
         sc[j] = key[i], ps[j] = o->pseudo[i], cf[j] = o->conf[i];
         sm[j] = o->s[i];
     }
     free(order), free(key);
-    if (!ok) {
+    if (rc) {
         free(ids), free(sc), free(ps), free(cf), free(sm);
         return rc;
     }
