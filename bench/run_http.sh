@@ -28,6 +28,10 @@ export WRK_DIR=$PWD/bench/wrk POOL=60000
   2>"$tmp/log" & pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 url=http://127.0.0.1:$(cat "$tmp/port")
+# the label-free start orders the pool on the worker thread (seconds on
+# 60k): measure once it is done, as a running service would be
+until curl -s -H "Authorization: Bearer $ARALD_TOKEN" "$url/v1/queue?limit=1" |
+  grep -q '"strategy":"typical"'; do sleep 0.2; done
 
 results="{}"
 for s in leases labels lease_label queue; do

@@ -33,6 +33,10 @@ export WRK_DIR=$PWD/bench/wrk POOL=60000
   --min-labels 100 --retrain-every 1000000 --round-iters "$iters" 2>"$tmp/log" & pid=$!
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 url=http://127.0.0.1:$(cat "$tmp/port")
+# the label-free start orders the pool on the worker thread (seconds on
+# 60k): the idle run waits for it, so the worker is idle indeed
+until curl -s -H "Authorization: Bearer $ARALD_TOKEN" "$url/v1/queue?limit=1" |
+  grep -q '"strategy":"typical"'; do sleep 0.2; done
 lease_wrk() { wrk -t1 -c8 -d"${secs}s" --timeout 2s -s bench/wrk/leases.lua "$url" | tail -n 1; }
 
 idle=$(lease_wrk)
