@@ -224,8 +224,7 @@ net *aral_net(aral *m, char which)
 
 /* ---- data. */
 
-/* Row `row` of x as floats into out (uint8 scaled to [0, 1]). */
-static void gather_row(const aral_data *x, int row, float *out)
+void aral_data_row(const aral_data *x, int row, float *out)
 {
     if (x->u8) {
         const uint8_t *p = x->u8 + (size_t)row * x->dim;
@@ -303,7 +302,8 @@ static int take_batch(aral *m, stream *s, const aral_set *set, float *buf,
     for (int i = 0; i < n; i++)
         prefetch_row(&set->x, s->items[pos[i]]);
     for (int i = 0; i < n; i++) {
-        gather_row(&set->x, s->items[pos[i]], buf + (size_t)i * m->dim);
+        aral_data_row(&set->x, s->items[pos[i]],
+                      buf + (size_t)i * m->dim);
         if (labels)
             labels[i] = set->labels[pos[i]];
     }
@@ -656,7 +656,8 @@ static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
                         int n, const aral_out *o)
 {
     for (int i = 0; i < n; i++)
-        gather_row(x, idx ? idx[off + i] : off + i, m->cx + (size_t)i * m->dim);
+        aral_data_row(x, idx ? idx[off + i] : off + i,
+                      m->cx + (size_t)i * m->dim);
     mat xc = rows_of(m->cx, n, m->dim);
     mat logits = net_forward(m->d, m->id, xc, (mat){0}, NET_EVAL, NULL);
     if (o->logits)

@@ -32,6 +32,8 @@ typedef struct aral_data {
     const uint8_t *u8;
     const float *f32;
 } aral_data;
+/* Row `row` of x as dim floats into out (uint8 scaled to [0, 1]). */
+void aral_data_row(const aral_data *x, int row, float *out);
 
 /* What one round trains on: indices into x of labeled samples (with their
  * labels) and of unlabeled ones. */

@@ -601,12 +601,7 @@ static float *pixels_of(worker *w, const round_data *d, const int *rows,
             free(out);
             return NULL;
         }
-        float *o = out + (size_t)j * dim;
-        if (d->x.u8)
-            for (size_t k = 0; k < dim; k++)
-                o[k] = d->x.u8[(size_t)rows[j] * dim + k] * (1.0f / 255);
-        else
-            memcpy(o, d->x.f32 + (size_t)rows[j] * dim, sizeof(float) * dim);
+        aral_data_row(&d->x, rows[j], out + (size_t)j * dim);
     }
     return out;
 }
