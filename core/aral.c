@@ -44,7 +44,6 @@ struct aral {
      * pseudo-labels] and its output gradient. */
     float *xj, *ohj, *gj;
     float *xd, *gd;            /* D's passes: up to 3 batches, gradient */
-    float *qc, *gc;            /* consistency: clean softmax, its gradient */
     float *mus, *gms;          /* S: [mu_l ; mu_u] and its gradient */
     /* batch buffers, ARAL_BATCH rows each unless said */
     float *z, *eps;
@@ -134,12 +133,11 @@ static bool alloc_buffers(aral *m)
     /* D's batches and scoring chunks are gathered straight into its tape
      * inputs, which net_forward then reads in place. */
     m->xd = tape_input(m->td[0]), m->gd = tensor_alloc(3 * b * k);
-    m->qc = tensor_alloc(b * k), m->gc = tensor_alloc(b * k);
     m->mus = tensor_alloc(2 * b * lat), m->gms = tensor_alloc(2 * b);
     m->gj = tensor_alloc(2 * b * 2 * lat);
     m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
     m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
-    return m->g_big && m->xd && m->gd && m->qc && m->gc && m->mus && m->gms && m->xj &&
+    return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj &&
            m->ohj && m->gj && m->oh_g && m->g_out &&
            m->fm_scratch && m->cx && m->coh && m->yl && m->yg && m->pseudo &&
            m->cpseudo;
@@ -334,25 +332,6 @@ static mat rows_of(float *p, int rows, int cols)
     return mat_view(p, rows, cols);
 }
 
-/* D's clean softmax of the unlabeled rows x into qc: the consistency
- * term's target, on the inference tape (the training tape holds the
- * noisy pass). */
-static void clean_targets(aral *m, mat x)
-{
-    mat l = net_forward(m->d, m->id, x, (mat){0}, NET_EVAL, NULL);
-    for (int i = 0; i < l.rows; i++) {
-        const float *r = mat_row(l, i);
-        float *q = m->qc + (size_t)i * m->k, top = r[0];
-        for (int j = 1; j < m->k; j++)
-            top = fmaxf(top, r[j]);
-        double sum = 0.0;
-        for (int j = 0; j < m->k; j++)
-            sum += q[j] = expf(r[j] - top);
-        for (int j = 0; j < m->k; j++)
-            q[j] = (float)(q[j] / sum);
-    }
-}
-
 /* (1) D: CE on labeled + semi-supervised GAN on unlabeled and generated.
  * The three batches go through D in one pass of up to 300 rows: D has no
  * batch norm, so this is the reference's math (three passes) with larger
@@ -366,9 +345,6 @@ static void step_d(aral *m, const aral_set *set)
     mat xg = net_forward(m->g, m->tg[0], rows_of(m->z, nu, ARAL_LATENT),
                          rows_of(m->oh_g, nu, k), NET_TRAIN, &m->r);
     mat_copy(rows_of(m->xd + (size_t)(nl + nu) * dim, nu, dim), xg);
-    float wc = m->opt.consistency;
-    if (wc > 0)
-        clean_targets(m, rows_of(m->xd + (size_t)nl * dim, nu, dim));
     int n = nl + 2 * nu;
     mat out = net_forward(m->d, m->td[0], rows_of(m->xd, n, dim), (mat){0},
                           NET_TRAIN, &m->r);
@@ -378,11 +354,6 @@ static void step_d(aral *m, const aral_set *set)
     double lu = loss_gan_real(mat_rows(out, nl, nu), mat_rows(g, nl, nu), 0.5f);
     double lg = loss_gan_fake(mat_rows(out, nl + nu, nu),
                               mat_rows(g, nl + nu, nu), 0.5f);
-    if (wc > 0) {
-        mat gc = rows_of(m->gc, nu, k);
-        loss_soft_ce(mat_rows(out, nl, nu), rows_of(m->qc, nu, k), gc, wc);
-        mat_axpy(mat_rows(g, nl, nu), 1.0f, gc);
-    }
     net_backward(m->d, m->td[0], last, g, true, false);
     optim_adam_step(m->d, m->rate * m->d->adam.lr);
     m->last.d_class = (float)ce;

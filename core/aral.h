@@ -81,16 +81,10 @@ void aral_set_joint_encoding(aral *m, bool on);
  *   ema_span  D leaves each round as the exponential moving average of
  *             its weights over the round's steps, spanning this fraction
  *             of the round's iterations (decay 1 - 1/(span * iters):
- *             0.995 for a third of 600); 0 is off;
- *   consistency  weight of a consistency term on the unlabeled batch: the
- *             soft cross-entropy of D's noisy (training) softmax against
- *             its clean (inference) softmax, a fixed target (the
- *             Gamma-model of ladder networks, which share D's noisy
- *             784-1000-500-250-250-250 stack); 0 is off. */
+ *             0.995 for a third of 600); 0 is off. */
 typedef struct aral_training {
     bool balanced, decay;
     float ema_span;
-    float consistency;
 } aral_training;
 /* Sets them (the average's buffer is allocated here; without memory for
  * it, or for a span outside (0, 1], the average is left off, as

@@ -49,22 +49,6 @@ double loss_softmax_ce(mat logits, const int *labels, mat grad, float weight)
     return total / n;
 }
 
-double loss_soft_ce(mat logits, mat target, mat grad, float weight)
-{
-    double total = 0.0;
-    int n = logits.rows, k = logits.cols;
-    for (int r = 0; r < n; r++) {
-        const float *x = mat_row(logits, r), *q = mat_row(target, r);
-        float *g = grad.data ? mat_row(grad, r) : NULL;
-        double lse = row_lse(x, k, g);
-        for (int j = 0; j < k; j++)
-            total += q[j] * (lse - x[j]);
-        for (int j = 0; g && j < k; j++)
-            g[j] = (g[j] - q[j]) * weight / n;
-    }
-    return total / n;
-}
-
 void loss_lse_rows(mat logits, float *out)
 {
     for (int r = 0; r < logits.rows; r++)

@@ -10,11 +10,6 @@
 /* Mean softmax cross-entropy of logits (rows x K) against labels. */
 double loss_softmax_ce(mat logits, const int *labels, mat grad, float weight);
 
-/* Mean softmax cross-entropy of logits against target distributions
- * (rows x K, each row summing to 1): -mean sum_k q_k log softmax(l)_k.
- * No gradient flows into the targets. */
-double loss_soft_ce(mat logits, mat target, mat grad, float weight);
-
 /* Row-wise log-sum-exp of logits into out[rows] (no gradient). */
 void loss_lse_rows(mat logits, float *out);
 

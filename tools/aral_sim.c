@@ -10,7 +10,6 @@
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
- *                 [--consistency W]
  *                 [--eval-every K]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
@@ -68,8 +67,7 @@ static _Noreturn void usage(const char *why)
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
                     "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema SPAN] [--consistency W] "
-                    "[--eval-every K]\n",
+                    "[--decay 0|1] [--ema SPAN] [--eval-every K]\n",
             why, strategy_names());
     exit(2);
 }
@@ -104,7 +102,7 @@ static double ratio_arg(const char *v, const char *name, double lo,
 static opts parse(int argc, char **argv)
 {
     opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
-              false, {false, false, 0, 0}};
+              false, {false, false, 0}};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -129,8 +127,6 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--balanced"))
             o.train.balanced = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
-        else if (!strcmp(k, "--consistency"))
-            o.train.consistency = (float)ratio_arg(v, k, 0, 100, true);
         else if (!strcmp(k, "--strategy")) {
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
@@ -351,12 +347,11 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
 {
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
-           "%g consistency %g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
+           "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
            o->imbalance, o->train.balanced, o->train.decay,
-           o->train.ema_span, o->train.consistency, c, p->n_lab, t.all,
-           t.balanced);
+           o->train.ema_span, c, p->n_lab, t.all, t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
                v.all, v.balanced);

@@ -394,11 +394,6 @@ static double ce(mat in, mat g, float w, void *ctx)
     return loss_softmax_ce(in, ctx, g, w);
 }
 
-static double soft_ce(mat in, mat g, float w, void *ctx)
-{
-    return loss_soft_ce(in, mat_view(ctx, in.rows, in.cols), g, w);
-}
-
 static double gan_real(mat in, mat g, float w, void *ctx)
 {
     (void)ctx;
@@ -461,19 +456,6 @@ static int t_loss_ce(void)
 {
     int labels[ROWS] = {0, 3, 2, 1, 3, 0};
     return check_loss(ce, ROWS, 4, labels, -3, 3);
-}
-
-static int t_loss_soft_ce(void)
-{
-    float q[ROWS * 4]; /* rows of positive weights summing to 1 */
-    for (int r = 0; r < ROWS; r++) {
-        float sum = 0;
-        for (int j = 0; j < 4; j++)
-            sum += q[r * 4 + j] = (float)(1 + (r * 7 + j * 3) % 5);
-        for (int j = 0; j < 4; j++)
-            q[r * 4 + j] /= sum;
-    }
-    return check_loss(soft_ce, ROWS, 4, q, -3, 3);
 }
 
 static int t_loss_gan_real(void)
@@ -610,7 +592,6 @@ static const test_case cases[] = {
     {"grad aral E (encoder), whole", t_aral_e},
     {"grad aral S (sampler), whole", t_aral_s},
     {"grad loss softmax cross-entropy", t_loss_ce},
-    {"grad loss soft cross-entropy", t_loss_soft_ce},
     {"grad loss gan real (lse, softplus)", t_loss_gan_real},
     {"grad loss gan fake", t_loss_gan_fake},
     {"grad loss bce on probabilities", t_loss_bce_prob},
