@@ -95,10 +95,16 @@ void handle_leases_post(const struct req *rq, struct resp *rs)
     json_free(body);
 }
 
+typedef struct release_job {
+    int64_t id;
+    bool skip; /* false: handed back unseen (?reason=return) */
+} release_job;
+
 static int write_release(const struct req *rq, struct resp *rs,
                          struct txn *t, void *ctx)
 {
-    int64_t id = *(int64_t *)ctx;
+    const release_job *job = ctx;
+    int64_t id = job->id;
     lease_row l;
     int rc = store_lease_get(rq->st, id, &l);
     if (rc == ARAL_ENOTFOUND)
@@ -111,7 +117,7 @@ static int write_release(const struct req *rq, struct resp *rs,
                      (long long)id, l.state);
         return ARAL_ECONFLICT;
     }
-    rc = store_lease_release(rq->st, id, l.sample_id);
+    rc = store_lease_release(rq->st, id, l.sample_id, job->skip);
     if (!rc)
         rc = txn_note_sample(t, rq->st, l.sample_id);
     if (rc)
@@ -120,15 +126,24 @@ static int write_release(const struct req *rq, struct resp *rs,
     json_set_int(o, "lease_id", id);
     json_set_int(o, "sample_id", l.sample_id);
     json_set_str(o, "state", "released");
+    json_set_bool(o, "skipped", job->skip);
     resp_json(rs, 200, o);
     return 0;
 }
 
+/* A skip (the default, or ?reason=skip) keeps the sample from the
+ * lease's annotator from now on: whoever pressed "skip" does not want it
+ * back a few samples later. ?reason=return hands it back unseen. */
 void handle_lease_delete(const struct req *rq, struct resp *rs)
 {
-    int64_t id;
-    if (req_param_id(rq, rs, 0, "lease", &id))
-        app_write(rq, rs, write_release, &id);
+    const char *reason = req_query(rq, "reason");
+    release_job job = {0, !reason || !strcmp(reason, "skip")};
+    if (reason && !job.skip && strcmp(reason, "return")) {
+        resp_problem(rs, rq, 400, "bad_query", "reason is skip or return");
+        return;
+    }
+    if (req_param_id(rq, rs, 0, "lease", &job.id))
+        app_write(rq, rs, write_release, &job);
 }
 
 void handle_queue(const struct req *rq, struct resp *rs)

@@ -79,12 +79,15 @@ static const char *const SQL[S_COUNT] = {
                        " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS"
                        " (SELECT 1 FROM samples WHERE id = ?1 AND label IS"
                        " NULL AND (lease_expires IS NULL OR"
-                       " lease_expires <= ?3))",
+                       " lease_expires <= ?3)) AND NOT EXISTS"
+                       " (SELECT 1 FROM leases WHERE sample_id = ?1 AND"
+                       " annotator = ?2 AND skipped = 1)",
     [S_SAMPLE_SET_LEASE] =
         "UPDATE samples SET lease_id = ?2, lease_expires = ?3 WHERE id = ?1",
     [S_LEASE_GET] = "SELECT id, sample_id, annotator, created_at, expires_at,"
                     " state, model_version FROM leases WHERE id = ?1",
-    [S_LEASE_SET_STATE] = "UPDATE leases SET state = ?2 WHERE id = ?1",
+    [S_LEASE_SET_STATE] = "UPDATE leases SET state = ?2, skipped = ?3"
+                          " WHERE id = ?1",
     [S_SAMPLE_CLEAR_LEASE] = "UPDATE samples SET lease_id = NULL,"
                              " lease_expires = NULL WHERE id = ?2"
                              " AND lease_id = ?1",
@@ -803,11 +806,12 @@ int store_lease_get(store *st, int64_t lease_id, lease_row *out)
 }
 
 static int lease_close(store *st, int64_t lease_id, int64_t sample_id,
-                       const char *state)
+                       const char *state, bool skipped)
 {
     sqlite3_stmt *s = stmt(st, S_LEASE_SET_STATE);
     sqlite3_bind_int64(s, 1, lease_id);
     sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, skipped);
     int rc = exec(s);
     if (rc)
         return rc;
@@ -817,9 +821,10 @@ static int lease_close(store *st, int64_t lease_id, int64_t sample_id,
     return exec(s);
 }
 
-int store_lease_release(store *st, int64_t lease_id, int64_t sample_id)
+int store_lease_release(store *st, int64_t lease_id, int64_t sample_id,
+                        bool skipped)
 {
-    return lease_close(st, lease_id, sample_id, "released");
+    return lease_close(st, lease_id, sample_id, "released", skipped);
 }
 
 /* ---- labels. */
@@ -861,7 +866,7 @@ int store_label_insert(store *st, int64_t sample_id, int label,
     if (!rc)
         rc = set_current_label(st, sample_id, label, *label_id);
     if (!rc && lease_id > 0)
-        rc = lease_close(st, lease_id, sample_id, "done");
+        rc = lease_close(st, lease_id, sample_id, "done", false);
     return rc;
 }
 

@@ -126,13 +126,15 @@ int store_samples_count(store *st, const char *state, const char *split,
 
 /* Leases a sample that is free at now (in the pool or not: the caller
  * picks pool samples); ARAL_ECONFLICT, and nothing written, if it is
- * labeled or under a live lease. */
+ * labeled or under a live lease, or if annotator skipped it before. */
 int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
                        int64_t now, int64_t expires, int64_t model_version,
                        int64_t *lease_id);
 int store_lease_get(store *st, int64_t lease_id, lease_row *out);
-/* active -> released, and the sample's lease cleared. */
-int store_lease_release(store *st, int64_t lease_id, int64_t sample_id);
+/* active -> released, and the sample's lease cleared; skipped keeps
+ * the sample from its annotator's later leases. */
+int store_lease_release(store *st, int64_t lease_id, int64_t sample_id,
+                        bool skipped);
 
 /* Appends a label; sets the sample's current label; closes lease_id (0:
  * none) and clears the sample's lease. model_version: of the ranking

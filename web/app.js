@@ -237,7 +237,8 @@ async function start() {
 async function signOut() {
   S.stopEvents?.();
   const held = [S.current, ...S.queue].filter(Boolean);
-  await Promise.allSettled(held.map((x) => api("DELETE", `/v1/leases/${x.lease.lease_id}`)));
+  // handed back unseen: they may come back to this annotator later
+  await Promise.allSettled(held.map((x) => api("DELETE", `/v1/leases/${x.lease.lease_id}?reason=return`)));
   S.current = null; S.queue = [];
   localStorage.removeItem("arald.leases");
   store.token = "";

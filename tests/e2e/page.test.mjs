@@ -144,8 +144,21 @@ test("20 labels by keyboard, the last undone, one skipped: the database holds th
     assert.equal(d.sql(`SELECT label IS NULL FROM samples WHERE id = ${undone}`), "1");
     assert.equal(d.sql("SELECT count(*) FROM labels WHERE retracts IN " +
                        `(SELECT id FROM labels WHERE sample_id = ${undone})`), "1");
-    assert.equal(d.sql(`SELECT state FROM leases WHERE sample_id = ${skipped} ` +
-                       "AND annotator = 'alice' ORDER BY id LIMIT 1"), "released");
+    // a skip: the sample went back, and never again to alice
+    assert.equal(d.sql(`SELECT group_concat(state || ':' || skipped) FROM leases ` +
+                       `WHERE sample_id = ${skipped} AND annotator = 'alice'`), "released:1");
+    // signing out hands the samples the page held back unseen, not skipped
+    const held = Number(d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice' " +
+                              "AND state = 'active'"));
+    assert.ok(held >= 1, `alice holds ${held} leases`);
+    await page.click("#signout");
+    for (let t = 0; t < 100 && d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice' " +
+                                     "AND state = 'active'") !== "0"; t++)
+      await new Promise((r) => setTimeout(r, 100));
+    const left = d.sql("SELECT sum(state = 'active') || ' ' || sum(skipped) || ' ' || " +
+                       "sum(state = 'released' AND skipped = 0) FROM leases " +
+                       "WHERE annotator = 'alice'").split(" ").map(Number);
+    assert.ok(left[0] === 0 && left[1] === 1 && left[2] >= held, left.join(" "));
     assert.deepEqual(problems, []);
   } finally {
     d.proc.kill("SIGTERM");

@@ -77,6 +77,7 @@ def test_release_and_relabel_rules():
                    409, "leased_to_other")
         r = d.request("DELETE", f"/v1/leases/{lid}")
         assert r.status == 200 and r.json["state"] == "released", r.body
+        assert r.json["skipped"] is True
         is_problem(d.request("DELETE", f"/v1/leases/{lid}"), 409,
                    "lease_closed")
         is_problem(d.request("DELETE", "/v1/leases/999999"), 404,
@@ -153,8 +154,54 @@ def test_failed_requests_in_a_commit_group_change_nothing():
         d.stop()
 
 
+def test_a_skipped_sample_never_comes_back_to_its_skipper():
+    d = Daemon(dim=3, classes=["a", "b"])
+    try:
+        fill(d, 6)
+        first = d.post("/v1/leases", {"annotator": "x", "n": 1}).json[
+            "items"][0]
+        sid = first["sample_id"]
+        is_problem(d.request("DELETE",
+                             f"/v1/leases/{first['lease_id']}?reason=later"),
+                   400, "bad_query")
+        assert d.get(f"/v1/samples/{sid}").json["state"] == "leased"
+        assert d.request("DELETE", f"/v1/leases/{first['lease_id']}").status \
+            == 200
+        # x goes on through the whole pool without meeting it again ...
+        seen = []
+        while True:
+            items = d.post("/v1/leases", {"annotator": "x", "n": 2}).json[
+                "items"]
+            if not items:
+                break
+            seen += [i["sample_id"] for i in items]
+        assert len(seen) == 5 and sid not in seen, seen
+        # ... while y, the first in line for the best free sample, gets it.
+        got = d.post("/v1/leases", {"annotator": "y", "n": 1}).json["items"]
+        assert [i["sample_id"] for i in got] == [sid]
+        # Handed back unseen (?reason=return), it may come back to anyone.
+        r = d.request("DELETE", f"/v1/leases/{got[0]['lease_id']}"
+                                "?reason=return")
+        assert r.status == 200 and r.json["skipped"] is False, r.body
+        again = d.post("/v1/leases", {"annotator": "y", "n": 1}).json["items"]
+        assert [i["sample_id"] for i in again] == [sid]
+        # After a restart the skip still holds: it lives in the database.
+        d.stop()
+        d.start()
+        d.request("DELETE", f"/v1/leases/{again[0]['lease_id']}")
+        assert d.post("/v1/leases", {"annotator": "x", "n": 1}).json[
+            "items"] == []
+        assert d.post("/v1/leases", {"annotator": "y", "n": 1}).json[
+            "items"] == []
+        z = d.post("/v1/leases", {"annotator": "z", "n": 1}).json["items"]
+        assert [i["sample_id"] for i in z] == [sid]
+    finally:
+        d.stop()
+
+
 run([test_eight_clients_thousand_leases_never_share_a_sample,
      test_failed_requests_in_a_commit_group_change_nothing,
      test_expired_lease_goes_back_to_the_queue,
      test_release_and_relabel_rules,
-     test_labeled_samples_are_never_leased])
+     test_labeled_samples_are_never_leased,
+     test_a_skipped_sample_never_comes_back_to_its_skipper])

@@ -276,7 +276,7 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         con.commit()
         con.close()
         d.start()
-        assert d.get("/v1/version").json["schema_version"] == 3
+        assert d.get("/v1/version").json["schema_version"] == 4
         q = d.get("/v1/queue?limit=20").json
         assert queue_ids(d) == before
         assert all(i["sampler"] is None and i["rank"] for i in q["items"]), q
