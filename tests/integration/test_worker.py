@@ -308,6 +308,30 @@ def test_sigterm_in_a_round_stops_it_and_publishes_nothing():
         d.stop()
 
 
+def test_samples_imported_during_a_round_are_served_after_it():
+    d = daemon(["--round-iters", "400"])
+    try:
+        label_leased(d, 20)
+        wait_state(d, "training")
+        more = [i for i in pool_items(seed=7) if i["split"] == "pool"][:30]
+        r = d.post("/v1/samples", {"items": more})
+        assert r.status == 200 and r.json["inserted"] == 30, r.body
+        new = {i["sample_id"] for i in r.json["items"]}
+        # imported while the round trains, or the test shows nothing
+        assert d.get("/v1/model").json["state"] == "training"
+        wait_model(d, 1)
+        served = []  # in the order served: the round's, then the new
+        while True:
+            got = d.post("/v1/leases", {"annotator": "sweep", "n": 100}).json
+            if not got["items"]:
+                break
+            served += [i["sample_id"] for i in got["items"]]
+        assert len(served) == len(set(served)) == 400 + 30 - 20
+        assert set(served[-30:]) == new, sorted(new - set(served))
+    finally:
+        d.stop()
+
+
 def test_kill9_in_a_round_keeps_the_previous_model():
     d = daemon()
     try:
@@ -495,6 +519,7 @@ if __name__ == "__main__":
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
          test_restart_serves_the_stored_model_without_a_round,
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
+         test_samples_imported_during_a_round_are_served_after_it,
          test_kill9_in_a_round_keeps_the_previous_model,
          test_damaged_checkpoint_keeps_the_daemon_serving,
          test_failed_round_is_recorded_and_the_ranking_stays,
