@@ -163,7 +163,8 @@ async function undo() {
 // ---- the page around it
 
 function drawClasses() {
-  const keys = [["Enter", "accept the suggestion"], ["s", "skip this sample"],
+  const keys = [["Enter", "accept the suggestion"],
+                ["s", "skip this sample (it does not come back to you)"],
                 ["u or Backspace", "undo the last label"], ["?", "this list"]];
   $("classes").replaceChildren(...S.project.classes.map((c) => {
     const b = document.createElement("button");
