@@ -269,9 +269,12 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
     try:
         before = first_model(d)
         assert d.stop() == 0
-        # the database as schema 2 left it: no S(z) column in rankings
+        # the database as schema 2 left it: no S(z) column in rankings,
+        # no skips in leases
         con = sqlite3.connect(d.db)
         con.execute("ALTER TABLE rankings DROP COLUMN sampler")
+        con.execute("DROP INDEX leases_skipped")
+        con.execute("ALTER TABLE leases DROP COLUMN skipped")
         con.execute("PRAGMA user_version = 2")
         con.commit()
         con.close()
