@@ -19,7 +19,8 @@ seeds=${2:-0 1 2 3 4}
 configs=${3:-random random-tr typical typical-tr typical-mass-tr \
   typical-mass-tr-ts typical-aral start-random start-typical start-random-tr \
   start-typical-tr imb-random imb-typical imb-typical-tr imb-typical-mass-tr \
-  imb-typical-mass-tr-ts}
+  imb-typical-mass-tr-ts typical-mass-tr-ts-k2 imb-typical-mass-tr-ts-k2 \
+  typical-mass-tr-ts-ema6}
 deploy/install.sh bench >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
@@ -41,6 +42,11 @@ args_of() {
       echo "--strategy typical-mass --initial-strategy typical $TRAIN" ;;
     imb-typical-mass-tr-ts)
       echo "--strategy typical-mass --imbalance 0.1 --initial-strategy typical $TRAIN" ;;
+    # arald's configuration with twice TypiClust's clusters, and with D
+    # averaged over 0.6 of a round instead of a third: neither won
+    typical-mass-tr-ts-k2|imb-typical-mass-tr-ts-k2)
+      echo "$(args_of "${1%-k2}") --k-factor 2" ;;
+    typical-mass-tr-ts-ema6) echo "$(args_of "${1%-ema6}") --ema 0.6" ;;
     imb-random-tr|imb-typical-tr|imb-typical-mass-tr)
       s=${1#imb-}; echo "--strategy ${s%-tr} --imbalance 0.1 $TRAIN" ;;
     aral-joint) echo "--strategy aral --joint-bn 1" ;;

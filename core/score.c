@@ -108,11 +108,12 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
         for (int i = 0; i < in->n; i++)
             neg[i] = -in->entropy[i];
     }
-    select_in si = {in->feat, in->n, in->feat_dim, in->lab_feat, in->n_lab,
-                    in->budget,
-                    s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg,
-                    s == STRATEGY_TYPICAL_MASS ? in->entropy : NULL,
-                    in->stop, in->stop_ctx};
+    select_in si = {.feat = in->feat, .n = in->n, .dim = in->feat_dim,
+                    .lab_feat = in->lab_feat, .n_lab = in->n_lab,
+                    .budget = in->budget, .k_factor = in->k_factor,
+                    .sampler = s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg,
+                    .mass = s == STRATEGY_TYPICAL_MASS ? in->entropy : NULL,
+                    .stop = in->stop, .stop_ctx = in->stop_ctx};
     int rc = select_typical(&si, seed, order, key);
     free(neg);
     return rc;
@@ -129,7 +130,7 @@ int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
     int fd = aral_feature_dim(m);
     bool feat = strategy_needs_features(s);
     score_in in = {.n = p->n, .feat_dim = fd, .n_lab = feat ? p->n_lab : 0,
-                   .budget = p->budget};
+                   .budget = p->budget, .k_factor = p->k_factor};
     float *sampler = strategy_needs_sampler(s) ? floats((size_t)p->n) : NULL;
     float *ent = strategy_needs_entropy(s) ? floats((size_t)p->n) : NULL;
     float *f = feat ? floats((size_t)p->n * fd) : NULL;

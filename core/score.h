@@ -54,6 +54,8 @@ typedef struct score_in {
     const float *lab_feat;          /* n_lab x feat_dim: the labeled set */
     int n_lab;
     int budget;                     /* labels expected before the next */
+    int k_factor;                   /* clusters per label and budget
+                                     * (select.h); 0 is 1, TypiClust's */
     bool (*stop)(void *ctx);        /* the typical ones poll it (select.h) */
     void *stop_ctx;
 } score_in;
@@ -73,6 +75,7 @@ typedef struct score_pool {
     const int *lab;   /* n_lab labeled rows */
     int n_lab;
     int budget;
+    int k_factor; /* as in score_in */
 } score_pool;
 
 /* Infers what s needs with m and orders the candidates (score_order). */

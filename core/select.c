@@ -436,6 +436,7 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     memset(w, 0, sizeof(*w));
     w->n = in->n, w->n_all = in->n + in->n_lab, w->dim = in->dim;
     long k = (long)in->n_lab + (in->budget > 0 ? in->budget : 1);
+    k *= in->k_factor > 1 ? in->k_factor : 1;
     k = k < MAX_K ? k : MAX_K;
     w->k = (int)(k < w->n_all ? k : w->n_all);
     rng_seed(&w->r, seed);

@@ -1,8 +1,10 @@
 /* select: picks that are typical and diverse in an embedding, the
  * TypiClust recipe (Hacohen et al., arXiv 2202.02794) behind a full
  * ranking. The embedding (D's feature layer, or pixels before any label
- * exists) is L2-normalised and cut into k = labeled + budget clusters by
- * k-means++ and Lloyd's iterations; the labeled samples count towards
+ * exists) is L2-normalised and cut into k = labeled + budget clusters
+ * (TypiClust's k; k_factor times as many when asked: measured in
+ * bench/results, no better) by k-means++ and
+ * Lloyd's iterations; the labeled samples count towards
  * their clusters. The ranking then takes, again and again, the cluster
  * with the fewest labels so far (ties: the larger cluster, or with a
  * mass per candidate, the cluster whose candidates sum to the most) and
@@ -35,6 +37,7 @@ typedef struct select_in {
     bool (*stop)(void *ctx); /* polled between steps; true ends the call
                               * with ARAL_ECANCELED (NULL: never) */
     void *stop_ctx;
+    int k_factor;          /* k = k_factor * (n_lab + budget); 0 is 1 */
 } select_in;
 
 /* A value and whose it is; sorted by value ascending, ties by index (a

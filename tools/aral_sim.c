@@ -10,7 +10,7 @@
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
- *                 [--eval-every K]
+ *                 [--eval-every K] [--k-factor F]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
  * --balanced, --decay and --ema set aral_training (aral.h); all off by
@@ -29,6 +29,8 @@
  * --initial-strategy typical picks the initial set without labels: the
  * typical members of k-means clusters of the pixels (select.h), instead
  * of uniformly at random.
+ * --k-factor F clusters the typical strategies' rankings (not the
+ * typical start) into F times TypiClust's k (select.h); 1 by default.
  */
 #include <math.h>
 #include <stdio.h>
@@ -51,6 +53,7 @@ typedef struct opts {
     strategy strat;
     bool typical_start;
     aral_training train;
+    int k_factor;
 } opts;
 
 static double now(void)
@@ -67,7 +70,8 @@ static _Noreturn void usage(const char *why)
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
                     "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema SPAN] [--eval-every K]\n",
+                    "[--decay 0|1] [--ema SPAN] [--eval-every K] "
+                    "[--k-factor F]\n",
             why, strategy_names());
     exit(2);
 }
@@ -102,7 +106,7 @@ static double ratio_arg(const char *v, const char *name, double lo,
 static opts parse(int argc, char **argv)
 {
     opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
-              false, {false, false, 0}};
+              false, {false, false, 0}, 1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -127,6 +131,8 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--balanced"))
             o.train.balanced = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
+        else if (!strcmp(k, "--k-factor"))
+            o.k_factor = int_arg(v, 1, 8, k);
         else if (!strcmp(k, "--strategy")) {
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
@@ -381,7 +387,8 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order,
     if (p->n_valid)
         v = measure(m, &p->px, p->valid, p->n_valid, p->y.data, pred);
     t0 = now();
-    score_pool sp = {&p->px, p->unl, p->n_unl, p->lab, p->n_lab, o->budget};
+    score_pool sp = {&p->px, p->unl, p->n_unl, p->lab, p->n_lab, o->budget,
+                     o->k_factor};
     if (score_rank(m, o->strat, &sp, (uint64_t)o->seed * 1000 + (uint64_t)c,
                    order, NULL))
         fail("ranking failed (out of memory?)");
@@ -443,11 +450,11 @@ int main(int argc, char **argv)
     if (p.n_unl <= o.initial)
         fail("the pool must be larger than --initial (after --valid)");
     fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
-                    "joint-bn %d, balanced %d, decay %d, ema span %g, pool %d, "
-                    "valid %d\n",
+                    "joint-bn %d, balanced %d, decay %d, ema span %g, "
+                    "k-factor %d, pool %d, valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
             o.joint, o.train.balanced, o.train.decay, o.train.ema_span,
-            p.n_unl, p.n_valid);
+            o.k_factor, p.n_unl, p.n_valid);
     reveal_initial(&p, &o, order);
     print_initial(&p);
     for (int c = 1; c <= o.cycles; c++)

@@ -52,23 +52,58 @@ static double dist_to_centre(int i)
     return sqrt(s);
 }
 
+/* The first C picks of order take one member of each blob. */
+static bool covers_every_blob(const int *order)
+{
+    int seen[C] = {0};
+    for (int j = 0; j < C; j++)
+        seen[B.y[order[j]]]++;
+    for (int c = 0; c < C; c++)
+        if (seen[c] != 1)
+            return false;
+    return true;
+}
+
 static int t_first_picks_cover_every_cluster(void)
 {
     for (uint64_t seed = 1; seed <= 5; seed++) {
         make_blobs(seed);
         static int order[MAXN];
-        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
+        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
         CHECK(select_typical(&in, seed, order, NULL) == 0);
-        int seen[C] = {0};
-        for (int j = 0; j < C; j++)
-            seen[B.y[order[j]]]++;
-        for (int c = 0; c < C; c++)
-            CHECK(seen[c] == 1);
+        CHECK(covers_every_blob(order));
         /* typical: each first pick lies nearer its centre than the
          * cluster's typical member does (0.15 * sqrt(DIM) = 0.6) */
         for (int j = 0; j < C; j++)
             CHECK(dist_to_centre(order[j]) < 0.6);
     }
+    return 0;
+}
+
+/* k_factor 2 with half the budget: still one cluster per blob, so the
+ * first C picks cover every blob; score_order passes it on. */
+static int t_k_factor_doubles_the_clusters(void)
+{
+    static int order[MAXN], again[MAXN];
+    static float mass[MAXN];
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        make_blobs(seed);
+        select_in in = {B.x, B.n, DIM, NULL, 0, C / 2, NULL, NULL, NULL, NULL,
+                        2};
+        CHECK(select_typical(&in, seed, order, NULL) == 0);
+        CHECK(covers_every_blob(order));
+    }
+    for (int i = 0; i < B.n; i++)
+        mass[i] = 1.0f;
+    score_in si = {.n = B.n, .feat = B.x, .feat_dim = DIM, .entropy = mass,
+                   .budget = C / 2, .k_factor = 2};
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 9, order, NULL) == 0);
+    select_in in = {B.x, B.n, DIM, NULL, 0, C / 2, NULL, mass, NULL, NULL, 2};
+    CHECK(select_typical(&in, 9, again, NULL) == 0);
+    CHECK(memcmp(order, again, sizeof(int) * (size_t)B.n) == 0);
+    in.k_factor = 1;
+    CHECK(select_typical(&in, 9, again, NULL) == 0);
+    CHECK(memcmp(order, again, sizeof(int) * (size_t)B.n) != 0);
     return 0;
 }
 
@@ -90,7 +125,7 @@ static int t_labeled_clusters_come_last(void)
         cand_row[nc++] = i;
     }
     CHECK(nl == 20);
-    select_in in = {cand, nc, DIM, lab, nl, 5, NULL, NULL, NULL, NULL};
+    select_in in = {cand, nc, DIM, lab, nl, 5, NULL, NULL, NULL, NULL, 0};
     CHECK(select_typical(&in, 3, order, NULL) == 0);
     for (int j = 0; j < 5; j++)
         CHECK(B.y[cand_row[order[j]]] >= 5);
@@ -102,7 +137,7 @@ static int t_outliers_last_and_order_complete(void)
     make_blobs(5);
     static int order[MAXN], seen[MAXN];
     static float key[MAXN];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
     CHECK(select_typical(&in, 9, order, key) == 0);
     memset(seen, 0, sizeof(seen));
     for (int j = 0; j < B.n; j++) {
@@ -136,7 +171,7 @@ static int t_sampler_decides_inside_the_typical_half(void)
     rng_seed(&r, 1);
     for (int i = 0; i < B.n; i++)
         s[i] = rng_uniform(&r);
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
     CHECK(select_typical(&in, 2, plain, NULL) == 0);
     in.sampler = s;
     CHECK(select_typical(&in, 2, with_s, NULL) == 0);
@@ -165,11 +200,12 @@ static int t_bad_input(void)
     int order[4];
     float f[4 * DIM] = {0};
     /* labeled, no features */
-    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL, NULL, NULL};
+    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL, NULL, NULL, 0};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, 0, NULL, 0, 2, NULL, NULL, NULL, NULL};
+    in = (select_in){f, 4, 0, NULL, 0, 2, NULL, NULL, NULL, NULL, 0};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL, NULL, NULL, NULL}; /* all-zero rows */
+    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL, NULL, NULL, NULL, 0};
+    /* all-zero rows */
     CHECK(select_typical(&in, 1, order, NULL) == 0);
     int seen[4] = {0};
     for (int j = 0; j < 4; j++)
@@ -195,7 +231,7 @@ static int t_mass_orders_the_clusters(void)
         size[B.y[i]]++;
     for (int i = 0; i < B.n; i++)
         mass[i] = (float)((C - B.y[i]) * (C - B.y[i])) / (float)size[B.y[i]];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
     CHECK(select_typical(&in, 4, order, NULL) == 0);
     for (int j = 0; j < C; j++)
         CHECK(B.y[order[j]] == C - 1 - j);
@@ -225,7 +261,7 @@ static int t_stop_cancels(void)
 {
     make_blobs(5);
     static int plain[MAXN], polled[MAXN];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL};
+    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
     CHECK(select_typical(&in, 3, plain, NULL) == 0);
     int never = -1, polls = 0;
     in.stop = stop_after, in.stop_ctx = &never;
@@ -252,6 +288,7 @@ static int t_stop_cancels(void)
 static const test_case cases[] = {
     {"typical: first picks cover every cluster", t_first_picks_cover_every_cluster},
     {"typical: labeled clusters come last", t_labeled_clusters_come_last},
+    {"typical: k_factor 2 doubles the clusters", t_k_factor_doubles_the_clusters},
     {"typical: outliers last, order complete, seeded",
      t_outliers_last_and_order_complete},
     {"typical-aral: S decides inside the typical half",
