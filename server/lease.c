@@ -27,12 +27,25 @@ typedef struct pool_state {
     int64_t pool, labeled, leased;
 } pool_state;
 
+/* A change applied while a reload reads the database. */
+typedef struct logged {
+    uint64_t seq;
+    lease_change c;
+} logged;
+
 struct lease_table {
     pthread_mutex_t mu;
     pool_state s;
     bool heap_lost;     /* a deadline could not be pushed: scan instead */
     ranking *rank;
     size_t hint;        /* every ranked sample before it is taken */
+    /* From a reload's start to its swap, every change applied to the old
+     * state is kept here and applied again to the new one: a write that
+     * commits after the reload read the database may apply before the
+     * swap, and would otherwise be lost with the old state. */
+    bool logging, log_lost;
+    logged *log;
+    size_t log_n, log_cap;
 };
 
 lease_table *lease_table_new(void)
@@ -55,6 +68,7 @@ void lease_table_free(lease_table *lt)
         return;
     ranking_release(lt->rank);
     state_free(&lt->s);
+    free(lt->log);
     pthread_mutex_destroy(&lt->mu);
     free(lt);
 }
@@ -215,35 +229,56 @@ static int load(pool_state *out, store *st, uint64_t seq)
     return rc ? rc : c.rc;
 }
 
-int lease_table_reload(lease_table *lt, store *st, ranking *r)
+static void apply_one(lease_table *lt, uint64_t seq, const lease_change *c);
+
+/* Reads the pool in a transaction of its own (the caller holds no
+ * transaction); on success *fresh holds it. */
+static int read_pool(store *st, pool_state *fresh)
 {
     int rc = store_begin(st);
     if (rc)
         return rc;
-    pool_state fresh;
-    rc = load(&fresh, st, store_write_seq(st));
-    if (rc) {
+    rc = load(fresh, st, store_write_seq(st));
+    if (rc)
         store_rollback(st);
-        state_free(&fresh);
-        return rc;
-    }
-    /* What was read is only true once the group it was read in commits. */
-    rc = store_commit(st);
-    if (rc) {
-        state_free(&fresh);
-        return rc;
-    }
-    ranking_retain(r);
+    else /* what was read is only true once its group commits */
+        rc = store_commit(st);
+    if (rc)
+        state_free(fresh);
+    return rc;
+}
+
+int lease_table_reload(lease_table *lt, store *st, ranking *r)
+{
     pthread_mutex_lock(&lt->mu);
-    state_free(&lt->s);
-    lt->s = fresh;
-    lt->heap_lost = false;
-    ranking *old = lt->rank;
-    lt->rank = r;
-    lt->hint = 0;
+    lt->logging = true, lt->log_lost = false, lt->log_n = 0;
+    pthread_mutex_unlock(&lt->mu);
+    pool_state fresh;
+    int rc = read_pool(st, &fresh);
+    pthread_mutex_lock(&lt->mu);
+    lt->logging = false;
+    if (!rc && lt->log_lost) { /* a change would be missing: keep the old */
+        state_free(&fresh);
+        rc = ARAL_ENOMEM;
+    }
+    ranking *old = NULL;
+    if (!rc) {
+        state_free(&lt->s);
+        lt->s = fresh;
+        lt->heap_lost = false;
+        /* Changes the read already holds are older than its slots'
+         * seq, and apply_one passes over them. */
+        for (size_t i = 0; i < lt->log_n; i++)
+            apply_one(lt, lt->log[i].seq, &lt->log[i].c);
+        ranking_retain(r);
+        old = lt->rank;
+        lt->rank = r;
+        lt->hint = 0;
+    }
+    lt->log_n = 0;
     pthread_mutex_unlock(&lt->mu);
     ranking_release(old);
-    return 0;
+    return rc;
 }
 
 void lease_table_set_ranking(lease_table *lt, ranking *r)
@@ -355,11 +390,29 @@ static void apply_one(lease_table *lt, uint64_t seq, const lease_change *c)
         became_free(lt, c->sample_id); /* or still leased: harmless */
 }
 
+/* Keeps a change for the reload under way (under mu). */
+static void log_change(lease_table *lt, uint64_t seq, const lease_change *c)
+{
+    if (lt->log_n == lt->log_cap) {
+        size_t cap = lt->log_cap ? 2 * lt->log_cap : 256;
+        logged *p = realloc(lt->log, sizeof(*p) * cap);
+        if (!p) {
+            lt->log_lost = true;
+            return;
+        }
+        lt->log = p, lt->log_cap = cap;
+    }
+    lt->log[lt->log_n++] = (logged){seq, *c};
+}
+
 void lease_apply(lease_table *lt, uint64_t seq, const lease_change *c, int n)
 {
     pthread_mutex_lock(&lt->mu);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         apply_one(lt, seq, &c[i]);
+        if (lt->logging)
+            log_change(lt, seq, &c[i]);
+    }
     pthread_mutex_unlock(&lt->mu);
 }
 

@@ -47,8 +47,10 @@ typedef struct lease_change {
 lease_table *lease_table_new(void);
 void lease_table_free(lease_table *lt);
 /* Reads every pool sample's state in a read transaction of its own and,
- * once that transaction committed, serves them with r (retained). On
- * failure the table is unchanged. Never call it inside a transaction. */
+ * once that transaction committed, serves them with r (retained). The
+ * changes applied meanwhile are applied again to what it read, so a write
+ * that commits between the read and the swap is not lost. On failure the
+ * table is unchanged. Never call it inside a transaction. */
 int lease_table_reload(lease_table *lt, store *st, ranking *r);
 /* Serves r from now on (retained). */
 void lease_table_set_ranking(lease_table *lt, ranking *r);

@@ -4,6 +4,8 @@
  * one; the table must end in the state of the latest write, as the
  * database does. A reload stamps every sample with its own place in the
  * order, so changes it already read are not applied twice. */
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,12 +145,64 @@ static int t_applied_lease_expires(void)
     return 0;
 }
 
+struct reload_job {
+    lease_table *lt;
+    store *st;
+    int rc;
+};
+
+static void *reload_thread(void *arg)
+{
+    struct reload_job *j = arg;
+    int64_t ids[POOL];
+    for (int i = 0; i < POOL; i++)
+        ids[i] = i + 1;
+    ranking *r = ranking_new_random(ids, POOL, 2);
+    j->rc = r ? lease_table_reload(j->lt, j->st, r) : -1;
+    ranking_release(r);
+    return NULL;
+}
+
+/* A write that commits after a reload read the database may apply its
+ * change before the reload swaps its state in: the change must survive.
+ * Here the reload waits for a lock another connection holds (so it has
+ * read nothing yet) while a change of a later write is applied. */
+static int t_change_during_a_reload_is_kept(void)
+{
+    store *st = pool_db();
+    CHECK(st);
+    lease_table *lt = loaded(st);
+    CHECK(lt);
+    sqlite3 *other;
+    CHECK(sqlite3_open(path, &other) == SQLITE_OK);
+    CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == 0);
+    struct reload_job j = {lt, st, -1};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, reload_thread, &j) == 0);
+    usleep(300 * 1000); /* the reload is waiting for the lock */
+    int64_t far = util_now_ms() + 60000;
+    lease_apply(lt, (uint64_t)1 << 40, &(lease_change){7, false, 11, far}, 1);
+    CHECK(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL) == 0);
+    pthread_join(t, NULL);
+    sqlite3_close(other);
+    CHECK(j.rc == 0);
+    lease_counts_t c;
+    lease_counts(lt, util_now_ms(), &c);
+    CHECK(!queued(lt, 7) && c.leased == 1 && c.free == POOL - 1);
+    lease_table_free(lt);
+    store_close(st);
+    unlink(path);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"lease: a later write wins over a late change",
      t_later_write_wins_over_late_change},
     {"lease: a reload is not undone by older changes",
      t_reload_is_not_undone_by_older_changes},
     {"lease: an applied lease expires", t_applied_lease_expires},
+    {"lease: a change during a reload is kept",
+     t_change_during_a_reload_is_kept},
 };
 
 int main(int argc, char **argv)
