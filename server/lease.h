@@ -50,7 +50,8 @@ void lease_table_free(lease_table *lt);
  * once that transaction committed, serves them with r (retained). The
  * changes applied meanwhile are applied again to what it read, so a write
  * that commits between the read and the swap is not lost. On failure the
- * table is unchanged. Never call it inside a transaction. */
+ * table is unchanged. Never call it inside a transaction, and one at a
+ * time (app.c's publish lock serialises them). */
 int lease_table_reload(lease_table *lt, store *st, ranking *r);
 /* Serves r from now on (retained). */
 void lease_table_set_ranking(lease_table *lt, ranking *r);
