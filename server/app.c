@@ -105,6 +105,23 @@ int app_publish_pool(struct app *a, store *st, ranking *base)
     return rc;
 }
 
+void app_publish_read(struct app *a, ranking *r)
+{
+    int64_t *ids;
+    size_t n;
+    pthread_mutex_lock(&publish_mu);
+    ranking *x = lease_table_pool_ids(a->leases, &ids, &n) == 0
+                     ? ranking_extend(r, ids, n, a->cfg.seed)
+                     : NULL;
+    free(ids);
+    if (x)
+        ranking_release(r);
+    else
+        x = r; /* no memory to extend it: as read */
+    publish_locked(a, NULL, x); /* without a reload it cannot fail */
+    pthread_mutex_unlock(&publish_mu);
+}
+
 /* 16384 frames of 4 KiB: the WAL stays under ~64 MiB under any load. */
 #define WAL_RESTART_FRAMES 16384
 

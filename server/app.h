@@ -87,3 +87,9 @@ int app_publish(struct app *a, store *st, ranking *r);
  * saw the latest pool. On failure pool_stale is set and the next write
  * retries. */
 int app_publish_pool(struct app *a, store *st, ranking *base);
+/* A ranking of the pool as it was read some time ago (the worker's), r
+ * taken over: published with the pool samples the lease table knows and
+ * r lacks (imported since) after its order, as an import would have put
+ * them. No database read: every import reloads the table itself, and
+ * publishes are serialised, so none can slip in between. */
+void app_publish_read(struct app *a, ranking *r);

@@ -436,6 +436,19 @@ int lease_peek(lease_table *lt, int64_t now, int limit, int64_t *ids,
     return got;
 }
 
+int lease_table_pool_ids(lease_table *lt, int64_t **ids, size_t *n)
+{
+    pthread_mutex_lock(&lt->mu);
+    size_t k = 0, cap = (size_t)lt->s.pool;
+    int64_t *out = malloc(sizeof(int64_t) * (cap ? cap : 1));
+    for (int64_t id = 1; out && id <= lt->s.max_id && k < cap; id++)
+        if (lt->s.slots[id].in_pool)
+            out[k++] = id;
+    pthread_mutex_unlock(&lt->mu);
+    *ids = out, *n = k;
+    return out ? 0 : ARAL_ENOMEM;
+}
+
 void lease_counts(lease_table *lt, int64_t now, lease_counts_t *out)
 {
     pthread_mutex_lock(&lt->mu);

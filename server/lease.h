@@ -82,3 +82,6 @@ typedef struct lease_counts_t {
     int64_t pool, labeled, leased, free;
 } lease_counts_t;
 void lease_counts(lease_table *lt, int64_t now, lease_counts_t *out);
+/* The pool samples the table knows, ascending, into *ids (caller frees):
+ * 0 or ARAL_ENOMEM. */
+int lease_table_pool_ids(lease_table *lt, int64_t **ids, size_t *n);

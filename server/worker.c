@@ -498,24 +498,11 @@ static int ensure_model(worker *w, const round_data *d)
     return w->model ? 0 : ARAL_ENOMEM;
 }
 
-/* Serves r, a ranking of the pool as read_data saw it, with the samples
- * imported since after its order, as after any import: the pool is read
- * again under the publish lock, so an import that lands meanwhile cannot
- * be lost between a check and the publish. Hands over the caller's
- * reference. */
-static void serve(worker *w, ranking *r)
-{
-    if (app_publish_pool(w->a, w->st, r) == 0)
-        ranking_release(r);
-    else /* r as read; the next write retries the reload (pool_stale) */
-        app_publish(w->a, NULL, r);
-}
-
 static void publish(worker *w, ranking *r, round_row *row, int64_t version,
                     int64_t labeled)
 {
     int64_t t = clock_us();
-    serve(w, r);
+    app_publish_read(w->a, r); /* with the samples imported meanwhile */
     row->seconds[4] = secs_since(t);
     if (store_begin(w->st) == 0) {
         if (store_round_set_seconds(w->st, row->id, row->seconds[3],
@@ -676,7 +663,7 @@ static void maybe_start(worker *w)
     ranking *r = read_data(w, &d) == 0 ? start_ranking(w, &d) : NULL;
     data_free(&d);
     if (r) /* only this thread publishes a model: none came meanwhile */
-        serve(w, r);
+        app_publish_read(w->a, r);
     else if (!stopping(w))
         fprintf(stderr, "arald: worker: the typical start failed; the "
                         "order stays random\n");

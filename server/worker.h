@@ -5,8 +5,8 @@
  * train round_iters iterations warm-started from the last model, score
  * every pool sample, evaluate on the eval split, then store model,
  * ranking and round in one transaction and publish the ranking through
- * app_publish (samples imported meanwhile follow its order, as after any
- * import: app_publish_pool). Labels that arrive meanwhile stay labeled: the lease
+ * app_publish_read (samples imported meanwhile follow its order, as after
+ * any import). Labels that arrive meanwhile stay labeled: the lease
  * table skips them, and they count toward the next round. A round that
  * fails or is stopped publishes nothing and is recorded with its reason;
  * the model goes back to the last stored checkpoint.
