@@ -3,9 +3,8 @@
  * ranking. The embedding (D's feature layer, or pixels before any label
  * exists) is L2-normalised and cut into k = labeled + budget clusters
  * (TypiClust's k; k_factor times as many when asked: measured in
- * bench/results, no better) by k-means++ and
- * Lloyd's iterations; the labeled samples count towards
- * their clusters. The ranking then takes, again and again, the cluster
+ * bench/results, no better) by k-means++ and Lloyd's iterations; the
+ * labeled samples count towards their clusters. The ranking then takes, again and again, the cluster
  * with the fewest labels so far (ties: the larger cluster, or with a
  * mass per candidate, the cluster whose candidates sum to the most) and
  * from it the most typical member left: the inverse of its mean distance
