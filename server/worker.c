@@ -54,9 +54,11 @@ struct worker {
     fault_plan fault; /* of the request that asked for the round */
     int64_t skip_at; /* labels when a round last found too few; -1 none */
     int64_t train_us;
-    /* the label-free start: the pool size it ordered (-1: none yet), and
-     * the size last seen with the time it was first seen */
-    int64_t start_pool, seen_pool, seen_ms;
+    /* the label-free start: the pool size it ordered (-1: none yet), the
+     * size last seen with the time it was first seen, when the pool first
+     * differed from the ordered one (-1: it does not), and how long the
+     * last start took */
+    int64_t start_pool, seen_pool, seen_ms, waiting_since, start_took_ms;
     worker_status s;
 };
 
@@ -588,6 +590,11 @@ static void run_round(worker *w, round_row *row, round_data *d)
 /* ---- the label-free start. */
 
 #define START_SETTLE_MS 1000 /* a pool still being imported: wait */
+/* A pool that never holds still (a pipeline importing without pause) is
+ * ordered anyway after this long, or after twice what the last start
+ * took if that is longer: the start then takes at most a third of a core
+ * while the imports go on. */
+#define START_MAX_WAIT_MS 5000
 
 /* Pool rows rows[0..n) as floats in [0, 1] (images) or as stored; NULL
  * without memory, or when the daemon stops meanwhile. */
@@ -643,25 +650,43 @@ static ranking *start_ranking(worker *w, const round_data *d)
                               (size_t)n, ids, sc, ps, cf, NULL);
 }
 
+/* Whether the start should order a pool of `pool` samples now: it
+ * differs from the one ordered last, and it has held still for
+ * START_SETTLE_MS or has waited its longest. */
+static bool start_due(worker *w, int64_t pool, int64_t now)
+{
+    if (w->seen_pool < 0) /* the pool the daemon started with: settled */
+        w->seen_pool = pool;
+    else if (pool != w->seen_pool)
+        w->seen_pool = pool, w->seen_ms = now;
+    if (pool == 0 || pool == w->start_pool) {
+        w->waiting_since = -1;
+        return false;
+    }
+    if (w->waiting_since < 0)
+        w->waiting_since = now;
+    int64_t longest = 2 * w->start_took_ms > START_MAX_WAIT_MS
+                          ? 2 * w->start_took_ms : START_MAX_WAIT_MS;
+    return now - w->seen_ms >= START_SETTLE_MS ||
+           now - w->waiting_since >= longest;
+}
+
 /* Outside mu, while there is no model: orders the pool by start_ranking
- * once its size has held still for START_SETTLE_MS (at start, and after
- * imports). The random order serves until then, or when this fails. */
+ * when start_due says so (at start, and after imports). The random order
+ * serves until then, or when this fails. */
 static void maybe_start(worker *w)
 {
     lease_counts_t c;
     int64_t now = util_now_ms();
     lease_counts(w->a->leases, now, &c);
-    if (w->seen_pool < 0) /* the pool the daemon started with: settled */
-        w->seen_pool = c.pool;
-    else if (c.pool != w->seen_pool)
-        w->seen_pool = c.pool, w->seen_ms = now;
-    if (c.pool == 0 || c.pool == w->start_pool ||
-        now - w->seen_ms < START_SETTLE_MS)
+    if (!start_due(w, c.pool, now))
         return;
     w->start_pool = c.pool; /* tried once per size, even if it fails */
+    w->waiting_since = -1;
     round_data d;
     ranking *r = read_data(w, &d) == 0 ? start_ranking(w, &d) : NULL;
     data_free(&d);
+    w->start_took_ms = util_now_ms() - now;
     if (r) /* only this thread publishes a model: none came meanwhile */
         app_publish_read(w->a, r);
     else if (!stopping(w))
@@ -876,7 +901,7 @@ worker *worker_start(struct app *a, char *err, size_t n)
     }
     w->a = a, w->skip_at = -1;
     /* the pool at start counts as settled: order it at once */
-    w->start_pool = w->seen_pool = -1;
+    w->start_pool = w->seen_pool = w->waiting_since = -1;
     w->seen_ms = util_now_ms() - START_SETTLE_MS;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);

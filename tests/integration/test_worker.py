@@ -15,6 +15,7 @@ import signal
 import socket
 import sqlite3
 import struct
+import threading
 import time
 
 from harness import Daemon, arald, idx_bytes, is_problem, run
@@ -212,6 +213,42 @@ def test_before_any_model_the_first_leases_cover_every_group():
         assert q["strategy"] == DEFAULT, q
         assert all(i["model_version"] == 1 for i in q["items"]), q
     finally:
+        d.stop()
+
+
+def test_a_pool_imported_without_pause_is_ordered_meanwhile():
+    """A pipeline that imports without pause never lets the pool hold
+    still for the start's second: the start orders it anyway after its
+    longest wait (5 s), while the imports go on, and serves what they
+    add after it."""
+    d = Daemon(dim=8, classes=NAMES, serve_args=FAST)
+    items, done = groups_pool(), threading.Event()
+
+    def pipeline():
+        for at in range(0, len(items), 8):  # 8 samples every 0.2 s: 10 s
+            assert d.post("/v1/samples",
+                          {"items": items[at:at + 8]}).status == 200
+            time.sleep(0.2)
+        done.set()
+    t = threading.Thread(target=pipeline)
+    try:
+        t0 = time.time()
+        t.start()
+        wait_start(d, timeout=9)
+        took = time.time() - t0
+        assert not done.is_set(), "the imports ended before the start"
+        print(f"  ordered {took:.1f} s into 10 s of imports")
+        t.join()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            counts = d.get("/v1/project").json["counts"]
+            if counts["queue"] == len(items):
+                break
+            time.sleep(0.05)
+        assert counts["queue"] == counts["pool"] == len(items), counts
+        assert d.get("/v1/queue?limit=1").json["strategy"] == "typical"
+    finally:
+        t.join()
         d.stop()
 
 
@@ -519,6 +556,7 @@ def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
 if __name__ == "__main__":
     run([test_labels_start_a_round_and_leases_follow_its_ranking,
          test_before_any_model_the_first_leases_cover_every_group,
+         test_a_pool_imported_without_pause_is_ordered_meanwhile,
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
          test_restart_serves_the_stored_model_without_a_round,
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
