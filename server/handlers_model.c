@@ -41,8 +41,6 @@ void handle_model(const struct req *rq, struct resp *rs)
         set_losses(o, &s.losses);
     else
         json_set_null(o, "losses");
-    json_set_str(o, "strategy", s.model_version >= 0 ? rq->app->cfg.strategy
-                                                     : "random");
     json_set_int(o, "rounds_published", s.rounds_total);
     resp_json(rs, 200, o);
 }

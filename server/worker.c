@@ -112,6 +112,13 @@ json *worker_status_json(worker *w, worker_status *s)
     json_set_int(o, "labeled", labeled);
     json_set_int(o, "labels_since_model", labeled - s->labels_at_model);
     json_set_str(o, "last_error", s->last_error[0] ? s->last_error : NULL);
+    /* Before a model, the order served: the label-free start's once it
+     * is published, random until then. */
+    ranking *r = s->model_version >= 0 ? NULL
+                                       : ranking_acquire(&w->a->ranking);
+    json_set_str(o, "strategy", s->model_version >= 0 ? w->a->cfg.strategy
+                                : r ? r->strategy : "random");
+    ranking_release(r);
     return o;
 }
 
@@ -687,8 +694,10 @@ static void maybe_start(worker *w)
     ranking *r = read_data(w, &d) == 0 ? start_ranking(w, &d) : NULL;
     data_free(&d);
     w->start_took_ms = util_now_ms() - now;
-    if (r) /* only this thread publishes a model: none came meanwhile */
+    if (r) { /* only this thread publishes a model: none came meanwhile */
         app_publish_read(w->a, r);
+        emit(w, "state"); /* the status's strategy changed */
+    }
     else if (!stopping(w))
         fprintf(stderr, "arald: worker: the typical start failed; the "
                         "order stays random\n");

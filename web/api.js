@@ -110,12 +110,13 @@ export function eta(seconds) {
   return seconds >= 90 ? `${Math.round(seconds / 60)} min` : `${Math.max(1, Math.round(seconds))} s`;
 }
 
-// One line of the worker's state, for both pages; project: /v1/project,
-// whose start_strategy says the order before the first model.
-export function describeModel(m, project) {
+// One line of the worker's state (/v1/model), for both pages; before the
+// first model its strategy is the order served: the typical start's once
+// the worker has computed it, random until then.
+export function describeModel(m) {
   if (!m) return "";
   const acc = m.eval_accuracy == null ? "" : `, eval accuracy ${(100 * m.eval_accuracy).toFixed(1)}%`;
-  const typical = project?.retrain_policy?.start_strategy === "typical";
+  const typical = m.strategy === "typical";
   const model = m.model_version != null ? `Model ${m.model_version}${acc}`
     : typical ? "No model yet: the pool's typical samples come first"
     : "No model yet: the order is random";

@@ -195,7 +195,7 @@ function showPool(labeled) {
 
 function showModel(m) {
   S.model = m;
-  $("model").textContent = describeModel(m, S.project);
+  $("model").textContent = describeModel(m);
   const busy = m.state !== "idle" && m.iterations_total > 0;
   $("progress").hidden = !busy;
   if (busy) { $("progress").max = m.iterations_total; $("progress").value = m.iteration; }

@@ -155,7 +155,7 @@ async function refresh() {
 }
 
 function showModel(name, m) {
-  $("model").textContent = describeModel(m, project) + (m.last_error ? ` (last failure: ${m.last_error})` : "");
+  $("model").textContent = describeModel(m) + (m.last_error ? ` (last failure: ${m.last_error})` : "");
   const busy = m.state !== "idle" && m.iterations_total > 0;
   $("progress").hidden = !busy;
   if (busy) { $("progress").max = m.iterations_total; $("progress").value = m.iteration; }

@@ -195,6 +195,8 @@ def test_before_any_model_the_first_leases_cover_every_group():
             group[it["sample_id"]] = 0 if n < 300 else 1 if n < 360 else \
                 2 if n < 390 else 3
         wait_start(d)
+        # the status says the order served, not the setting
+        assert d.get("/v1/model").json["strategy"] == "typical"
         policy = d.get("/v1/project").json["retrain_policy"]
         assert policy["start_strategy"] == "typical", policy
         leases = d.post("/v1/leases", {"annotator": "a", "n": 20}).json
@@ -220,9 +222,10 @@ def test_a_pool_imported_without_pause_is_ordered_meanwhile():
     """A pipeline that imports without pause never lets the pool hold
     still for the start's second: the start orders it anyway after its
     longest wait (5 s), while the imports go on, and serves what they
-    add after it."""
+    add after it. A page following the events learns of it at once."""
     d = Daemon(dim=8, classes=NAMES, serve_args=FAST)
     items, done = groups_pool(), threading.Event()
+    events = EventReader(d)
 
     def pipeline():
         for at in range(0, len(items), 8):  # 8 samples every 0.2 s: 10 s
@@ -238,6 +241,14 @@ def test_a_pool_imported_without_pause_is_ordered_meanwhile():
         took = time.time() - t0
         assert not done.is_set(), "the imports ended before the start"
         print(f"  ordered {took:.1f} s into 10 s of imports")
+        assert events.events[0][1]["strategy"] == "random", events.events
+        deadline = time.time() + 5
+        while time.time() < deadline and not any(
+                n == "state" and e["strategy"] == "typical"
+                for n, e in events.events):
+            time.sleep(0.05)
+        assert ("state", "typical") in [(n, e["strategy"])
+                                        for n, e in events.events]
         t.join()
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -265,8 +276,10 @@ def test_sigterm_while_the_start_orders_a_large_pool_exits_at_once():
             f.write(idx_bytes(images, gz=False))
         arald("import", "--db", d.db, "--idx", path)
         d.start()
-        # the start has begun: the order is still the random one
+        # the start has begun: the order is still the random one, and
+        # the status says so
         assert d.get("/v1/queue?limit=1").json["strategy"] == "random"
+        assert d.get("/v1/model").json["strategy"] == "random"
         t0 = time.time()
         assert d.stop() == 0
         took = time.time() - t0
