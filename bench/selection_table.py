@@ -127,7 +127,7 @@ ABLATION = [
      "twice the clusters, --imbalance 0.1"),
     ("typical-mass-tr-ts-ema6", "typical-mass-tr-ts",
      "D averaged over 0.6 of a round, not a third"),
-    ("typical-mass-tr-ts-wu1", "typical-mass-tr-ts",
+    ("typical-mass-tr-ts-wu1", "typical-mass-tr-ts",  # at 569ead1, removed
      "rates warmed up over a round's first tenth"),
     ("typical-aral", "typical", "lowest S(z) first in the typical half"),
     ("typical-entropy", "typical", "most uncertain first there"),

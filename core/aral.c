@@ -583,15 +583,6 @@ aral_training aral_get_training(const aral *m)
     return m->opt;
 }
 
-/* The rates' factor at iteration it (from 1) of a round of iters. */
-static float round_rate(const aral_training *t, int it, int iters)
-{
-    float r = t->decay ? optim_lr_schedule(1.0f, it - 1, iters, 2.0f / 3)
-                       : 1.0f;
-    float ramp = t->warmup * (float)iters;
-    return ramp > 1 && it < ramp ? r * (float)it / ramp : r;
-}
-
 int aral_train(aral *m, const aral_set *set, int iters,
                aral_progress_fn progress, void *ctx)
 {
@@ -619,7 +610,8 @@ int aral_train(aral *m, const aral_set *set, int iters,
         memcpy(m->ema, m->d->param, sizeof(float) * m->d->n_param);
     }
     for (int it = 1; !rc && it <= iters; it++) {
-        m->rate = round_rate(&m->opt, it, iters);
+        m->rate = m->opt.decay ? optim_lr_schedule(1.0f, it - 1, iters, 2.0f / 3)
+                               : 1.0f;
         step_d(m, set);
         average_d(m);
         step_ge(m, set);

@@ -81,15 +81,10 @@ void aral_set_joint_encoding(aral *m, bool on);
  *   ema_span  D leaves each round as the exponential moving average of
  *             its weights over the round's steps, spanning this fraction
  *             of the round's iterations (decay 1 - 1/(span * iters):
- *             0.995 for a third of 600); 0 is off;
- *   warmup    each round raises the rates linearly from 0 over this
- *             fraction of its iterations (a fresh Adam's first steps are
- *             full-size sign steps that shake the warm-started weights);
- *             0 is off. */
+ *             0.995 for a third of 600); 0 is off. */
 typedef struct aral_training {
     bool balanced, decay;
     float ema_span;
-    float warmup;
 } aral_training;
 /* Sets them (the average's buffer is allocated here; without memory for
  * it, or for a span outside (0, 1], the average is left off, as

@@ -9,11 +9,11 @@
  *                 [--iters I] [--strategy NAME] [--seed N] [--threads N]
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
- *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN] [--warmup F]
+ *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--eval-every K] [--k-factor F]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
- * --balanced, --decay, --ema and --warmup set aral_training (aral.h); all off by
+ * --balanced, --decay and --ema set aral_training (aral.h); all off by
  * default, the reference's training. --eval-every K prints D's test
  * accuracy every K iterations of a cycle to stderr (D as it stands
  * mid-round: without the average --ema makes at a round's end).
@@ -70,7 +70,7 @@ static _Noreturn void usage(const char *why)
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
                     "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema SPAN] [--warmup F] [--eval-every K] "
+                    "[--decay 0|1] [--ema SPAN] [--eval-every K] "
                     "[--k-factor F]\n",
             why, strategy_names());
     exit(2);
@@ -106,7 +106,7 @@ static double ratio_arg(const char *v, const char *name, double lo,
 static opts parse(int argc, char **argv)
 {
     opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
-              false, {false, false, 0, 0}, 1};
+              false, {false, false, 0}, 1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -131,8 +131,6 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--balanced"))
             o.train.balanced = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
-        else if (!strcmp(k, "--warmup"))
-            o.train.warmup = (float)ratio_arg(v, k, 0, 1, true);
         else if (!strcmp(k, "--k-factor"))
             o.k_factor = int_arg(v, 1, 8, k);
         else if (!strcmp(k, "--strategy")) {
@@ -353,16 +351,13 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
                        accuracy v, double train, double query,
                        const int *counts)
 {
-    char warm[32] = ""; /* only when on: older lines stay as they were */
-    if (o->train.warmup > 0)
-        snprintf(warm, sizeof(warm), " warmup %g", o->train.warmup);
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
-           "%g%s\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
+           "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
            o->imbalance, o->train.balanced, o->train.decay,
-           o->train.ema_span, warm, c, p->n_lab, t.all, t.balanced);
+           o->train.ema_span, c, p->n_lab, t.all, t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
                v.all, v.balanced);

@@ -323,7 +323,7 @@ static int t_training_options_learn(void)
     for (int on = 0; on < 2; on++) {
         aral *m = aral_new(DIM, K, 5);
         CHECK(m);
-        aral_training t = {on, on, on ? 0.3333f : 0, 0};
+        aral_training t = {on, on, on ? 0.3333f : 0};
         aral_set_training(m, &t);
         aral_training got = aral_get_training(m);
         CHECK(got.balanced == t.balanced && got.decay == t.decay &&
@@ -344,7 +344,7 @@ static int t_training_options_learn(void)
     /* The average changes nothing of the round but D's final weights:
      * the same seed trains the same trajectory; G ends equal, D not. */
     aral *plain = aral_new(DIM, K, 9), *avg = aral_new(DIM, K, 9);
-    aral_training t = {false, false, 0.3333f, 0};
+    aral_training t = {false, false, 0.3333f};
     aral_set_training(avg, &t);
     aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_u};
     CHECK(aral_train(plain, &set, 50, NULL, NULL) == 0);
@@ -354,7 +354,7 @@ static int t_training_options_learn(void)
     CHECK(!memcmp(g1->param, g2->param, sizeof(float) * g1->n_param));
     CHECK(memcmp(d1->param, d2->param, sizeof(float) * d1->n_param) != 0);
     aral_free(plain), aral_free(avg);
-    aral_training bad = {false, false, 1.5f, 0}; /* out of range: left off */
+    aral_training bad = {false, false, 1.5f}; /* out of range: left off */
     aral *m = aral_new(DIM, K, 5);
     aral_set_training(m, &bad);
     CHECK(aral_get_training(m).ema_span == 0);
