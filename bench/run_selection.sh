@@ -47,6 +47,9 @@ args_of() {
     typical-mass-tr-ts-k2|imb-typical-mass-tr-ts-k2)
       echo "$(args_of "${1%-k2}") --k-factor 2" ;;
     typical-mass-tr-ts-ema6) echo "$(args_of "${1%-ema6}") --ema 0.6" ;;
+    # D's training noise at 0.1 on the input and 0.2 elsewhere instead of
+    # the reference's 0.3 and 0.5 (--noise), on top of a config above
+    *-n12) echo "$(args_of "${1%-n12}") --noise 0.1,0.2" ;;
     # typical-mass-tr-ts-wu1 (each round's rates warmed up over its first
     # tenth, --warmup 0.1) in bench/results ran at commit 569ead1; no gain,
     # removed

@@ -567,6 +567,29 @@ static void average_d(aral *m)
         m->ema[i] = a * m->ema[i] + b * p[i];
 }
 
+/* D's noise layers as t says: the layers' own copy of their spec, which
+ * the forward pass reads; the net's spec, which checkpoints keep, stays
+ * the reference's. */
+static void set_noise(aral *m, const aral_training *t)
+{
+    bool first = true;
+    for (int i = 0; i < m->d->spec.n_layers; i++) {
+        layer_spec *l = &m->d->layers[i].spec;
+        if (l->kind != LAYER_NOISE)
+            continue;
+        if (t->own_noise)
+            l->param = first ? t->noise_in : t->noise_hidden;
+        else
+            l->param = m->d->spec.layers[i].param;
+        first = false;
+    }
+}
+
+static bool noise_ok(float sd)
+{
+    return sd >= 0 && sd <= 1;
+}
+
 void aral_set_training(aral *m, const aral_training *t)
 {
     m->opt = *t;
@@ -576,6 +599,11 @@ void aral_set_training(aral *m, const aral_training *t)
         m->ema = tensor_alloc(m->d->n_param);
     if (!m->ema)
         m->opt.ema_span = 0; /* no memory for the average: train without */
+    if (!noise_ok(t->noise_in) || !noise_ok(t->noise_hidden))
+        m->opt.own_noise = false;
+    if (!m->opt.own_noise)
+        m->opt.noise_in = m->opt.noise_hidden = 0;
+    set_noise(m, &m->opt);
 }
 
 aral_training aral_get_training(const aral *m)

@@ -81,14 +81,22 @@ void aral_set_joint_encoding(aral *m, bool on);
  *   ema_span  D leaves each round as the exponential moving average of
  *             its weights over the round's steps, spanning this fraction
  *             of the round's iterations (decay 1 - 1/(span * iters):
- *             0.995 for a third of 600); 0 is off. */
+ *             0.995 for a third of 600); 0 is off;
+ *   own_noise D's Gaussian noise while training has the std noise_in on
+ *             the input and noise_hidden before every other layer,
+ *             instead of the reference's 0.3 and 0.5 (tuned for rounds
+ *             a hundred times longer). Checkpoints keep the reference's
+ *             spec either way: noise is training-only. */
 typedef struct aral_training {
     bool balanced, decay;
     float ema_span;
+    bool own_noise;
+    float noise_in, noise_hidden;
 } aral_training;
 /* Sets them (the average's buffer is allocated here; without memory for
  * it, or for a span outside (0, 1], the average is left off, as
- * aral_get_training then says). */
+ * aral_get_training then says; noise outside [0, 1] leaves the
+ * reference's). */
 void aral_set_training(aral *m, const aral_training *t);
 aral_training aral_get_training(const aral *m);
 

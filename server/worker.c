@@ -25,7 +25,7 @@
  * a third of the round. Paired with the reference's training over seeds,
  * it was ahead on the validation split at 500 labels (bench/results,
  * sel_*-tr). */
-static const aral_training SERVICE_TRAINING = {true, true, 1.0f / 3};
+static const aral_training SERVICE_TRAINING = {true, true, 1.0f / 3, false, 0, 0};
 
 /* A fresh model with the service's training; NULL without memory. */
 static aral *new_model(int dim, int classes, uint64_t seed)

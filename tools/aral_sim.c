@@ -10,10 +10,11 @@
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
+ *                 [--noise IN,HIDDEN]
  *                 [--eval-every K] [--k-factor F]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
- * --balanced, --decay and --ema set aral_training (aral.h); all off by
+ * --balanced, --decay, --ema and --noise set aral_training (aral.h); all off by
  * default, the reference's training. --eval-every K prints D's test
  * accuracy every K iterations of a cycle to stderr (D as it stands
  * mid-round: without the average --ema makes at a round's end).
@@ -70,7 +71,8 @@ static _Noreturn void usage(const char *why)
                     "[--strategy %s] [--seed N] [--threads N] "
                     "[--joint-bn 0|1] [--valid N] [--imbalance R] "
                     "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema SPAN] [--eval-every K] "
+                    "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
+                    "[--eval-every K] "
                     "[--k-factor F]\n",
             why, strategy_names());
     exit(2);
@@ -103,10 +105,23 @@ static double ratio_arg(const char *v, const char *name, double lo,
     return x;
 }
 
+/* --noise IN,HIDDEN: D's noise stds while training, each in [0, 1]. */
+static void noise_arg(const char *v, aral_training *t)
+{
+    char *end;
+    t->noise_in = strtof(v, &end);
+    if (*end == ',')
+        t->noise_hidden = strtof(end + 1, &end);
+    if (*end || v[0] == ',' || !strchr(v, ',') || t->noise_in < 0 ||
+        t->noise_in > 1 || t->noise_hidden < 0 || t->noise_hidden > 1)
+        usage("--noise takes IN,HIDDEN, two stds in [0, 1]");
+    t->own_noise = true;
+}
+
 static opts parse(int argc, char **argv)
 {
     opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
-              false, {false, false, 0}, 1};
+              false, {false, false, 0, false, 0, 0}, 1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -131,6 +146,8 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(k, "--balanced"))
             o.train.balanced = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
+        else if (!strcmp(k, "--noise"))
+            noise_arg(v, &o.train);
         else if (!strcmp(k, "--k-factor"))
             o.k_factor = int_arg(v, 1, 8, k);
         else if (!strcmp(k, "--strategy")) {
@@ -351,13 +368,17 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
                        accuracy v, double train, double query,
                        const int *counts)
 {
+    char noise[48] = ""; /* only when set: older lines stay as they were */
+    if (o->train.own_noise)
+        snprintf(noise, sizeof(noise), " noise %g,%g", o->train.noise_in,
+                 o->train.noise_hidden);
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
-           "%g\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
+           "%g%s\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
            o->imbalance, o->train.balanced, o->train.decay,
-           o->train.ema_span, c, p->n_lab, t.all, t.balanced);
+           o->train.ema_span, noise, c, p->n_lab, t.all, t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
                v.all, v.balanced);
@@ -451,10 +472,13 @@ int main(int argc, char **argv)
         fail("the pool must be larger than --initial (after --valid)");
     fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
                     "joint-bn %d, balanced %d, decay %d, ema span %g, "
-                    "k-factor %d, pool %d, valid %d\n",
+                    "noise %s%g,%g, k-factor %d, pool %d, valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
             o.joint, o.train.balanced, o.train.decay, o.train.ema_span,
-            o.k_factor, p.n_unl, p.n_valid);
+            o.train.own_noise ? "" : "(the reference's) ",
+            o.train.own_noise ? o.train.noise_in : 0.3,
+            o.train.own_noise ? o.train.noise_hidden : 0.5, o.k_factor,
+            p.n_unl, p.n_valid);
     reveal_initial(&p, &o, order);
     print_initial(&p);
     for (int c = 1; c <= o.cycles; c++)

@@ -323,7 +323,7 @@ static int t_training_options_learn(void)
     for (int on = 0; on < 2; on++) {
         aral *m = aral_new(DIM, K, 5);
         CHECK(m);
-        aral_training t = {on, on, on ? 0.3333f : 0};
+        aral_training t = {on, on, on ? 0.3333f : 0, false, 0, 0};
         aral_set_training(m, &t);
         aral_training got = aral_get_training(m);
         CHECK(got.balanced == t.balanced && got.decay == t.decay &&
@@ -344,7 +344,7 @@ static int t_training_options_learn(void)
     /* The average changes nothing of the round but D's final weights:
      * the same seed trains the same trajectory; G ends equal, D not. */
     aral *plain = aral_new(DIM, K, 9), *avg = aral_new(DIM, K, 9);
-    aral_training t = {false, false, 0.3333f};
+    aral_training t = {false, false, 0.3333f, false, 0, 0};
     aral_set_training(avg, &t);
     aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_u};
     CHECK(aral_train(plain, &set, 50, NULL, NULL) == 0);
@@ -354,11 +354,50 @@ static int t_training_options_learn(void)
     CHECK(!memcmp(g1->param, g2->param, sizeof(float) * g1->n_param));
     CHECK(memcmp(d1->param, d2->param, sizeof(float) * d1->n_param) != 0);
     aral_free(plain), aral_free(avg);
-    aral_training bad = {false, false, 1.5f}; /* out of range: left off */
+    aral_training bad = {false, false, 1.5f, false, 0, 0}; /* out of range: left off */
     aral *m = aral_new(DIM, K, 5);
     aral_set_training(m, &bad);
     CHECK(aral_get_training(m).ema_span == 0);
     aral_free(m);
+    return 0;
+}
+
+/* D's own noise: the reference's stds given as its own train exactly as
+ * without the option; other stds train differently; a checkpoint of a
+ * model trained with its own noise loads into a model with the
+ * reference's (noise is training-only, the spec stays); stds outside
+ * [0, 1] leave the reference's. */
+static int t_own_noise(void)
+{
+    make_clusters(&S, 3);
+    int n_lab = pick_labeled(&S, 10, 0xf, lab, labels, unl, &n_unl);
+    aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_unl};
+    aral_training same = {false, false, 0, true, 0.3f, 0.5f};
+    aral_training quiet = {false, false, 0, true, 0.1f, 0.2f};
+    aral *plain = aral_new(DIM, K, 9), *a = aral_new(DIM, K, 9);
+    aral *b = aral_new(DIM, K, 9);
+    aral_set_training(a, &same);
+    aral_set_training(b, &quiet);
+    aral_training got = aral_get_training(b);
+    CHECK(got.own_noise && got.noise_in == 0.1f && got.noise_hidden == 0.2f);
+    CHECK(aral_train(plain, &set, 30, NULL, NULL) == 0);
+    CHECK(aral_train(a, &set, 30, NULL, NULL) == 0);
+    CHECK(aral_train(b, &set, 30, NULL, NULL) == 0);
+    net *dp = aral_net(plain, 'D'), *da = aral_net(a, 'D');
+    net *db = aral_net(b, 'D');
+    size_t bytes = sizeof(float) * dp->n_param;
+    CHECK(!memcmp(dp->param, da->param, bytes));
+    CHECK(memcmp(dp->param, db->param, bytes) != 0);
+    size_t len = aral_save_size(b);
+    uint8_t *buf = malloc(len);
+    CHECK(buf && aral_save(b, buf, len) == (long)len);
+    CHECK(aral_load(plain, buf, len) == 0);
+    CHECK(!memcmp(dp->param, db->param, bytes));
+    free(buf);
+    aral_training loud = {false, false, 0, true, 1.5f, 0.2f};
+    aral_set_training(b, &loud);
+    CHECK(!aral_get_training(b).own_noise);
+    aral_free(plain), aral_free(a), aral_free(b);
     return 0;
 }
 
@@ -435,6 +474,7 @@ static const test_case cases[] = {
     {"aral cancel and bad input", t_cancel_and_bad_input},
     {"strategies rank every candidate once", t_strategies_rank_everything},
     {"aral training options learn", t_training_options_learn},
+    {"aral own noise", t_own_noise},
 };
 
 int main(int argc, char **argv)
