@@ -119,6 +119,9 @@ def test_same_seed_same_lines():
                  for x in runs + [other]]
         assert strip[0] == strip[1], strip
         assert len(strip[0]) == 2
+        quiet = lines(sim(d, *args, "--noise", "0.1,0.2")[1])
+        assert all(r["training"].endswith(" noise 0.1,0.2") for r in quiet)
+        assert "noise" not in runs[0][0]["training"]
     finally:
         shutil.rmtree(d)
 
@@ -166,6 +169,9 @@ def test_bad_flags_are_refused():
         for args, text in [(("--strategy", "best"), "unknown --strategy"),
                            (("--imbalance", "0"), "number in (0, 1]"),
                            (("--ema", "1.5"), "number in [0, 1]"),
+                           (("--noise", "0.1"), "IN,HIDDEN"),
+                           (("--noise", "0.1,2"), "IN,HIDDEN"),
+                           (("--noise", "0.1,x"), "IN,HIDDEN"),
                            (("--balanced", "2"), "bad value for --balanced"),
                            (("--initial-strategy", "x"), "random or typical"),
                            (("--iters", "-1"), "bad value for --iters"),
