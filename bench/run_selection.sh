@@ -13,14 +13,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-600}
 seeds=${2:-0 1 2 3 4}
-# by default the issue's tables: arald's configuration (typical-mass-tr-ts:
-# the label-free start, then typical-mass) against random order, its
-# ingredients one by one, the long tail, the start alone
+# by default the issue's tables: arald's configuration (typical-mass-tr-ts-n12:
+# the label-free start, then typical-mass, with the service's training and
+# D's noise) against random order, its ingredients one by one, the long
+# tail, the start alone
 configs=${3:-random random-tr typical typical-tr typical-mass-tr \
   typical-mass-tr-ts typical-aral start-random start-typical start-random-tr \
   start-typical-tr imb-random imb-typical imb-typical-tr imb-typical-mass-tr \
   imb-typical-mass-tr-ts typical-mass-tr-ts-k2 imb-typical-mass-tr-ts-k2 \
-  typical-mass-tr-ts-ema6}
+  typical-mass-tr-ts-ema6 typical-mass-tr-ts-n12 imb-typical-mass-tr-ts-n12 \
+  random-tr-n12 start-random-tr-n12 start-typical-tr-n12}
 deploy/install.sh bench >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null

@@ -129,6 +129,11 @@ ABLATION = [
      "D averaged over 0.6 of a round, not a third"),
     ("typical-mass-tr-ts-wu1", "typical-mass-tr-ts",  # at 569ead1, removed
      "rates warmed up over a round's first tenth"),
+    ("typical-mass-tr-ts-n12", "typical-mass-tr-ts",
+     "D's noise 0.1/0.2, not 0.3/0.5 (arald now)"),
+    ("imb-typical-mass-tr-ts-n12", "imb-typical-mass-tr-ts",
+     "D's noise 0.1/0.2, --imbalance 0.1"),
+    ("random-tr-n12", "random-tr", "D's noise 0.1/0.2, random order"),
     ("typical-aral", "typical", "lowest S(z) first in the typical half"),
     ("typical-entropy", "typical", "most uncertain first there"),
     ("typical-tr-s1", "typical-tr", "labeled rows moved by up to a pixel"),
@@ -168,6 +173,8 @@ STARTS = [
      "typical picks of the pixels, the service's training"),
     ("start-gan-tr", "start-random-tr",
      "typical picks of a D trained without labels"),
+    ("start-typical-tr-n12", "start-random-tr-n12",
+     "typical picks of the pixels, D's noise 0.1/0.2"),
 ]
 
 
