@@ -625,9 +625,10 @@ static float *pixels_of(worker *w, const round_data *d, const int *rows,
 /* The pool in the order of typical picks of its pixels (select.h), with
  * the labeled samples covering their clusters and queued last: the first
  * labels cover the pool's groups, largest first, instead of repeating
- * its commonest kind (bench/results, sel_start-typical-tr: +2.4 points
- * at 100 labels over a random start). No model: scores are positions,
- * with no pseudo-label, confidence or S(z). */
+ * its commonest kind (bench/results, sel_start-typical-tr-n12: +3.1
+ * points at 100 labels over a random start, with the service's
+ * training). No model: scores are positions, with no pseudo-label,
+ * confidence or S(z). */
 static ranking *start_ranking(worker *w, const round_data *d)
 {
     int nu = d->n_unl, n = nu + d->n_lab, m = n ? n : 1;
