@@ -40,7 +40,9 @@ if [ ${#jobs[@]} -gt 0 ]; then
 fi
 
 python3 - "$iters" "$seeds" "$settings" <<'PY'
-import json, statistics, sys
+import json, sys
+sys.path.insert(0, "bench")
+from selection_table import mean_se
 iters, seeds, settings = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 
 
@@ -50,10 +52,9 @@ def line(s, seed):
 
 
 def paired(s, key):
-    d = [100 * (line(s, x)[key] - line("0.3,0.5", x)[key]) for x in seeds]
-    se = statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else 0.0
-    return {"mean": round(statistics.mean(d), 2), "se": round(se, 2),
-            "n": len(d)}
+    m, se = mean_se([100 * (line(s, x)[key] - line("0.3,0.5", x)[key])
+                     for x in seeds])
+    return {"mean": round(m, 2), "se": round(se, 2), "n": len(seeds)}
 
 
 print(f"500 random labels, one round of {iters} iterations: D's noise "
