@@ -5,23 +5,26 @@ aral-sim's (the service must not learn worse than the simulator).
 
 For each strategy and seed: a fresh database (the 60,000 training images
 as the pool, the 10,000 test images with labels as the eval split), arald
-with --strategy, --seed and rounds of ITERS iterations; 100 samples
-picked at random (Python's Random(seed)) are labeled by sample id, which
-starts the first round (min_labels 100); then, for each later cycle, 100
-leases of the newest ranking are labeled, which starts the next round
+with --strategy, --seed and rounds of ITERS iterations. The first 100
+samples are leased and labeled as an annotator would, from the order
+served before any model: the label-free start's for a typical strategy
+(once the status says it is served), the seed's random order otherwise.
+They start the first round (min_labels 100); then, for each later cycle,
+100 leases of the newest ranking are labeled, which starts the next round
 (retrain_every 100). The eval accuracy of each round's model is read from
 /v1/rounds. One JSON line per round on stdout; then a table beside
-aral-sim's curves of bench/results (same iterations, the seeds found
-there), and one JSON object on the last line.
+aral-sim's curves of bench/results for the same configuration (same
+iterations, the seeds found there), and one JSON object on the last line.
 
-    usage: bench/oracle.py [--strategies aral,random] [--seeds 0]
+    usage: bench/oracle.py [--strategies typical-mass,random] [--seeds 0]
                            [--iters 600] [--cycles 5] [--train-threads 2]
+                           [--summarise JSONL]
 """
 import argparse
 import gzip
 import json
 import os
-import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -30,9 +33,16 @@ import tempfile
 import time
 import urllib.request
 
+from selection_table import mean_se
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARALD = os.path.join(ROOT, "build/server/arald")
 DATA = "/usr/share/datasets/fashion-mnist"
+# aral-sim's runs in bench/results that match arald's configuration of each
+# strategy: the service's training and D's noise; the label-free start for
+# the typical strategies. Older runs (curve_*) stand for the rest.
+SIM_RUNS = {"typical-mass": "sel_typical-mass-tr-ts-n12",
+            "random": "sel_random-tr-n12"}
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
          "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
@@ -87,17 +97,41 @@ class Service:
             time.sleep(0.5)
 
     def stop(self):
+        """Stops arald and removes its database (the pool alone is about
+        50 MB a run)."""
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def wait_start(self, strategy, limit=300):
+        """The strategy of the order served before a model, once it is the
+        label-free start's (a typical strategy) or at once (the others,
+        served at random)."""
+        t0 = time.time()
+        while True:
+            served = self.call("GET", "/v1/model")["strategy"]
+            if served != "random" or not strategy.startswith("typical"):
+                return served
+            if time.time() - t0 > limit:
+                raise SystemExit("no label-free start after %d s" % limit)
+            time.sleep(0.5)
+
+    def label_leased(self, truth, served):
+        got = self.call("POST", "/v1/leases", {"annotator": "oracle",
+                                               "n": 100})["items"]
+        assert len(got) == 100 and all(i["strategy"] == served
+                                       for i in got), got[0]
+        self.call("POST", "/v1/labels", {"items": [
+            {"lease_id": i["lease_id"],
+             "label": NAMES[truth[i["sample_id"] - 1]]} for i in got]})
 
 
 def run_one(strategy, seed, args, truth):
     s = Service(strategy, seed, args.iters, args.train_threads)
     rows = []
     try:
-        first = random.Random(seed).sample(range(1, 60001), 100)
-        s.call("POST", "/v1/labels", {"items": [
-            {"sample_id": i, "label": NAMES[truth[i - 1]]} for i in first]})
+        s.label_leased(truth, s.wait_start(strategy))
         for cycle in range(1, args.cycles + 1):
             s.wait_model(cycle)
             r = s.call("GET", f"/v1/rounds/{cycle}")
@@ -108,12 +142,7 @@ def run_one(strategy, seed, args, truth):
             rows.append(row)
             if cycle == args.cycles:
                 break
-            got = s.call("POST", "/v1/leases", {"annotator": "oracle",
-                                                "n": 100})["items"]
-            assert all(i["strategy"] == strategy for i in got), got[0]
-            s.call("POST", "/v1/labels", {"items": [
-                {"lease_id": i["lease_id"],
-                 "label": NAMES[truth[i["sample_id"] - 1]]} for i in got]})
+            s.label_leased(truth, strategy)
     finally:
         s.stop()
     return rows
@@ -123,12 +152,15 @@ def sim_curve(strategy, iters):
     """aral-sim's accuracy by labeled count, over the seeds in
     bench/results."""
     out = {}
+    run = SIM_RUNS.get(strategy, "curve_" + strategy)
     for seed in range(10):
         f = os.path.join(ROOT, "bench/results",
-                         f"curve_{strategy}_seed{seed}_{iters}it.jsonl")
+                         f"{run}_seed{seed}_{iters}it.jsonl")
         if not os.path.exists(f):
             continue
         for line in open(f):
+            if not line.startswith("{"):
+                continue
             r = json.loads(line)
             out.setdefault(r["labeled"], []).append(r["test_acc"])
     return out
@@ -158,17 +190,49 @@ def summary(rows, strategies, iters):
             print(f"{st:10} {labeled:7d} {m:9.4f} ({len(acc)})     "
                   f"{sim_txt:>16} {diff:>8}", file=sys.stderr)
         result["curves"][st] = curve
+    result["minus_random"] = against_random(rows, strategies)
     print(json.dumps(result))
+
+
+def against_random(rows, strategies):
+    """Each strategy minus random order in the same service, paired by
+    seed: mean and standard error in points, by labeled count."""
+    acc = {(r["strategy"], r["seed"], r["labeled"]): r["test_acc"]
+           for r in rows}
+    out = {}
+    for st in strategies:
+        if st == "random" or "random" not in strategies:
+            continue
+        out[st] = []
+        for labeled in sorted({k[2] for k in acc if k[0] == st}):
+            d = [100 * (acc[st, s, labeled] - acc["random", s, labeled])
+                 for (x, s, n) in acc
+                 if x == st and n == labeled and ("random", s, n) in acc]
+            m, se = mean_se(d)
+            if m is None:
+                continue
+            out[st].append({"labeled": labeled, "mean": round(m, 2),
+                            "se": round(se, 2), "n": len(d)})
+            print(f"{st} minus random at {labeled}: {m:+.2f} +- {se:.2f} "
+                  f"points ({len(d)} seeds)", file=sys.stderr)
+    return out
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--strategies", default="aral,random")
+    p.add_argument("--strategies", default="typical-mass,random")
     p.add_argument("--seeds", default="0")
     p.add_argument("--iters", type=int, default=600)
     p.add_argument("--cycles", type=int, default=5)
     p.add_argument("--train-threads", type=int, default=2)
+    p.add_argument("--summarise", metavar="JSONL",
+                   help="only print the tables of an earlier run's lines")
     args = p.parse_args()
+    if args.summarise:
+        rows = [json.loads(x) for x in open(args.summarise)
+                if x.startswith('{"strategy"')]
+        strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+        return summary(rows, strategies, args.iters)
     truth = gzip.open(f"{DATA}/train-labels-idx1-ubyte.gz").read()[8:]
     strategies = args.strategies.split(",")
     rows = []
