@@ -628,8 +628,8 @@ static float *pixels_of(worker *w, const round_data *d, const int *rows,
  * its commonest kind (bench/results, sel_start-typical-tr-n12: +3.1
  * points at 100 labels over a random start, with the service's
  * training, on aral-sim's 55k pool; +1.3 on the whole 60k, see
- * docs/architecture.md). No model: scores are positions, with no pseudo-label,
- * confidence or S(z). */
+ * docs/architecture.md). No model: scores are positions, with no
+ * pseudo-label, confidence or S(z). */
 static ranking *start_ranking(worker *w, const round_data *d)
 {
     int nu = d->n_unl, n = nu + d->n_lab, m = n ? n : 1;
