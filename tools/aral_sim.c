@@ -105,17 +105,18 @@ static double ratio_arg(const char *v, const char *name, double lo,
     return x;
 }
 
-/* --noise IN,HIDDEN: D's noise stds while training, each in [0, 1]. */
+/* --noise IN,HIDDEN: D's noise stds while training, each in [0, 1]
+ * (both present, NaN refused). */
 static void noise_arg(const char *v, aral_training *t)
 {
-    char *end;
-    t->noise_in = strtof(v, &end);
-    if (*end == ',')
-        t->noise_hidden = strtof(end + 1, &end);
-    if (*end || v[0] == ',' || !strchr(v, ',') || t->noise_in < 0 ||
-        t->noise_in > 1 || t->noise_hidden < 0 || t->noise_hidden > 1)
+    char *mid, *end = NULL;
+    float in = strtof(v, &mid), hidden = NAN;
+    if (mid != v && *mid == ',')
+        hidden = strtof(mid + 1, &end);
+    if (!end || end == mid + 1 || *end || !(in >= 0 && in <= 1) ||
+        !(hidden >= 0 && hidden <= 1))
         usage("--noise takes IN,HIDDEN, two stds in [0, 1]");
-    t->own_noise = true;
+    t->own_noise = true, t->noise_in = in, t->noise_hidden = hidden;
 }
 
 static opts parse(int argc, char **argv)
@@ -470,15 +471,16 @@ int main(int argc, char **argv)
     split(&p);
     if (p.n_unl <= o.initial)
         fail("the pool must be larger than --initial (after --valid)");
+    char noise[48] = "the reference's"; /* its stds live in core/aral.c */
+    if (o.train.own_noise)
+        snprintf(noise, sizeof(noise), "%g,%g", o.train.noise_in,
+                 o.train.noise_hidden);
     fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
                     "joint-bn %d, balanced %d, decay %d, ema span %g, "
-                    "noise %s%g,%g, k-factor %d, pool %d, valid %d\n",
+                    "noise %s, k-factor %d, pool %d, valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed,
             o.joint, o.train.balanced, o.train.decay, o.train.ema_span,
-            o.train.own_noise ? "" : "(the reference's) ",
-            o.train.own_noise ? o.train.noise_in : 0.3,
-            o.train.own_noise ? o.train.noise_hidden : 0.5, o.k_factor,
-            p.n_unl, p.n_valid);
+            noise, o.k_factor, p.n_unl, p.n_valid);
     reveal_initial(&p, &o, order);
     print_initial(&p);
     for (int c = 1; c <= o.cycles; c++)

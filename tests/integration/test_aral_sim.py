@@ -172,6 +172,8 @@ def test_bad_flags_are_refused():
                            (("--noise", "0.1"), "IN,HIDDEN"),
                            (("--noise", "0.1,2"), "IN,HIDDEN"),
                            (("--noise", "0.1,x"), "IN,HIDDEN"),
+                           (("--noise", "0.1,"), "IN,HIDDEN"),
+                           (("--noise", "nan,0.2"), "IN,HIDDEN"),
                            (("--balanced", "2"), "bad value for --balanced"),
                            (("--initial-strategy", "x"), "random or typical"),
                            (("--iters", "-1"), "bad value for --iters"),
