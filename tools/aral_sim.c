@@ -82,7 +82,7 @@ static int int_arg(const char *v, int lo, int hi, const char *name)
 {
     char *end;
     long x = strtol(v, &end, 10);
-    if (*end || x < lo || x > hi) {
+    if (end == v || *end || x < lo || x > hi) {
         char msg[80];
         snprintf(msg, sizeof(msg), "bad value for %s: %s", name, v);
         usage(msg);
@@ -96,7 +96,7 @@ static double ratio_arg(const char *v, const char *name, double lo,
 {
     char *end;
     double x = strtod(v, &end);
-    if (*end || !((x > lo || (lo_ok && x == lo)) && x <= hi)) {
+    if (end == v || *end || !((x > lo || (lo_ok && x == lo)) && x <= hi)) {
         char msg[80];
         snprintf(msg, sizeof(msg), "%s takes a number in %c%g, %g]: %s",
                  name, lo_ok ? '[' : '(', lo, hi, v);
