@@ -69,7 +69,7 @@ static int t_first_picks_cover_every_cluster(void)
     for (uint64_t seed = 1; seed <= 5; seed++) {
         make_blobs(seed);
         static int order[MAXN];
-        select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
+        select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C};
         CHECK(select_typical(&in, seed, order, NULL) == 0);
         CHECK(covers_every_blob(order));
         /* typical: each first pick lies nearer its centre than the
@@ -88,8 +88,8 @@ static int t_k_factor_doubles_the_clusters(void)
     static float mass[MAXN];
     for (uint64_t seed = 1; seed <= 5; seed++) {
         make_blobs(seed);
-        select_in in = {B.x, B.n, DIM, NULL, 0, C / 2, NULL, NULL, NULL, NULL,
-                        2};
+        select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C / 2,
+                        .k_factor = 2};
         CHECK(select_typical(&in, seed, order, NULL) == 0);
         CHECK(covers_every_blob(order));
     }
@@ -98,7 +98,8 @@ static int t_k_factor_doubles_the_clusters(void)
     score_in si = {.n = B.n, .feat = B.x, .feat_dim = DIM, .entropy = mass,
                    .budget = C / 2, .k_factor = 2};
     CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 9, order, NULL) == 0);
-    select_in in = {B.x, B.n, DIM, NULL, 0, C / 2, NULL, mass, NULL, NULL, 2};
+    select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C / 2,
+                    .mass = mass, .k_factor = 2};
     CHECK(select_typical(&in, 9, again, NULL) == 0);
     CHECK(memcmp(order, again, sizeof(int) * (size_t)B.n) == 0);
     in.k_factor = 1;
@@ -125,7 +126,8 @@ static int t_labeled_clusters_come_last(void)
         cand_row[nc++] = i;
     }
     CHECK(nl == 20);
-    select_in in = {cand, nc, DIM, lab, nl, 5, NULL, NULL, NULL, NULL, 0};
+    select_in in = {.feat = cand, .n = nc, .dim = DIM, .lab_feat = lab,
+                    .n_lab = nl, .budget = 5};
     CHECK(select_typical(&in, 3, order, NULL) == 0);
     for (int j = 0; j < 5; j++)
         CHECK(B.y[cand_row[order[j]]] >= 5);
@@ -137,7 +139,7 @@ static int t_outliers_last_and_order_complete(void)
     make_blobs(5);
     static int order[MAXN], seen[MAXN];
     static float key[MAXN];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
+    select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C};
     CHECK(select_typical(&in, 9, order, key) == 0);
     memset(seen, 0, sizeof(seen));
     for (int j = 0; j < B.n; j++) {
@@ -171,7 +173,7 @@ static int t_sampler_decides_inside_the_typical_half(void)
     rng_seed(&r, 1);
     for (int i = 0; i < B.n; i++)
         s[i] = rng_uniform(&r);
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
+    select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C};
     CHECK(select_typical(&in, 2, plain, NULL) == 0);
     in.sampler = s;
     CHECK(select_typical(&in, 2, with_s, NULL) == 0);
@@ -200,11 +202,11 @@ static int t_bad_input(void)
     int order[4];
     float f[4 * DIM] = {0};
     /* labeled, no features */
-    select_in in = {f, 4, DIM, NULL, 2, 2, NULL, NULL, NULL, NULL, 0};
+    select_in in = {.feat = f, .n = 4, .dim = DIM, .n_lab = 2, .budget = 2};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, 0, NULL, 0, 2, NULL, NULL, NULL, NULL, 0};
+    in = (select_in){.feat = f, .n = 4, .dim = 0, .budget = 2};
     CHECK(select_typical(&in, 1, order, NULL) == ARAL_EINVAL);
-    in = (select_in){f, 4, DIM, NULL, 0, 2, NULL, NULL, NULL, NULL, 0};
+    in = (select_in){.feat = f, .n = 4, .dim = DIM, .budget = 2};
     /* all-zero rows */
     CHECK(select_typical(&in, 1, order, NULL) == 0);
     int seen[4] = {0};
@@ -231,7 +233,7 @@ static int t_mass_orders_the_clusters(void)
         size[B.y[i]]++;
     for (int i = 0; i < B.n; i++)
         mass[i] = (float)((C - B.y[i]) * (C - B.y[i])) / (float)size[B.y[i]];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
+    select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C};
     CHECK(select_typical(&in, 4, order, NULL) == 0);
     for (int j = 0; j < C; j++)
         CHECK(B.y[order[j]] == C - 1 - j);
@@ -261,7 +263,7 @@ static int t_stop_cancels(void)
 {
     make_blobs(5);
     static int plain[MAXN], polled[MAXN];
-    select_in in = {B.x, B.n, DIM, NULL, 0, C, NULL, NULL, NULL, NULL, 0};
+    select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C};
     CHECK(select_typical(&in, 3, plain, NULL) == 0);
     int never = -1, polls = 0;
     in.stop = stop_after, in.stop_ctx = &never;
