@@ -110,7 +110,8 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
     }
     select_in si = {.feat = in->feat, .n = in->n, .dim = in->feat_dim,
                     .lab_feat = in->lab_feat, .n_lab = in->n_lab,
-                    .budget = in->budget, .k_factor = in->k_factor,
+                    .scratch = in->scratch, .budget = in->budget,
+                    .k_factor = in->k_factor,
                     .sampler = s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg,
                     .mass = s == STRATEGY_TYPICAL_MASS ? in->entropy : NULL,
                     .stop = in->stop, .stop_ctx = in->stop_ctx};
@@ -133,11 +134,11 @@ int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
                    .budget = p->budget, .k_factor = p->k_factor};
     float *sampler = strategy_needs_sampler(s) ? floats((size_t)p->n) : NULL;
     float *ent = strategy_needs_entropy(s) ? floats((size_t)p->n) : NULL;
-    float *f = feat ? floats((size_t)p->n * fd) : NULL;
-    float *lf = feat ? floats((size_t)p->n_lab * fd) : NULL;
+    /* one buffer, candidates then labeled: select normalises it in place */
+    float *f = feat ? floats((size_t)(p->n + p->n_lab) * fd) : NULL;
+    float *lf = f ? f + (size_t)p->n * fd : NULL;
     int rc = (strategy_needs_sampler(s) && !sampler) ||
-                     (strategy_needs_entropy(s) && !ent) ||
-                     (feat && (!f || !lf))
+                     (strategy_needs_entropy(s) && !ent) || (feat && !f)
                  ? ARAL_ENOMEM
                  : 0;
     aral_out o = {.score = sampler, .entropy = ent, .feat = f};
@@ -146,9 +147,9 @@ int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
     aral_out ol = {.feat = lf};
     if (!rc && feat && p->n_lab)
         rc = aral_infer_out(m, p->x, p->lab, p->n_lab, &ol);
-    in.sampler = sampler, in.entropy = ent, in.feat = f, in.lab_feat = lf;
+    in.sampler = sampler, in.entropy = ent, in.scratch = f;
     if (!rc)
         rc = score_order(s, &in, seed, order, key);
-    free(sampler), free(ent), free(f), free(lf);
+    free(sampler), free(ent), free(f);
     return rc;
 }

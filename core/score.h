@@ -53,6 +53,8 @@ typedef struct score_in {
     int feat_dim;
     const float *lab_feat;          /* n_lab x feat_dim: the labeled set */
     int n_lab;
+    float *scratch;                 /* or both in one buffer the call may
+                                     * overwrite (select.h) */
     int budget;                     /* labels expected before the next */
     int k_factor;                   /* clusters per label and budget
                                      * (select.h); 0 is 1, TypiClust's */

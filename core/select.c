@@ -24,6 +24,7 @@ typedef struct work {
     double *mass; /* per cluster: its size, or its candidates' summed mass */
     int *assign, *start, *members, *labeled;
     int n, n_all, dim, k;
+    bool own_x; /* x is a copy, not the caller's scratch */
     rng r;
     bool (*stop)(void *ctx);
     void *stop_ctx;
@@ -35,8 +36,9 @@ static int check_stop(const work *w)
     return w->stop && w->stop(w->stop_ctx) ? ARAL_ECANCELED : 0;
 }
 
-/* Rows of src, each L2-normalised, into dst; polls stop every BLOCK rows
- * (a 60k pool of images takes a while). */
+/* Rows of src, each L2-normalised, into dst (src itself when they are
+ * one); polls stop every BLOCK rows (a 60k pool of images takes a
+ * while). */
 static int normalise_into(const work *w, float *dst, const float *src,
                           int rows, int dim)
 {
@@ -426,7 +428,9 @@ static void take_round_robin(work *w, const int *cand, int *next,
 
 static void work_free(work *w)
 {
-    free(w->x), free(w->cent), free(w->cnorm), free(w->typ), free(w->g);
+    if (w->own_x)
+        free(w->x);
+    free(w->cent), free(w->cnorm), free(w->typ), free(w->g);
     free(w->assign), free(w->start), free(w->members), free(w->labeled);
     free(w->mass);
 }
@@ -442,7 +446,8 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     rng_seed(&w->r, seed);
     w->stop = in->stop, w->stop_ctx = in->stop_ctx;
     size_t na = (size_t)w->n_all, gk = (size_t)(w->k > REF_CAP ? w->k : REF_CAP);
-    w->x = malloc(sizeof(float) * na * w->dim);
+    w->own_x = !in->scratch;
+    w->x = in->scratch ? in->scratch : malloc(sizeof(float) * na * w->dim);
     w->cent = malloc(sizeof(float) * (size_t)w->k * w->dim);
     w->cnorm = malloc(sizeof(float) * (size_t)w->k);
     w->typ = calloc((size_t)w->n, sizeof(float));
@@ -455,6 +460,8 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     if (!w->x || !w->cent || !w->cnorm || !w->typ || !w->g || !w->assign ||
         !w->start || !w->members || !w->labeled || !w->mass)
         return ARAL_ENOMEM;
+    if (in->scratch)
+        return normalise_into(w, w->x, w->x, w->n_all, w->dim);
     int rc = normalise_into(w, w->x, in->feat, in->n, in->dim);
     if (!rc && in->n_lab)
         rc = normalise_into(w, row(w, w->x, in->n), in->lab_feat, in->n_lab,
@@ -466,7 +473,8 @@ int select_typical(const select_in *in, uint64_t seed, int *order,
                    float *key)
 {
     if (in->n < 0 || in->n_lab < 0 || in->dim < 1 ||
-        (in->n_lab && !in->lab_feat) || (in->n && !in->feat))
+        (!in->scratch && ((in->n_lab && !in->lab_feat) ||
+                          (in->n && !in->feat))))
         return ARAL_EINVAL;
     if (in->n == 0)
         return 0;

@@ -27,6 +27,11 @@ typedef struct select_in {
     int n, dim;
     const float *lab_feat; /* n_lab rows of dim: the labeled set (may be 0) */
     int n_lab;
+    float *scratch;        /* instead of feat and lab_feat: n + n_lab rows,
+                            * the candidates then the labeled set, that the
+                            * call may overwrite: it then normalises them in
+                            * place instead of copying them (a 60k pool of
+                            * pixels is 188 MB a copy) */
     int budget;            /* labels expected before the next ranking */
     const float *sampler;  /* n keys (S(mu), or minus the entropy), lowest
                             * first in a typical half; NULL: typicality */

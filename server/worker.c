@@ -277,13 +277,21 @@ static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
     return 0;
 }
 
-/* Rows of src picked by pos[0..n) into a new array (caller frees). */
+/* Rows of src picked by pos[0..n) into out. */
+static void gather_into(float *out, const float *src, const int *pos, int n,
+                        int width)
+{
+    for (int j = 0; j < n; j++)
+        memcpy(out + (size_t)j * width, src + (size_t)pos[j] * width,
+               sizeof(float) * width);
+}
+
+/* The same into a new array (caller frees); NULL without memory. */
 static float *gather(const float *src, const int *pos, int n, int width)
 {
     float *out = malloc(sizeof(float) * (size_t)(n ? n : 1) * width);
-    for (int j = 0; out && j < n; j++)
-        memcpy(out + (size_t)j * width, src + (size_t)pos[j] * width,
-               sizeof(float) * width);
+    if (out)
+        gather_into(out, src, pos, n, width);
     return out;
 }
 
@@ -306,14 +314,18 @@ static int order_pool(worker *w, round_data *d, const scored *o,
         else
             cand[nc++] = i;
     }
-    float *cf = cand ? gather(o->feat, cand, nc, o->fd) : NULL;
-    float *lf = lab ? gather(o->feat, lab, nl, o->fd) : NULL;
+    /* candidates then labeled in one buffer, which select normalises in
+     * place */
+    float *f = malloc(sizeof(float) * (size_t)(n ? n : 1) * o->fd);
     float *cs = cand ? gather(o->s, cand, nc, 1) : NULL;
     float *ce = cand ? gather(o->ent, cand, nc, 1) : NULL;
-    int rc = cand && lab && cf && lf && cs && ce ? 0 : ARAL_ENOMEM;
-    score_in in = {.n = nc, .sampler = cs, .entropy = ce, .feat = cf,
-                   .feat_dim = o->fd,
-                   .lab_feat = lf, .n_lab = nl,
+    int rc = cand && lab && f && cs && ce ? 0 : ARAL_ENOMEM;
+    if (!rc) {
+        gather_into(f, o->feat, cand, nc, o->fd);
+        gather_into(f + (size_t)nc * o->fd, o->feat, lab, nl, o->fd);
+    }
+    score_in in = {.n = nc, .sampler = cs, .entropy = ce, .scratch = f,
+                   .feat_dim = o->fd, .n_lab = nl,
                    .budget = w->a->cfg.retrain_every,
                    .stop = stop_requested, .stop_ctx = w};
     if (!rc)
@@ -324,7 +336,7 @@ static int order_pool(worker *w, round_data *d, const scored *o,
         order[nc + j] = lab[j];
     for (int j = 0; !rc && j < n; j++)
         key[order[j]] = (float)j;
-    free(cand), free(lab), free(cf), free(lf), free(cs), free(ce);
+    free(cand), free(lab), free(f), free(cs), free(ce);
     return rc;
 }
 
@@ -605,21 +617,18 @@ static void run_round(worker *w, round_row *row, round_data *d)
  * while the imports go on. */
 #define START_MAX_WAIT_MS 5000
 
-/* Pool rows rows[0..n) as floats in [0, 1] (images) or as stored; NULL
- * without memory, or when the daemon stops meanwhile. */
-static float *pixels_of(worker *w, const round_data *d, const int *rows,
-                        int n)
+/* Pool rows rows[0..n) as floats in [0, 1] (images) or as stored, into
+ * out; false when the daemon stops meanwhile. */
+static bool pixels_into(worker *w, const round_data *d, const int *rows,
+                        int n, float *out)
 {
     size_t dim = (size_t)d->x.dim;
-    float *out = malloc(sizeof(float) * (size_t)(n ? n : 1) * dim);
-    for (int j = 0; out && j < n; j++) {
-        if (j % SCORE_CHUNK == 0 && stopping(w)) {
-            free(out);
-            return NULL;
-        }
+    for (int j = 0; j < n; j++) {
+        if (j % SCORE_CHUNK == 0 && stopping(w))
+            return false;
         aral_data_row(&d->x, rows[j], out + (size_t)j * dim);
     }
-    return out;
+    return true;
 }
 
 /* The pool in the order of typical picks of its pixels (select.h), with
@@ -638,13 +647,16 @@ static ranking *start_ranking(worker *w, const round_data *d)
     float *sc = malloc(sizeof(float) * (size_t)m);
     float *cf = malloc(sizeof(float) * (size_t)m);
     int *ps = malloc(sizeof(int) * (size_t)m);
-    float *uf = pixels_of(w, d, d->unl, nu);
-    float *lf = uf ? pixels_of(w, d, d->lab, d->n_lab) : NULL;
-    score_in in = {.n = nu, .feat = uf, .feat_dim = d->x.dim,
-                   .lab_feat = lf, .n_lab = d->n_lab,
-                   .budget = w->a->cfg.retrain_every,
+    /* unlabeled then labeled pixels in one buffer, which select
+     * normalises in place: one copy of the pool as floats, not two */
+    size_t dim = (size_t)d->x.dim;
+    float *px = malloc(sizeof(float) * (size_t)m * dim);
+    score_in in = {.n = nu, .scratch = px, .feat_dim = d->x.dim,
+                   .n_lab = d->n_lab, .budget = w->a->cfg.retrain_every,
                    .stop = stop_requested, .stop_ctx = w};
-    bool ok = order && ids && sc && cf && ps && uf && lf &&
+    bool ok = order && ids && sc && cf && ps && px &&
+              pixels_into(w, d, d->unl, nu, px) &&
+              pixels_into(w, d, d->lab, d->n_lab, px + (size_t)nu * dim) &&
               score_order(STRATEGY_TYPICAL, &in, w->a->cfg.seed, order,
                           NULL) == 0;
     for (int j = 0; ok && j < n; j++) {
@@ -652,7 +664,7 @@ static ranking *start_ranking(worker *w, const round_data *d)
         ids[j] = d->pool.ids[row];
         sc[j] = (float)j, ps[j] = -1, cf[j] = NAN;
     }
-    free(order), free(uf), free(lf);
+    free(order), free(px);
     if (!ok) {
         free(ids), free(sc), free(cf), free(ps);
         return NULL;

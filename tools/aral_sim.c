@@ -302,7 +302,7 @@ static void typical_initial(pool *p, const opts *o, int *order)
     for (int j = 0; j < p->n_unl; j++)
         for (int d = 0; d < dim; d++)
             f[(size_t)j * dim + d] = p->x.data[(size_t)p->unl[j] * dim + d];
-    score_in in = {.n = p->n_unl, .feat = f, .feat_dim = dim,
+    score_in in = {.n = p->n_unl, .scratch = f, .feat_dim = dim,
                    .budget = o->initial};
     if (score_order(STRATEGY_TYPICAL, &in, (uint64_t)o->seed, order, NULL))
         fail("the typical start failed (out of memory?)");

@@ -131,6 +131,22 @@ static int t_labeled_clusters_come_last(void)
     CHECK(select_typical(&in, 3, order, NULL) == 0);
     for (int j = 0; j < 5; j++)
         CHECK(B.y[cand_row[order[j]]] >= 5);
+    /* the same rows handed over as scratch, candidates then labeled: the
+     * same order, and the rows come back normalised in place */
+    static float scratch[MAXN * DIM];
+    static int again[MAXN];
+    memcpy(scratch, cand, sizeof(float) * (size_t)(nc * DIM));
+    memcpy(scratch + nc * DIM, lab, sizeof(float) * (size_t)(nl * DIM));
+    in = (select_in){.scratch = scratch, .n = nc, .dim = DIM, .n_lab = nl,
+                     .budget = 5};
+    CHECK(select_typical(&in, 3, again, NULL) == 0);
+    CHECK(memcmp(order, again, sizeof(int) * (size_t)nc) == 0);
+    for (int i = 0; i < nc + nl; i += nc + nl - 1) { /* first and last */
+        double ss = 0;
+        for (int d = 0; d < DIM; d++)
+            ss += (double)scratch[i * DIM + d] * scratch[i * DIM + d];
+        CHECK(fabs(ss - 1) < 1e-5);
+    }
     return 0;
 }
 
@@ -289,7 +305,8 @@ static int t_stop_cancels(void)
 
 static const test_case cases[] = {
     {"typical: first picks cover every cluster", t_first_picks_cover_every_cluster},
-    {"typical: labeled clusters come last", t_labeled_clusters_come_last},
+    {"typical: labeled clusters come last, also from scratch",
+     t_labeled_clusters_come_last},
     {"typical: k_factor 2 doubles the clusters", t_k_factor_doubles_the_clusters},
     {"typical: outliers last, order complete, seeded",
      t_outliers_last_and_order_complete},
