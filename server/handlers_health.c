@@ -83,7 +83,7 @@ void handle_project(const struct req *rq, struct resp *rs)
     }
     json_set(o, "input", in);
     ranking *r = ranking_acquire(&rq->app->ranking);
-    json_set_str(o, "strategy", r ? r->strategy : "random");
+    json_set_str(o, "strategy", ranking_strategy(r));
     ranking_release(r);
     const app_config *cfg = &rq->app->cfg;
     json *policy = json_new_object();

@@ -168,7 +168,7 @@ void handle_queue(const struct req *rq, struct resp *rs)
     }
     lease_counts_t c;
     lease_counts(rq->app->leases, rq->now, &c);
-    json_set_str(o, "strategy", r ? r->strategy : "random");
+    json_set_str(o, "strategy", ranking_strategy(r));
     json_set(o, "items", items);
     json_set_null(o, "next_cursor");
     json_set_int(o, "total", c.free);

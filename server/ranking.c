@@ -143,6 +143,11 @@ int32_t ranking_pos(const ranking *r, int64_t id)
     return r->pos_of[id];
 }
 
+const char *ranking_strategy(const ranking *r)
+{
+    return r ? r->strategy : "random";
+}
+
 ranking *ranking_acquire(ranking_slot *s)
 {
     lock(s);

@@ -41,6 +41,8 @@ ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
                         uint64_t seed);
 /* Position of sample id, or -1 if it is not ranked. */
 int32_t ranking_pos(const ranking *r, int64_t id);
+/* r's strategy, or "random" without a ranking: the order served then. */
+const char *ranking_strategy(const ranking *r);
 
 typedef struct ranking_slot {
     _Atomic(ranking *) cur;

@@ -368,7 +368,7 @@ void render_rank_fields(json *o, const ranking *r, int32_t pos)
 {
     /* Samples imported after the model sit unscored at the end. */
     bool scored = r && r->scores && pos >= 0 && !isnan(r->scores[pos]);
-    json_set_str(o, "strategy", r ? r->strategy : "random");
+    json_set_str(o, "strategy", ranking_strategy(r));
     if (scored) {
         json_set_num(o, "score", r->scores[pos]);
         json_set_int(o, "rank", pos + 1);

@@ -119,7 +119,7 @@ json *worker_status_json(worker *w, worker_status *s)
     ranking *r = s->model_version >= 0 ? NULL
                                        : ranking_acquire(&w->a->ranking);
     json_set_str(o, "strategy", s->model_version >= 0 ? w->a->cfg.strategy
-                                : r ? r->strategy : "random");
+                                                      : ranking_strategy(r));
     ranking_release(r);
     return o;
 }
