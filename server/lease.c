@@ -213,14 +213,10 @@ static void load_one(void *ctx, int64_t id, int label, int64_t lease_id,
 /* The pool's states as the database holds them (inside a transaction). */
 static int load(pool_state *out, store *st, uint64_t seq)
 {
-    int64_t *ids;
-    size_t n;
     memset(out, 0, sizeof(*out));
-    int rc = store_pool_ids(st, &ids, &n);
+    int rc = store_pool_max_id(st, &out->max_id);
     if (rc)
         return rc;
-    out->max_id = n ? ids[n - 1] : 0;
-    free(ids);
     out->slots = calloc((size_t)out->max_id + 1, sizeof(slot));
     if (!out->slots)
         return ARAL_ENOMEM;

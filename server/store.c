@@ -25,7 +25,7 @@ enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
     S_PROJECT_GET, S_CLASSES_GET, S_SETTING_GET, S_SETTING_SET,
     S_SAMPLE_INSERT, S_SAMPLE_DATA_INSERT, S_SAMPLE_BY_HASH, S_SAMPLE_GET, S_SAMPLE_DATA,
-    S_POOL_IDS, S_POOL_STATES, S_SAMPLES_LIST, S_SAMPLES_COUNT,
+    S_POOL_IDS, S_POOL_MAX_ID, S_POOL_STATES, S_SAMPLES_LIST, S_SAMPLES_COUNT,
     S_LEASE_INSERT, S_SAMPLE_SET_LEASE, S_LEASE_GET, S_LEASE_SET_STATE,
     S_SAMPLE_CLEAR_LEASE,
     S_LABEL_INSERT, S_SAMPLE_SET_LABEL, S_LABEL_GET, S_LABEL_RETRACTED,
@@ -67,6 +67,9 @@ static const char *const SQL[S_COUNT] = {
     [S_SAMPLE_GET] = "SELECT " SAMPLE_COLS " FROM samples WHERE id = ?1",
     [S_SAMPLE_DATA] = "SELECT data FROM sample_data WHERE id = ?1",
     [S_POOL_IDS] = "SELECT id FROM samples WHERE split = 'pool' ORDER BY id",
+    /* one step down the samples_split index */
+    [S_POOL_MAX_ID] =
+        "SELECT coalesce(max(id), 0) FROM samples WHERE split = 'pool'",
     [S_POOL_STATES] =
         "SELECT s.id, s.label, s.lease_id, s.lease_expires FROM samples s"
         " WHERE s.split = 'pool'",
@@ -691,7 +694,7 @@ int store_pool_ids(store *st, int64_t **ids, size_t *n)
     size_t cap = 1024, count = 0;
     int64_t *a = malloc(cap * sizeof(*a));
     sqlite3_stmt *s = stmt(st, S_POOL_IDS);
-    int rc;
+    int rc = SQLITE_DONE;
     while (a && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (count == cap) {
             int64_t *b = realloc(a, 2 * cap * sizeof(*a));
@@ -707,8 +710,21 @@ int store_pool_ids(store *st, int64_t **ids, size_t *n)
     done(s);
     if (!a)
         return ARAL_ENOMEM;
+    if (rc != SQLITE_DONE) { /* a failed step, not the end of the list */
+        free(a);
+        return map_rc(rc);
+    }
     *ids = a, *n = count;
     return 0;
+}
+
+int store_pool_max_id(store *st, int64_t *max_id)
+{
+    sqlite3_stmt *s = stmt(st, S_POOL_MAX_ID);
+    int rc = sqlite3_step(s);
+    *max_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    done(s);
+    return row_result(rc);
 }
 
 int store_pool_states(store *st,

@@ -111,6 +111,8 @@ int store_sample_get(store *st, int64_t id, sample_row *out);
 int store_sample_data(store *st, int64_t id, uint8_t **data, size_t *len);
 /* Pool ids in ascending order; caller frees *ids with free(). */
 int store_pool_ids(store *st, int64_t **ids, size_t *n);
+/* The largest pool id, 0 for an empty pool. */
+int store_pool_max_id(store *st, int64_t *max_id);
 /* Calls fn for every pool sample's state (to load the lease table). */
 int store_pool_states(store *st,
                       void (*fn)(void *ctx, int64_t id, int label,

@@ -195,6 +195,33 @@ static int t_change_during_a_reload_is_kept(void)
     return 0;
 }
 
+/* The lease table sizes itself by the largest pool id: samples of
+ * another split after the pool neither count nor shift it. */
+static int t_reload_sizes_by_the_pool_alone(void)
+{
+    store *st = pool_db();
+    CHECK(st);
+    int64_t max_id = -1, id;
+    CHECK(store_pool_max_id(st, &max_id) == 0 && max_id == POOL);
+    CHECK(store_begin(st) == 0);
+    uint8_t hash[32] = {0xee};
+    float v = 1;
+    bool dup;
+    CHECK(store_sample_insert(st, hash, NULL, "eval", &v, sizeof(v), 1, 0,
+                              &id, &dup) == 0 && id == POOL + 1);
+    CHECK(store_commit(st) == 0);
+    CHECK(store_pool_max_id(st, &max_id) == 0 && max_id == POOL);
+    lease_table *lt = loaded(st);
+    CHECK(lt);
+    lease_counts_t c;
+    lease_counts(lt, util_now_ms(), &c);
+    CHECK(c.pool == POOL && c.free == POOL && !queued(lt, POOL + 1));
+    lease_table_free(lt);
+    store_close(st);
+    unlink(path);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"lease: a later write wins over a late change",
      t_later_write_wins_over_late_change},
@@ -203,6 +230,8 @@ static const test_case cases[] = {
     {"lease: an applied lease expires", t_applied_lease_expires},
     {"lease: a change during a reload is kept",
      t_change_during_a_reload_is_kept},
+    {"lease: a reload sizes the table by the pool alone",
+     t_reload_sizes_by_the_pool_alone},
 };
 
 int main(int argc, char **argv)
