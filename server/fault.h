@@ -6,7 +6,8 @@
  * it, the call reports a failure and the code path under test runs as
  * it would on a real one. Points: "begin" (store_begin cannot take the
  * write lock), "busy" (a write statement returns SQLITE_BUSY), "commit"
- * (COMMIT fails), "alloc" (the labels batch allocation), "export" (an
+ * (COMMIT fails), "read" (reading the pool's ids fails at its K-th
+ * row), "alloc" (the labels batch allocation), "export" (an
  * export page cannot be built; counted per export stream), "train" (a
  * round's training ends in non-finite losses; carried by POST
  * /v1/model/retrain to the worker's round, where the store points

@@ -696,6 +696,10 @@ int store_pool_ids(store *st, int64_t **ids, size_t *n)
     sqlite3_stmt *s = stmt(st, S_POOL_IDS);
     int rc = SQLITE_DONE;
     while (a && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (fault_hit("read")) { /* the K-th row's step fails */
+            rc = SQLITE_IOERR;
+            break;
+        }
         if (count == cap) {
             int64_t *b = realloc(a, 2 * cap * sizeof(*a));
             if (!b) {

@@ -179,6 +179,25 @@ def test_failed_import_adds_nothing_to_the_pool():
         d.stop()
 
 
+def test_pool_read_that_fails_after_an_import_catches_up_on_next_write():
+    """The import commits; reading the pool back for the queue fails at
+    its third row. The queue must keep the whole old pool, not the two
+    ids read, and the next write must bring the new samples in."""
+    d = daemon(4)
+    try:
+        r = d.post("/v1/samples", {"items": vectors(3, 2, seed=7)},
+                   headers=fault("read@3"))
+        assert r.status == 200, r.body
+        total, ids = queue(d)
+        assert total == 4 and len(ids) == 4, (total, ids)
+        assert len(free_in_db(d)) == 7
+        r = d.post("/v1/leases", {"annotator": "a", "n": 1})
+        assert r.status == 200, r.body
+        assert consistent(d) == 6
+    finally:
+        d.stop()
+
+
 def test_out_of_memory_for_a_batch_is_503():
     d = daemon(3)
     try:
@@ -296,6 +315,7 @@ if __name__ == "__main__":
          test_busy_statement_rolls_back_and_releases_the_write_lock,
          test_failed_commit_of_leases_labels_undo_release_changes_nothing,
          test_failed_import_adds_nothing_to_the_pool,
+         test_pool_read_that_fails_after_an_import_catches_up_on_next_write,
          test_out_of_memory_for_a_batch_is_503,
          test_export_that_fails_is_503_or_a_cut_transfer,
          test_write_lock_held_by_another_process_is_503_busy,
