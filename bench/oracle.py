@@ -199,6 +199,7 @@ def against_random(rows, strategies):
     seed: mean and standard error in points, by labeled count."""
     acc = {(r["strategy"], r["seed"], r["labeled"]): r["test_acc"]
            for r in rows}
+    seeds = sorted({r["seed"] for r in rows})
     out = {}
     for st in strategies:
         if st == "random" or "random" not in strategies:
@@ -206,8 +207,8 @@ def against_random(rows, strategies):
         out[st] = []
         for labeled in sorted({k[2] for k in acc if k[0] == st}):
             d = [100 * (acc[st, s, labeled] - acc["random", s, labeled])
-                 for (x, s, n) in acc
-                 if x == st and n == labeled and ("random", s, n) in acc]
+                 for s in seeds
+                 if (st, s, labeled) in acc and ("random", s, labeled) in acc]
             m, se = mean_se(d)
             if m is None:
                 continue
