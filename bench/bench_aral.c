@@ -28,7 +28,6 @@
 #include "readers.h"
 #include "rng.h"
 
-
 /* ---- the GEMM trace. */
 
 static double now(void)
@@ -49,9 +48,9 @@ static int n_trace, recording;
 static double flops, in_gemm; /* FLOPs and seconds inside cblas_sgemm */
 
 typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
-                         enum CBLAS_TRANSPOSE, blasint, blasint, blasint,
-                         float, const float *, blasint, const float *,
-                         blasint, float, float *, blasint);
+                         enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
+                         const float *, blasint, const float *, blasint, float,
+                         float *, blasint);
 
 static sgemm_fn real_sgemm(void)
 {
@@ -74,8 +73,8 @@ void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
 {
     flops += 2.0 * m * n * k;
     if (recording && n_trace < MAX_CALLS)
-        trace[n_trace++] = (gemm_call){ta == CblasTrans, tb == CblasTrans,
-                                       m, n, k, lda, ldb, ldc, beta};
+        trace[n_trace++] = (gemm_call){
+            ta == CblasTrans, tb == CblasTrans, m, n, k, lda, ldb, ldc, beta};
     double t0 = now();
     real_sgemm()(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     in_gemm += now() - t0;
@@ -143,9 +142,10 @@ static void print_trace(int calls)
         gemm_call g = all[worst];
         double t = ms[worst];
         all[worst] = all[i], ms[worst] = ms[i];
-        fprintf(stderr, "%c%c m %4d n %4d k %4d beta %g: %.3f ms, %.0f GFLOP/s\n",
-                g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, g.beta,
-                t, 2e-6 * g.m * g.n * g.k / t);
+        fprintf(stderr,
+                "%c%c m %4d n %4d k %4d beta %g: %.3f ms, %.0f GFLOP/s\n",
+                g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, g.beta, t,
+                2e-6 * g.m * g.n * g.k / t);
     }
     memcpy(trace, all, sizeof(gemm_call) * (size_t)calls);
 }
@@ -185,15 +185,23 @@ int main(int argc, char **argv)
     int threads = 2, iters = 200, warmup = 20, repeat = 3, joint = 0;
     int show = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--data")) data = argv[i + 1];
-        else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--warmup")) warmup = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--repeat")) repeat = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--joint-bn")) joint = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--trace")) show = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--data"))
+            data = argv[i + 1];
+        else if (!strcmp(argv[i], "--threads"))
+            threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--iters"))
+            iters = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--warmup"))
+            warmup = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--repeat"))
+            repeat = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--joint-bn"))
+            joint = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--trace"))
+            show = atoi(argv[i + 1]);
     }
-    if (getenv("FTZ")) __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);
+    if (getenv("FTZ"))
+        __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);
     blas_set_threads(threads);
     idx_data x, y;
     load(data, "train-images-idx3-ubyte", &x);
@@ -247,11 +255,13 @@ int main(int argc, char **argv)
         score_gemm = replay(calls, 1, 2);
     }
     double ms = 1000 * train / iters;
-    fprintf(stderr, "%s, %d threads: %.2f it/s (%.1f ms/it, %.1f in GEMMs; alone "
-                    "%.1f ms, %.2f GFLOP), score %d in %.3f s (GEMMs alone "
-                    "%.3f s, %.0f GFLOP), classify %.3f s\n",
-            blas_config(), threads, iters / train, ms, gemm_ms, 1000 * train_gemm,
-            train_gflop, n, best, score_gemm, score_gflop, classify);
+    fprintf(stderr,
+            "%s, %d threads: %.2f it/s (%.1f ms/it, %.1f in GEMMs; alone "
+            "%.1f ms, %.2f GFLOP), score %d in %.3f s (GEMMs alone "
+            "%.3f s, %.0f GFLOP), classify %.3f s\n",
+            blas_config(), threads, iters / train, ms, gemm_ms,
+            1000 * train_gemm, train_gflop, n, best, score_gemm, score_gflop,
+            classify);
     printf("{\"impl\":\"c\",\"threads\":%d,\"batch\":100,\"timed_iters\":%d,"
            "\"train_seconds\":%.3f,\"iters_per_sec\":%.3f,"
            "\"ms_per_iter\":%.2f,\"in_gemm_ms_per_iter\":%.2f,"

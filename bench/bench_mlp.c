@@ -53,16 +53,16 @@ static double step_flops(void)
     return f;
 }
 
-static double time_steps(net *n, tape *t, float *x, int *y, float *g,
-                         int steps, rng *r)
+static double time_steps(net *n, tape *t, float *x, int *y, float *g, int steps,
+                         rng *r)
 {
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = now();
         for (int s = 0; s < steps; s++) {
             /* No net_zero_grad: the Adam step left the gradients zeroed. */
-            mat out = net_forward(n, t, mat_view(x, BATCH, sizes[0]),
-                                  (mat){0}, NET_TRAIN, r);
+            mat out = net_forward(n, t, mat_view(x, BATCH, sizes[0]), (mat){0},
+                                  NET_TRAIN, r);
             loss_softmax_ce(out, y, mat_view(g, BATCH, 10), 1.0f);
             net_backward(n, t, n->spec.n_layers - 1, mat_view(g, BATCH, 10),
                          true, false);
@@ -88,10 +88,10 @@ static double time_gemms(int steps)
                 int in = sizes[i], out = sizes[i + 1];
                 mat x = mat_view(a, BATCH, in), w = mat_view(b, out, in);
                 mat y = mat_view(c, BATCH, out);
-                mm(false, true, x, w, y, 1, 0);         /* forward */
-                mm(true, false, y, x, w, 1, 1);         /* weight grad */
+                mm(false, true, x, w, y, 1, 0); /* forward */
+                mm(true, false, y, x, w, 1, 1); /* weight grad */
                 if (i)
-                    mm(false, false, y, w, x, 1, 0);    /* input grad */
+                    mm(false, false, y, w, x, 1, 0); /* input grad */
             }
         double dt = (now() - t0) / steps;
         if (dt < best)
@@ -137,8 +137,8 @@ int main(int argc, char **argv)
             "sgemm alone, same shapes: %.3f ms/step, %.1f GFLOP/s\n"
             "plain MLP step:           %.3f ms, %.1f GFLOP/s (%.0f%%)\n"
             "weight-norm+noise step:   %.3f ms, %.1f GFLOP/s (%.0f%%)\n",
-            blas_config(), threads, peak * 1e3, gf_peak, res[0] * 1e3,
-            gf_plain, 100 * gf_plain / gf_peak, res[1] * 1e3, gf_wn,
+            blas_config(), threads, peak * 1e3, gf_peak, res[0] * 1e3, gf_plain,
+            100 * gf_plain / gf_peak, res[1] * 1e3, gf_wn,
             100 * gf_wn / gf_peak);
     printf("{\"threads\":%d,\"batch\":%d,\"gemm_gflops_peak\":%.2f,"
            "\"mlp_ms_per_step\":%.3f,\"mlp_gflops\":%.2f,"

@@ -38,17 +38,17 @@ struct aral {
      * tg[1]: G on [random ; reconstruction]; te: E on [labeled ;
      * unlabeled]; ts: S on [mu_l ; mu_u]. */
     tape *td[2], *tg[2], *te, *ts;
-    tape *id, *ie, *is;        /* inference, ARAL_CHUNK rows */
-    bool joint;                /* one batch-norm group for E's two batches */
+    tape *id, *ie, *is; /* inference, ARAL_CHUNK rows */
+    bool joint;         /* one batch-norm group for E's two batches */
     /* E's batch [xl ; xu], gathered in place, its condition [true labels ;
      * pseudo-labels] and its output gradient. */
     float *xj, *ohj, *gj;
-    float *xd, *gd;            /* D's passes: up to 3 batches, gradient */
-    float *mus, *gms;          /* S: [mu_l ; mu_u] and its gradient */
+    float *xd, *gd;   /* D's passes: up to 3 batches, gradient */
+    float *mus, *gms; /* S: [mu_l ; mu_u] and its gradient */
     /* batch buffers, ARAL_BATCH rows each unless said */
     float *z, *eps;
-    float *oh_g;               /* G's condition, 2 batches */
-    float *g_big;              /* G's output gradient, 2 batches */
+    float *oh_g;  /* G's condition, 2 batches */
+    float *g_big; /* G's output gradient, 2 batches */
     float *g_out, *g_e, *g_e2, *fm_scratch;
     int *yl, *yg, *pseudo;
     /* inference buffers, ARAL_CHUNK rows */
@@ -57,9 +57,9 @@ struct aral {
     stream lab, unl, unl2;
     aral_losses last;
     aral_training opt;
-    float rate;        /* this iteration's share of each net's base rate */
-    float *ema;        /* D's running average (opt.ema_span > 0), n_param */
-    float ema_decay;   /* this round's, from the span and its iterations */
+    float rate;      /* this iteration's share of each net's base rate */
+    float *ema;      /* D's running average (opt.ema_span > 0), n_param */
+    float ema_decay; /* this round's, from the span and its iterations */
     int *by_class, class_start[513]; /* labeled positions grouped by class */
 };
 
@@ -137,10 +137,9 @@ static bool alloc_buffers(aral *m)
     m->gj = tensor_alloc(2 * b * 2 * lat);
     m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
     m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
-    return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj &&
-           m->ohj && m->gj && m->oh_g && m->g_out &&
-           m->fm_scratch && m->cx && m->coh && m->yl && m->yg && m->pseudo &&
-           m->cpseudo;
+    return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj && m->ohj &&
+           m->gj && m->oh_g && m->g_out && m->fm_scratch && m->cx && m->coh &&
+           m->yl && m->yg && m->pseudo && m->cpseudo;
 }
 
 static bool alloc_tapes(aral *m)
@@ -187,14 +186,14 @@ void aral_free(aral *m)
 {
     if (!m)
         return;
-    tape *tapes[] = {m->td[0], m->td[1], m->tg[0], m->tg[1], m->te, m->ts,
-                     m->id, m->ie, m->is};
+    tape *tapes[] = {m->td[0], m->td[1], m->tg[0], m->tg[1], m->te,
+                     m->ts,    m->id,    m->ie,    m->is};
     for (size_t i = 0; i < sizeof(tapes) / sizeof(*tapes); i++)
         tape_free(tapes[i]);
     net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
-    float *f[] = {m->g_big, m->z, m->eps, m->g_e, m->g_e2, m->oh_g,
-                  m->g_out, m->fm_scratch, m->coh,
-                  m->xj, m->ohj, m->gj, m->gd, m->mus, m->gms, m->ema};
+    float *f[] = {m->g_big, m->z,          m->eps, m->g_e, m->g_e2, m->oh_g,
+                  m->g_out, m->fm_scratch, m->coh, m->xj,  m->ohj,  m->gj,
+                  m->gd,    m->mus,        m->gms, m->ema};
     for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
         tensor_free(f[i]);
     free(m->yl), free(m->yg), free(m->pseudo), free(m->cpseudo);
@@ -214,11 +213,16 @@ int aral_classes(const aral *m)
 net *aral_net(aral *m, char which)
 {
     switch (which) {
-    case 'D': return m->d;
-    case 'G': return m->g;
-    case 'E': return m->e;
-    case 'S': return m->s;
-    default: return NULL;
+    case 'D':
+        return m->d;
+    case 'G':
+        return m->g;
+    case 'E':
+        return m->e;
+    case 'S':
+        return m->s;
+    default:
+        return NULL;
     }
 }
 
@@ -302,8 +306,7 @@ static int take_batch(aral *m, stream *s, const aral_set *set, float *buf,
     for (int i = 0; i < n; i++)
         prefetch_row(&set->x, s->items[pos[i]]);
     for (int i = 0; i < n; i++) {
-        aral_data_row(&set->x, s->items[pos[i]],
-                      buf + (size_t)i * m->dim);
+        aral_data_row(&set->x, s->items[pos[i]], buf + (size_t)i * m->dim);
         if (labels)
             labels[i] = set->labels[pos[i]];
     }
@@ -349,8 +352,8 @@ static void step_d(aral *m, const aral_set *set)
     mat out = net_forward(m->d, m->td[0], rows_of(m->xd, n, dim), (mat){0},
                           NET_TRAIN, &m->r);
     mat g = rows_of(m->gd, n, k);
-    double ce = loss_softmax_ce(mat_rows(out, 0, nl), m->yl,
-                                mat_rows(g, 0, nl), 1.0f);
+    double ce =
+        loss_softmax_ce(mat_rows(out, 0, nl), m->yl, mat_rows(g, 0, nl), 1.0f);
     double lu = loss_gan_real(mat_rows(out, nl, nu), mat_rows(g, nl, nu), 0.5f);
     double lg = loss_gan_fake(mat_rows(out, nl + nu, nu),
                               mat_rows(g, nl + nu, nu), 0.5f);
@@ -402,8 +405,8 @@ static double sampler_pair(aral *m, mat mu_l, mat mu_u, float target_u,
     mat g = rows_of(m->gms, nl + nu, 1);
     double l = loss_bce_prob(mat_rows(p, 0, nl), 1.0f, mat_rows(g, 0, nl),
                              ADV_LAMBDA) +
-               loss_bce_prob(mat_rows(p, nl, nu), target_u,
-                             mat_rows(g, nl, nu), ADV_LAMBDA);
+               loss_bce_prob(mat_rows(p, nl, nu), target_u, mat_rows(g, nl, nu),
+                             ADV_LAMBDA);
     mat dmu = net_backward(m->s, m->ts, last, g, params, gl.data != NULL);
     if (gl.data) {
         mat_axpy(mat_cols(gl, 0, ARAL_LATENT), 1.0f, mat_rows(dmu, 0, nl));
@@ -504,12 +507,12 @@ static void step_ge(aral *m, const aral_set *set)
     double r = loss_mse(mat_rows(gout, n2, nu),
                         rows_of(m->xj + (size_t)nl * dim, nu, dim),
                         mat_rows(dgout, n2, nu), TRD_LAMBDA);
-    mat dz = net_backward(m->g, m->tg[1], m->g->spec.n_layers - 1, dgout,
-                          true, true);
+    mat dz = net_backward(m->g, m->tg[1], m->g->spec.n_layers - 1, dgout, true,
+                          true);
     mat geu = rows_of(m->g_e, nu, w);
-    double kl = loss_gauss_kl(mu_u, lv_u, mat_cols(geu, 0, ARAL_LATENT),
-                              mat_cols(geu, ARAL_LATENT, ARAL_LATENT),
-                              TRD_LAMBDA);
+    double kl =
+        loss_gauss_kl(mu_u, lv_u, mat_cols(geu, 0, ARAL_LATENT),
+                      mat_cols(geu, ARAL_LATENT, ARAL_LATENT), TRD_LAMBDA);
     add_dz(m, mat_rows(dz, n2, nu), lv_u, m->g_e);
     mat gel = rows_of(m->g_e2, nl, w);
     mat_zero(gel);
@@ -526,14 +529,14 @@ static void step_s(aral *m, const aral_set *set)
 {
     int nl, nu;
     take_pair(m, set, 0, &nl, &nu);
-    mat out = net_forward(m->d, m->td[0], rows_of(m->xd, nu, m->dim),
-                          (mat){0}, NET_TRAIN, &m->r);
+    mat out = net_forward(m->d, m->td[0], rows_of(m->xd, nu, m->dim), (mat){0},
+                          NET_TRAIN, &m->r);
     pseudo_label(m, out, unlabeled_oh(m, nl));
     mat el, eu;
     encode(m, nl, nu, &el, &eu);
     double l = sampler_pair(m, mat_cols(el, 0, ARAL_LATENT),
-                            mat_cols(eu, 0, ARAL_LATENT), 0.0f, true,
-                            (mat){0}, (mat){0});
+                            mat_cols(eu, 0, ARAL_LATENT), 0.0f, true, (mat){0},
+                            (mat){0});
     optim_adam_step(m->s, m->rate * m->s->adam.lr);
     m->last.s = (float)(ADV_LAMBDA * l);
 }
@@ -638,8 +641,9 @@ int aral_train(aral *m, const aral_set *set, int iters,
         memcpy(m->ema, m->d->param, sizeof(float) * m->d->n_param);
     }
     for (int it = 1; !rc && it <= iters; it++) {
-        m->rate = m->opt.decay ? optim_lr_schedule(1.0f, it - 1, iters, 2.0f / 3)
-                               : 1.0f;
+        m->rate = m->opt.decay
+                      ? optim_lr_schedule(1.0f, it - 1, iters, 2.0f / 3)
+                      : 1.0f;
         step_d(m, set);
         average_d(m);
         step_ge(m, set);
@@ -660,8 +664,7 @@ int aral_train(aral *m, const aral_set *set, int iters,
 /* ---- inference. */
 
 /* Softmax statistics of one row of logits. */
-static void row_stats(const float *l, int k, int *arg, float *conf,
-                      float *ent)
+static void row_stats(const float *l, int k, int *arg, float *conf, float *ent)
 {
     int a = 0;
     for (int j = 1; j < k; j++)
@@ -707,8 +710,8 @@ static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
     if (!o->score)
         return;
     mat_one_hot(rows_of(m->coh, n, m->k), m->cpseudo);
-    mat e = net_forward(m->e, m->ie, xc, rows_of(m->coh, n, m->k), NET_EVAL,
-                        NULL);
+    mat e =
+        net_forward(m->e, m->ie, xc, rows_of(m->coh, n, m->k), NET_EVAL, NULL);
     mat s = net_forward(m->s, m->is, mat_cols(e, 0, ARAL_LATENT), (mat){0},
                         NET_EVAL, NULL);
     for (int i = 0; i < n; i++)
@@ -727,8 +730,8 @@ int aral_infer_out(aral *m, const aral_data *x, const int *idx, int n,
     return 0;
 }
 
-int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
-               int *pseudo, float *confidence, float *entropy, float *score)
+int aral_infer(aral *m, const aral_data *x, const int *idx, int n, int *pseudo,
+               float *confidence, float *entropy, float *score)
 {
     aral_out o = {pseudo, confidence, entropy, score, NULL, NULL};
     return aral_infer_out(m, x, idx, n, &o);
@@ -803,7 +806,8 @@ int aral_load(aral *m, const uint8_t *buf, size_t len)
             return ARAL_EINVAL;
         size[i] = (size_t)get_le(buf + at, 8);
         off[i] = at + 8;
-        if (size[i] > len - off[i] || ckpt_check(nets[i], buf + off[i], size[i]))
+        if (size[i] > len - off[i] ||
+            ckpt_check(nets[i], buf + off[i], size[i]))
             return ARAL_EINVAL;
         at = off[i] + size[i];
     }

@@ -120,8 +120,8 @@ typedef struct aral_out {
 int aral_infer_out(aral *m, const aral_data *x, const int *idx, int n,
                    const aral_out *out);
 /* The same, for the common outputs. */
-int aral_infer(aral *m, const aral_data *x, const int *idx, int n,
-               int *pseudo, float *confidence, float *entropy, float *score);
+int aral_infer(aral *m, const aral_data *x, const int *idx, int n, int *pseudo,
+               float *confidence, float *entropy, float *score);
 int aral_logits(aral *m, const aral_data *x, const int *idx, int n,
                 float *logits);
 /* Width of D's feature layer (what aral_out.feat gets per row). */

@@ -75,8 +75,8 @@ VEC_INLINE void normalise(const layer *l, const layer_cache *c, mat x, mat xh,
     }
 }
 
-VEC_CLONES void batchnorm_forward(const layer *l, layer_cache *c, mat x,
-                                  mat y, net_mode mode)
+VEC_CLONES void batchnorm_forward(const layer *l, layer_cache *c, mat x, mat y,
+                                  net_mode mode)
 {
     int out = l->out, off = 0;
     mat xh = mat_view(c->a, x.rows, out);

@@ -84,8 +84,8 @@ static void get_f32s(cursor *c, float *f, size_t n)
 
 size_t ckpt_size(const net *n)
 {
-    return HEADER_BYTES + (size_t)n->spec.n_layers * LAYER_BYTES +
-           TAIL_BYTES + 4 * (3 * n->n_param + n->n_state) + 4;
+    return HEADER_BYTES + (size_t)n->spec.n_layers * LAYER_BYTES + TAIL_BYTES +
+           4 * (3 * n->n_param + n->n_state) + 4;
 }
 
 long ckpt_save(const net *n, uint8_t *buf, size_t cap)

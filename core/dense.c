@@ -116,11 +116,16 @@ VEC_CLONES void dense_wn_settle(const layer *l)
 VEC_INLINE float through_act(layer_kind k, float a, float y, float dy)
 {
     switch (k) {
-    case LAYER_RELU: return y > 0.0f ? dy : 0.0f;
-    case LAYER_LRELU: return y > 0.0f ? dy : a * dy;
-    case LAYER_SIGMOID: return dy * y * (1.0f - y);
-    case LAYER_TANH: return dy * (1.0f - y * y);
-    default: return dy;
+    case LAYER_RELU:
+        return y > 0.0f ? dy : 0.0f;
+    case LAYER_LRELU:
+        return y > 0.0f ? dy : a * dy;
+    case LAYER_SIGMOID:
+        return dy * y * (1.0f - y);
+    case LAYER_TANH:
+        return dy * (1.0f - y * y);
+    default:
+        return dy;
     }
 }
 
@@ -165,13 +170,21 @@ VEC_INLINE void wn_backward(const layer *l, layer_cache *c, mat x, mat y,
     layer_kind k = fused_kind(c);
     float a = c->act_in_backward ? c->then->spec.param : 0.0f;
     switch (k) { /* one copy of the loop per kind, its switch folded */
-    case LAYER_RELU: wn_rows(LAYER_RELU, a, c, y, dy, dt, cj, sums); break;
-    case LAYER_LRELU: wn_rows(LAYER_LRELU, a, c, y, dy, dt, cj, sums); break;
+    case LAYER_RELU:
+        wn_rows(LAYER_RELU, a, c, y, dy, dt, cj, sums);
+        break;
+    case LAYER_LRELU:
+        wn_rows(LAYER_LRELU, a, c, y, dy, dt, cj, sums);
+        break;
     case LAYER_SIGMOID:
         wn_rows(LAYER_SIGMOID, a, c, y, dy, dt, cj, sums);
         break;
-    case LAYER_TANH: wn_rows(LAYER_TANH, a, c, y, dy, dt, cj, sums); break;
-    default: wn_rows(LAYER_DENSE_WN, a, c, y, dy, dt, cj, sums); break;
+    case LAYER_TANH:
+        wn_rows(LAYER_TANH, a, c, y, dy, dt, cj, sums);
+        break;
+    default:
+        wn_rows(LAYER_DENSE_WN, a, c, y, dy, dt, cj, sums);
+        break;
     }
     if (param_grads) {
         for (int j = 0; l->dg && j < out; j++)

@@ -103,8 +103,8 @@ void layer_init(layer *l, rng *r)
     }
 }
 
-void layer_forward(const layer *l, layer_cache *c, mat x, mat y,
-                   net_mode mode, rng *r)
+void layer_forward(const layer *l, layer_cache *c, mat x, mat y, net_mode mode,
+                   rng *r)
 {
     assert(x.cols == l->in && y.cols == l->out && x.rows == y.rows);
     if (is_dense(l->spec.kind))

@@ -21,12 +21,12 @@ typedef enum layer_kind {
     LAYER_DENSE_WN,  /* y = x (g v / |v|)^T + b, weight normalisation per row */
     LAYER_BATCHNORM, /* per-feature batch norm with affine gamma, beta */
     LAYER_RELU,
-    LAYER_LRELU,     /* slope = param */
+    LAYER_LRELU, /* slope = param */
     LAYER_SOFTPLUS,
     LAYER_SIGMOID,
     LAYER_TANH,
-    LAYER_NOISE,     /* y = x + param * N(0, 1), training only */
-    LAYER_DROPOUT,   /* inverted dropout with drop probability param */
+    LAYER_NOISE,   /* y = x + param * N(0, 1), training only */
+    LAYER_DROPOUT, /* inverted dropout with drop probability param */
 } layer_kind;
 
 enum {
@@ -49,8 +49,8 @@ typedef enum net_mode { NET_TRAIN, NET_EVAL } net_mode;
 typedef struct layer {
     layer_spec spec;
     int in, out;
-    float *w, *b, *g;       /* weights (out x in), bias, scale */
-    float *dw, *db, *dg;    /* their gradients (same layout) */
+    float *w, *b, *g;          /* weights (out x in), bias, scale */
+    float *dw, *db, *dg;       /* their gradients (same layout) */
     float *run_mean, *run_var; /* batch norm running statistics (state) */
     float *norm; /* dense_wn: |v| of each row, cached by the net */
     float *dk;   /* dense_wn: pending dv_j -= dk_j v_j (see dense.c) */
@@ -94,14 +94,13 @@ void layer_bind(layer *l, float *param, float *grad, float *state);
 /* Default initialisation of parameters and state. */
 void layer_init(layer *l, rng *r);
 
-void layer_forward(const layer *l, layer_cache *c, mat x, mat y,
-                   net_mode mode, rng *r);
+void layer_forward(const layer *l, layer_cache *c, mat x, mat y, net_mode mode,
+                   rng *r);
 void layer_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
                     mat dx, net_mode mode, bool param_grads);
 
 /* dense.c */
-void dense_forward(const layer *l, layer_cache *c, mat x, mat y,
-                   net_mode mode);
+void dense_forward(const layer *l, layer_cache *c, mat x, mat y, net_mode mode);
 void dense_backward(const layer *l, layer_cache *c, mat x, mat y, mat dy,
                     mat dx, bool param_grads);
 void dense_init(layer *l, rng *r);

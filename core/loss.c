@@ -112,8 +112,7 @@ double loss_bce_logits(mat logits, float target, mat grad, float weight)
         double x = mat_row(logits, r)[0];
         total += softplus_d(x) - target * x;
         if (grad.data)
-            mat_row(grad, r)[0] =
-                (float)((sigmoid_d(x) - target) * weight / n);
+            mat_row(grad, r)[0] = (float)((sigmoid_d(x) - target) * weight / n);
     }
     return total / n;
 }
@@ -175,8 +174,8 @@ static void fm_grad(mat grad, const float *diff, float k)
     }
 }
 
-double loss_feature_match(mat fa, mat fb, mat grad_a, mat grad_b,
-                          float weight, float *scratch)
+double loss_feature_match(mat fa, mat fb, mat grad_a, mat grad_b, float weight,
+                          float *scratch)
 {
     assert(fa.cols == fb.cols);
     int k = fa.cols;

@@ -35,5 +35,5 @@ double loss_gauss_kl(mat mu, mat lv, mat grad_mu, mat grad_lv, float weight);
 /* Feature matching: mean over features of (mean_batch fa - mean_batch fb)^2.
  * Gradients w.r.t. fa and fb (either may have data NULL). scratch holds
  * 2 * cols floats (caller-owned, so the loss never allocates). */
-double loss_feature_match(mat fa, mat fb, mat grad_a, mat grad_b,
-                          float weight, float *scratch);
+double loss_feature_match(mat fa, mat fb, mat grad_a, mat grad_b, float weight,
+                          float *scratch);

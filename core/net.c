@@ -12,14 +12,14 @@ struct tape {
     const net *n;
     int max_batch, rows;
     net_mode mode;
-    float *input;            /* [x ; c], max_batch x (in + cond) */
-    float *out[NET_MAX_LAYERS];  /* each layer's own output buffer */
-    float *act[NET_MAX_LAYERS];  /* where its output is this pass: out[i],
-                                    or its input for a skipped identity */
+    float *input;               /* [x ; c], max_batch x (in + cond) */
+    float *out[NET_MAX_LAYERS]; /* each layer's own output buffer */
+    float *act[NET_MAX_LAYERS]; /* where its output is this pass: out[i],
+                                   or its input for a skipped identity */
     layer_cache cache[NET_MAX_LAYERS];
-    float *grad[2];          /* ping-pong gradients, max_batch x widest */
-    float *dinput;           /* gradient w.r.t. [x ; c] */
-    float *block;            /* the one allocation behind all of the above */
+    float *grad[2]; /* ping-pong gradients, max_batch x widest */
+    float *dinput;  /* gradient w.r.t. [x ; c] */
+    float *block;   /* the one allocation behind all of the above */
     int groups[LAYER_MAX_GROUPS], n_groups; /* see tape_set_groups */
 };
 
@@ -151,11 +151,11 @@ static size_t tape_layout(tape *t, float *base)
     const net *n = t->n;
     size_t rows = (size_t)t->max_batch, total = 0, widest = 0;
     size_t in = (size_t)(n->spec.in + n->spec.cond);
-#define PLACE(ptr, count)                                                     \
-    do {                                                                      \
-        if (base)                                                             \
-            (ptr) = (count) != 0 ? base + total : NULL;                            \
-        total += pad(count);                                                  \
+#define PLACE(ptr, count)                                                      \
+    do {                                                                       \
+        if (base)                                                              \
+            (ptr) = (count) != 0 ? base + total : NULL;                        \
+        total += pad(count);                                                   \
     } while (0)
     for (int i = 0; i < n->spec.n_layers; i++)
         if ((size_t)n->layers[i].out > widest)
@@ -253,8 +253,8 @@ static const layer *fusable(const net *n, int i)
     if (i + 1 >= n->spec.n_layers)
         return NULL;
     layer_kind k = n->layers[i].spec.kind, a = n->layers[i + 1].spec.kind;
-    bool producer = k == LAYER_DENSE || k == LAYER_DENSE_WN ||
-                    k == LAYER_BATCHNORM;
+    bool producer =
+        k == LAYER_DENSE || k == LAYER_DENSE_WN || k == LAYER_BATCHNORM;
     bool activation = a == LAYER_RELU || a == LAYER_LRELU ||
                       a == LAYER_SOFTPLUS || a == LAYER_SIGMOID ||
                       a == LAYER_TANH;
@@ -372,8 +372,8 @@ mat net_backward(net *n, tape *t, int from, mat dy, bool param_grads,
     }
     if (!want_dx)
         return (mat){0, 0, 0, NULL};
-    return mat_cols(mat_view(t->dinput, t->rows, n->spec.in + n->spec.cond),
-                    0, n->spec.in);
+    return mat_cols(mat_view(t->dinput, t->rows, n->spec.in + n->spec.cond), 0,
+                    n->spec.in);
 }
 
 void net_zero_grad(net *n)

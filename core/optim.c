@@ -18,8 +18,8 @@ typedef struct adam_coefs {
  * written: the step is memory-bound and that is a quarter of its
  * traffic. adam_m then stays as it was, which no step reads while beta1
  * is 0. */
-VEC_INLINE void adam_span(net *n, const adam_coefs *c, size_t at,
-                          size_t count, float k)
+VEC_INLINE void adam_span(net *n, const adam_coefs *c, size_t at, size_t count,
+                          float k)
 {
     float *restrict p = n->param + at, *restrict g = n->grad + at;
     float *restrict m = n->adam_m + at, *restrict v = n->adam_v + at;

@@ -8,8 +8,8 @@
 #include "select.h"
 
 static const char *const NAMES[STRATEGY_COUNT] = {
-    "aral", "random", "entropy", "typical", "typical-aral",
-    "typical-entropy", "typical-mass"};
+    "aral",         "random",          "entropy",     "typical",
+    "typical-aral", "typical-entropy", "typical-mass"};
 
 int strategy_parse(const char *name, strategy *out)
 {
@@ -49,8 +49,7 @@ bool strategy_needs_features(strategy s)
            s == STRATEGY_TYPICAL_ENTROPY || s == STRATEGY_TYPICAL_MASS;
 }
 
-static void fill_keys(strategy s, const score_in *in, float *out,
-                      uint64_t seed)
+static void fill_keys(strategy s, const score_in *in, float *out, uint64_t seed)
 {
     if (s == STRATEGY_ARAL) {
         memcpy(out, in->sampler, sizeof(float) * (size_t)in->n);
@@ -108,13 +107,18 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
         for (int i = 0; i < in->n; i++)
             neg[i] = -in->entropy[i];
     }
-    select_in si = {.feat = in->feat, .n = in->n, .dim = in->feat_dim,
-                    .lab_feat = in->lab_feat, .n_lab = in->n_lab,
-                    .scratch = in->scratch, .budget = in->budget,
+    select_in si = {.feat = in->feat,
+                    .n = in->n,
+                    .dim = in->feat_dim,
+                    .lab_feat = in->lab_feat,
+                    .n_lab = in->n_lab,
+                    .scratch = in->scratch,
+                    .budget = in->budget,
                     .k_factor = in->k_factor,
                     .sampler = s == STRATEGY_TYPICAL_ARAL ? in->sampler : neg,
                     .mass = s == STRATEGY_TYPICAL_MASS ? in->entropy : NULL,
-                    .stop = in->stop, .stop_ctx = in->stop_ctx};
+                    .stop = in->stop,
+                    .stop_ctx = in->stop_ctx};
     int rc = select_typical(&si, seed, order, key);
     free(neg);
     return rc;
@@ -130,8 +134,11 @@ int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
 {
     int fd = aral_feature_dim(m);
     bool feat = strategy_needs_features(s);
-    score_in in = {.n = p->n, .feat_dim = fd, .n_lab = feat ? p->n_lab : 0,
-                   .budget = p->budget, .k_factor = p->k_factor};
+    score_in in = {.n = p->n,
+                   .feat_dim = fd,
+                   .n_lab = feat ? p->n_lab : 0,
+                   .budget = p->budget,
+                   .k_factor = p->k_factor};
     float *sampler = strategy_needs_sampler(s) ? floats((size_t)p->n) : NULL;
     float *ent = strategy_needs_entropy(s) ? floats((size_t)p->n) : NULL;
     /* one buffer, candidates then labeled: select normalises it in place */

@@ -51,14 +51,14 @@ typedef struct score_in {
     const float *sampler, *entropy; /* n values each */
     const float *feat;              /* n x feat_dim: D's feature layer */
     int feat_dim;
-    const float *lab_feat;          /* n_lab x feat_dim: the labeled set */
+    const float *lab_feat; /* n_lab x feat_dim: the labeled set */
     int n_lab;
-    float *scratch;                 /* or both in one buffer the call may
-                                     * overwrite (select.h) */
-    int budget;                     /* labels expected before the next */
-    int k_factor;                   /* clusters per label and budget
-                                     * (select.h); 0 is 1, TypiClust's */
-    bool (*stop)(void *ctx);        /* the typical ones poll it (select.h) */
+    float *scratch;          /* or both in one buffer the call may
+                              * overwrite (select.h) */
+    int budget;              /* labels expected before the next */
+    int k_factor;            /* clusters per label and budget
+                              * (select.h); 0 is 1, TypiClust's */
+    bool (*stop)(void *ctx); /* the typical ones poll it (select.h) */
     void *stop_ctx;
 } score_in;
 
@@ -72,9 +72,9 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
 /* Where the candidates and the labeled set are rows of x. */
 typedef struct score_pool {
     const aral_data *x;
-    const int *cand;  /* n candidate rows */
+    const int *cand; /* n candidate rows */
     int n;
-    const int *lab;   /* n_lab labeled rows */
+    const int *lab; /* n_lab labeled rows */
     int n_lab;
     int budget;
     int k_factor; /* as in score_in */

@@ -9,13 +9,13 @@
 #include "err.h"
 #include "rng.h"
 
-#define MAX_K 1000        /* TypiClust caps k as well; past it k-means costs */
-#define KNN 20            /* neighbours of the typicality (TypiClust's 20) */
-#define REF_CAP 1000      /* a cluster's neighbours are sought among these */
+#define MAX_K 1000   /* TypiClust caps k as well; past it k-means costs */
+#define KNN 20       /* neighbours of the typicality (TypiClust's 20) */
+#define REF_CAP 1000 /* a cluster's neighbours are sought among these */
 #define LLOYD_ITERS 10
-#define INIT_CAP 10000    /* k-means++ seeds on a sample of this many rows */
-#define SMALL_CLUSTER 5   /* smaller clusters are outliers: covered last */
-#define BLOCK 2048        /* rows per distance block */
+#define INIT_CAP 10000  /* k-means++ seeds on a sample of this many rows */
+#define SMALL_CLUSTER 5 /* smaller clusters are outliers: covered last */
+#define BLOCK 2048      /* rows per distance block */
 
 /* The working state of one call: the embedding, candidates first then the
  * labeled rows, each row L2-normalised. */
@@ -39,8 +39,8 @@ static int check_stop(const work *w)
 /* Rows of src, each L2-normalised, into dst (src itself when they are
  * one); polls stop every BLOCK rows (a 60k pool of images takes a
  * while). */
-static int normalise_into(const work *w, float *dst, const float *src,
-                          int rows, int dim)
+static int normalise_into(const work *w, float *dst, const float *src, int rows,
+                          int dim)
 {
     for (int i = 0; i < rows; i++) {
         if (i % BLOCK == 0 && check_stop(w))
@@ -112,10 +112,11 @@ static void next_centre(work *w, seeding *sd, int c)
         sd->cum[i] = (total += sd->d2[i]);
     int pick[16], nc = c ? sd->tries : 1;
     for (int l = 0; l < nc; l++) {
-        pick[l] = !c ? 0 : total > 0 ? draw(sd, rng_uniform(&w->r) * total)
-                                     : (int)rng_below(&w->r, (uint32_t)sd->s);
-        memcpy(sd->cand + (size_t)l * w->dim,
-               sd->xs + (size_t)pick[l] * w->dim, sizeof(float) * w->dim);
+        pick[l] = !c          ? 0
+                  : total > 0 ? draw(sd, rng_uniform(&w->r) * total)
+                              : (int)rng_below(&w->r, (uint32_t)sd->s);
+        memcpy(sd->cand + (size_t)l * w->dim, sd->xs + (size_t)pick[l] * w->dim,
+               sizeof(float) * w->dim);
     }
     distances(w, sd, nc);
     int best = 0;
@@ -152,7 +153,8 @@ static int seed_centres(work *w)
     sd.xn = malloc(sizeof(double) * (size_t)sd.s);
     sd.cum = malloc(sizeof(double) * (size_t)sd.s);
     int rc = perm && sd.xs && sd.cand && sd.g && sd.d2 && sd.xn && sd.cum
-                 ? 0 : ARAL_ENOMEM;
+                 ? 0
+                 : ARAL_ENOMEM;
     if (!rc) {
         rng_permutation(&w->r, perm, (uint32_t)w->n_all);
         for (int i = 0; i < sd.s; i++) {
@@ -278,8 +280,8 @@ static void keep_smallest(float *best, int *have, float v)
 
 /* Typicality of the cluster's candidates against ref[0..nr), members of
  * the same cluster: 1 / mean distance to the nearest KNN of them. */
-static void typicality(work *w, const int *mem, int nm, const int *ref,
-                       int nr, float *refbuf, float *rowbuf)
+static void typicality(work *w, const int *mem, int nm, const int *ref, int nr,
+                       float *refbuf, float *rowbuf)
 {
     for (int j = 0; j < nr; j++)
         memcpy(row(w, refbuf, j), row(w, w->x, ref[j]), sizeof(float) * w->dim);
@@ -289,8 +291,8 @@ static void typicality(work *w, const int *mem, int nm, const int *ref,
             memcpy(row(w, rowbuf, i), row(w, w->x, mem[at + i]),
                    sizeof(float) * w->dim);
         mat g = mat_view(w->g, b, nr);
-        mm(false, true, mat_view(rowbuf, b, w->dim), mat_view(refbuf, nr, w->dim),
-           g, 1, 0);
+        mm(false, true, mat_view(rowbuf, b, w->dim),
+           mat_view(refbuf, nr, w->dim), g, 1, 0);
         for (int i = 0; i < b; i++) {
             int self = mem[at + i];
             if (self >= w->n)
@@ -409,8 +411,8 @@ static bool better(const work *w, const int *got, int a, int b)
     return w->mass[a] > w->mass[b];
 }
 
-static void take_round_robin(work *w, const int *cand, int *next,
-                             int *order, float *key)
+static void take_round_robin(work *w, const int *cand, int *next, int *order,
+                             float *key)
 {
     int *got = w->labeled; /* labels per cluster, picks added as taken */
     for (int j = 0; j < w->n; j++) {
@@ -445,7 +447,8 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     w->k = (int)(k < w->n_all ? k : w->n_all);
     rng_seed(&w->r, seed);
     w->stop = in->stop, w->stop_ctx = in->stop_ctx;
-    size_t na = (size_t)w->n_all, gk = (size_t)(w->k > REF_CAP ? w->k : REF_CAP);
+    size_t na = (size_t)w->n_all,
+           gk = (size_t)(w->k > REF_CAP ? w->k : REF_CAP);
     w->own_x = !in->scratch;
     w->x = in->scratch ? in->scratch : malloc(sizeof(float) * na * w->dim);
     w->cent = malloc(sizeof(float) * (size_t)w->k * w->dim);
@@ -469,12 +472,11 @@ static int work_init(work *w, const select_in *in, uint64_t seed)
     return rc;
 }
 
-int select_typical(const select_in *in, uint64_t seed, int *order,
-                   float *key)
+int select_typical(const select_in *in, uint64_t seed, int *order, float *key)
 {
     if (in->n < 0 || in->n_lab < 0 || in->dim < 1 ||
-        (!in->scratch && ((in->n_lab && !in->lab_feat) ||
-                          (in->n && !in->feat))))
+        (!in->scratch &&
+         ((in->n_lab && !in->lab_feat) || (in->n && !in->feat))))
         return ARAL_EINVAL;
     if (in->n == 0)
         return 0;

@@ -7,11 +7,11 @@
  * machine, so a seed still reproduces a run there. */
 #pragma once
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&       \
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
     defined(__linux__)
-#define VEC_CLONES                                                            \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",          \
-                                 "default")))
+#define VEC_CLONES                                                             \
+    __attribute__((                                                            \
+        target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define VEC_CLONES
 #endif

@@ -36,8 +36,9 @@ VEC_INLINE float log_pos(float u)
     float m;
     memcpy(&m, &bits, sizeof(m));
     float s = (m - 1.0f) / (m + 1.0f), z = s * s;
-    float series = 1.0f + z * (1.0f / 3 + z * (1.0f / 5 + z * (1.0f / 7 +
-                                                        z * (1.0f / 9))));
+    float series =
+        1.0f +
+        z * (1.0f / 3 + z * (1.0f / 5 + z * (1.0f / 7 + z * (1.0f / 9))));
     return (float)e * 0.69314718f + 2.0f * s * series;
 }
 
@@ -50,9 +51,13 @@ VEC_INLINE float exp_nonpos(float x)
     x = fmaxf(x, -87.0f);
     float k = roundf(x * 1.44269504f);
     float r = (x - k * 0.693145751953125f) - k * 1.428606765330187e-6f;
-    float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (
-                  1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 +
-                                                    r * (1.0f / 5040)))))));
+    float p =
+        1.0f +
+        r * (1.0f + r * (1.0f / 2 +
+                         r * (1.0f / 6 + r * (1.0f / 24 +
+                                              r * (1.0f / 120 +
+                                                   r * (1.0f / 720 +
+                                                        r * (1.0f / 5040)))))));
     uint32_t bits = (uint32_t)((int32_t)k + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof(scale));
@@ -83,11 +88,13 @@ VEC_INLINE void cos_sin_turn(float t, float *c_out, float *s_out)
     float quarters = 4.0f * t;
     int q = (int)(quarters + 0.5f);
     float a = (quarters - (float)q) * 1.5707963f, z = a * a;
-    float s = a * (1.0f + z * (-1.0f / 6 + z * (1.0f / 120 +
-                                               z * (-1.0f / 5040 +
-                                                    z * (1.0f / 362880)))));
-    float c = 1.0f + z * (-0.5f + z * (1.0f / 24 + z * (-1.0f / 720 +
-                                                      z * (1.0f / 40320))));
+    float s =
+        a * (1.0f +
+             z * (-1.0f / 6 +
+                  z * (1.0f / 120 + z * (-1.0f / 5040 + z * (1.0f / 362880)))));
+    float c =
+        1.0f +
+        z * (-0.5f + z * (1.0f / 24 + z * (-1.0f / 720 + z * (1.0f / 40320))));
     float x = q & 1 ? s : c, y = q & 1 ? c : s;
     *c_out = (q + 1) & 2 ? -x : x;
     *s_out = q & 2 ? -y : y;
@@ -97,8 +104,8 @@ VEC_INLINE void cos_sin_turn(float t, float *c_out, float *s_out)
  * r = sqrt(-2 log u), u = 1 - b1 / 2^24 in (0, 1]; angle 2 pi b2 / 2^24.
  * With the two helpers above as plain arithmetic GCC vectorises the whole
  * loop; through libmvec's logf, cosf and sinf it took twice as long. */
-VEC_INLINE void box_muller(const uint32_t *b1, const uint32_t *b2,
-                           float *c, float *s, int n)
+VEC_INLINE void box_muller(const uint32_t *b1, const uint32_t *b2, float *c,
+                           float *s, int n)
 {
     for (int i = 0; i < n; i++) {
         float u = 1.0f - (float)(int32_t)(b1[i] >> 8) * 0x1p-24f;
@@ -109,8 +116,8 @@ VEC_INLINE void box_muller(const uint32_t *b1, const uint32_t *b2,
     }
 }
 
-VEC_CLONES void vec_box_muller(const uint32_t *b1, const uint32_t *b2,
-                               float *c, float *s, int n)
+VEC_CLONES void vec_box_muller(const uint32_t *b1, const uint32_t *b2, float *c,
+                               float *s, int n)
 {
     box_muller(b1, b2, c, s, n);
 }

@@ -6,8 +6,8 @@
 /* Box-Muller: n pairs of standard normals c[i], s[i] from the top 24 bits
  * of the uniforms b1[i] (radius) and b2[i] (angle). The normals of the
  * noise layers come from here (rng_normal_fill); exposed for its test. */
-void vec_box_muller(const uint32_t *b1, const uint32_t *b2, float *c,
-                    float *s, int n);
+void vec_box_muller(const uint32_t *b1, const uint32_t *b2, float *c, float *s,
+                    int n);
 
 /* y = log(1 + e^x), computed stably. */
 void vec_softplus(const float *x, float *y, int n);

@@ -4,18 +4,19 @@
 
 #include <png.h>
 #include <setjmp.h>
-#include <stdio.h> /* before jpeglib.h, which uses FILE */
-#include <jpeglib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include <jpeglib.h> /* after stdio.h: it uses FILE */
+
 #include "err.h"
 
-#define FAIL(...)                                                             \
-    do {                                                                      \
-        snprintf(why, n, __VA_ARGS__);                                        \
-        return ARAL_EINVAL;                                                   \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        snprintf(why, n, __VA_ARGS__);                                         \
+        return ARAL_EINVAL;                                                    \
     } while (0)
 
 /* ---- IDX. */
@@ -69,12 +70,11 @@ static int parse_raw_idx(const uint8_t *buf, size_t len, idx_data *out,
     if (len < 8)
         FAIL("IDX file too short for its header (%zu bytes)", len);
     if (buf[0] || buf[1] || buf[2] != 0x08)
-        FAIL("not an unsigned-byte IDX file (magic %02x%02x%02x%02x)",
-             buf[0], buf[1], buf[2], buf[3]);
+        FAIL("not an unsigned-byte IDX file (magic %02x%02x%02x%02x)", buf[0],
+             buf[1], buf[2], buf[3]);
     int dims = buf[3];
     if (dims != 1 && dims != 3)
-        FAIL("IDX with %d dimensions; expected 1 (labels) or 3 (images)",
-             dims);
+        FAIL("IDX with %d dimensions; expected 1 (labels) or 3 (images)", dims);
     if (len < 4 + 4 * (size_t)dims)
         FAIL("IDX header truncated");
     uint64_t count = be32(buf + 4), rows = 1, cols = 1;
@@ -97,8 +97,8 @@ static int parse_raw_idx(const uint8_t *buf, size_t len, idx_data *out,
     return 0;
 }
 
-int idx_parse(const uint8_t *buf, size_t len, idx_data *out,
-                     char *why, size_t n)
+int idx_parse(const uint8_t *buf, size_t len, idx_data *out, char *why,
+              size_t n)
 {
     memset(out, 0, sizeof(*out));
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
@@ -233,8 +233,8 @@ int image_decode(const image_shape *p, const uint8_t *buf, size_t len,
     FAIL("not a PNG or JPEG image");
 }
 
-int image_png_encode(const image_shape *p, const uint8_t *pixels,
-                     uint8_t **png, size_t *len)
+int image_png_encode(const image_shape *p, const uint8_t *pixels, uint8_t **png,
+                     size_t *len)
 {
     png_image im;
     memset(&im, 0, sizeof(im));
@@ -255,4 +255,3 @@ int image_png_encode(const image_shape *p, const uint8_t *pixels,
     *len = size;
     return 0;
 }
-

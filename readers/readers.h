@@ -11,9 +11,9 @@
 #define READERS_MAX_FILE (1u << 30) /* 1 GiB, decompressed */
 
 typedef struct idx_data {
-    int dims;       /* 1 (labels) or 3 (images) */
+    int dims; /* 1 (labels) or 3 (images) */
     int count, rows, cols;
-    uint8_t *data;  /* count * rows * cols (or count) bytes; free() */
+    uint8_t *data; /* count * rows * cols (or count) bytes; free() */
 } idx_data;
 
 /* Parses an IDX buffer, gunzipping it first when it starts with the gzip

@@ -7,9 +7,9 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -25,7 +25,8 @@ store *app_store(struct app *a)
     if (tls_store)
         return tls_store;
     char err[256];
-    store_opts o = {.create = false, .durable_full = a->cfg.durable_full,
+    store_opts o = {.create = false,
+                    .durable_full = a->cfg.durable_full,
                     .no_autocheckpoint = true};
     store *st = store_open(a->cfg.db, o, err, sizeof(err));
     if (!st) {
@@ -89,10 +90,9 @@ int app_publish_pool(struct app *a, store *st, ranking *base)
     ranking *cur = base ? base : rc ? NULL : lease_table_ranking(a->leases);
     if (cur == base)
         ranking_retain(base);
-    ranking *r = rc ? NULL
-                 : cur && cur->scores
-                     ? ranking_extend(cur, ids, n, a->cfg.seed)
-                     : ranking_new_random(ids, n, a->cfg.seed);
+    ranking *r = rc                   ? NULL
+                 : cur && cur->scores ? ranking_extend(cur, ids, n, a->cfg.seed)
+                                      : ranking_new_random(ids, n, a->cfg.seed);
     ranking_release(cur);
     if (!rc)
         free(ids);
@@ -100,8 +100,10 @@ int app_publish_pool(struct app *a, store *st, ranking *base)
     atomic_store(&a->pool_stale, rc != 0);
     pthread_mutex_unlock(&publish_mu);
     if (rc)
-        fprintf(stderr, "arald: the pool could not be reloaded (%s); "
-                        "retrying on the next write\n", aral_strerror(rc));
+        fprintf(stderr,
+                "arald: the pool could not be reloaded (%s); "
+                "retrying on the next write\n",
+                aral_strerror(rc));
     return rc;
 }
 
@@ -117,7 +119,7 @@ void app_publish_read(struct app *a, ranking *r)
     if (x)
         ranking_release(r);
     else
-        x = r; /* no memory to extend it: as read */
+        x = r;                  /* no memory to extend it: as read */
     publish_locked(a, NULL, x); /* without a reload it cannot fail */
     pthread_mutex_unlock(&publish_mu);
 }

@@ -31,24 +31,24 @@
 typedef struct app_config {
     char db[512];
     char bind[64];
-    int port;              /* 0: any free port */
-    int threads;           /* MHD pool size */
+    int port;    /* 0: any free port */
+    int threads; /* MHD pool size */
     int lease_ttl_s;
-    long max_body;         /* bytes */
-    int max_batch;         /* items in one POST /v1/labels or /v1/samples */
+    long max_body; /* bytes */
+    int max_batch; /* items in one POST /v1/labels or /v1/samples */
     int conn_timeout_s;
     int max_connections;
-    bool open;             /* allow binding beyond loopback */
-    bool durable_full;     /* synchronous=FULL */
+    bool open;         /* allow binding beyond loopback */
+    bool durable_full; /* synchronous=FULL */
     bool access_log;
-    uint64_t seed;         /* of the random order and the models */
-    char strategy[16];     /* a model's order: a name of core/score.h */
-    bool start_typical;    /* before a model: typical picks of the pixels */
-    int retrain_every;     /* new labels that start a round */
-    int min_labels;        /* labels (2 classes at least) for a first one */
-    int round_iters;       /* training iterations a round */
-    int train_threads;     /* OpenBLAS threads of the worker */
-    char port_file[512];   /* write the bound port here (tests) */
+    uint64_t seed;       /* of the random order and the models */
+    char strategy[16];   /* a model's order: a name of core/score.h */
+    bool start_typical;  /* before a model: typical picks of the pixels */
+    int retrain_every;   /* new labels that start a round */
+    int min_labels;      /* labels (2 classes at least) for a first one */
+    int round_iters;     /* training iterations a round */
+    int train_threads;   /* OpenBLAS threads of the worker */
+    char port_file[512]; /* write the bound port here (tests) */
 } app_config;
 
 struct app {

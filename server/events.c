@@ -12,10 +12,10 @@
 struct event_sub {
     events *hub;
     event_sub *next;
-    uint64_t cursor;     /* the next event to send */
-    char *pending;       /* the first state or a heartbeat, before events */
-    size_t sent;         /* bytes of the current text already sent */
-    bool waiting;        /* suspended until resumed */
+    uint64_t cursor; /* the next event to send */
+    char *pending;   /* the first state or a heartbeat, before events */
+    size_t sent;     /* bytes of the current text already sent */
+    bool waiting;    /* suspended until resumed */
     void (*suspend)(void *), (*resume)(void *);
     void *handle;
 };
@@ -23,7 +23,7 @@ struct event_sub {
 struct events {
     pthread_mutex_t mu;
     char *ring[EVENTS_RING];
-    uint64_t seq;        /* events published; event k is ring[k % RING] */
+    uint64_t seq; /* events published; event k is ring[k % RING] */
     event_sub *subs;
     bool closed;
 };

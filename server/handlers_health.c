@@ -46,9 +46,15 @@ void handle_metrics(const struct req *rq, struct resp *rs)
     lease_counts(rq->app->leases, rq->now, &c);
     worker_status s;
     worker_status_get(rq->app->worker, &s);
-    metrics_gauges g = {c.pool, c.labeled, c.leased, c.free, s.model_version,
-                        c.labeled - s.labels_at_model, s.rounds_total,
-                        strcmp(s.state, "idle") != 0, {0}};
+    metrics_gauges g = {c.pool,
+                        c.labeled,
+                        c.leased,
+                        c.free,
+                        s.model_version,
+                        c.labeled - s.labels_at_model,
+                        s.rounds_total,
+                        strcmp(s.state, "idle") != 0,
+                        {0}};
     memcpy(g.round_seconds, s.round_seconds, sizeof(g.round_seconds));
     int n;
     const char *const *names = router_route_names(&n);

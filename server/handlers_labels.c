@@ -74,15 +74,14 @@ static int parse_labels(const struct req *rq, struct resp *rs, json *body,
     int count = list ? json_size(list) : 1, i = 0;
     if ((list && !json_is_array(list)) || count < 1 ||
         count > rq->app->cfg.max_batch) {
-        resp_problem(rs, rq, count > rq->app->cfg.max_batch ? 413 : 400,
-                     count > rq->app->cfg.max_batch ? "batch_too_large"
-                                                    : "bad_request",
-                     "items is an array of 1..%d labels",
-                     rq->app->cfg.max_batch);
+        resp_problem(
+            rs, rq, count > rq->app->cfg.max_batch ? 413 : 400,
+            count > rq->app->cfg.max_batch ? "batch_too_large" : "bad_request",
+            "items is an array of 1..%d labels", rq->app->cfg.max_batch);
         return ARAL_EINVAL;
     }
-    *items = fault_hit("alloc") ? NULL
-                                : calloc((size_t)count, sizeof(label_item));
+    *items =
+        fault_hit("alloc") ? NULL : calloc((size_t)count, sizeof(label_item));
     if (!*items) {
         resp_problem(rs, rq, 503, "no_memory",
                      "out of memory; no label was recorded");
@@ -111,8 +110,7 @@ static int64_t live_lease(const sample_row *s, int64_t now)
 }
 
 /* Resolves a lease into its sample, checking it is not lost. */
-static int resolve_lease(const struct req *rq, struct resp *rs,
-                         label_item *it)
+static int resolve_lease(const struct req *rq, struct resp *rs, label_item *it)
 {
     lease_row l;
     sample_row s;
@@ -128,8 +126,8 @@ static int resolve_lease(const struct req *rq, struct resp *rs,
     int64_t holder = live_lease(&s, rq->now);
     /* A live lease and a current label cannot coexist (a label closes
      * the labeler's lease), so a labeled sample means the lease is lost. */
-    bool lost = !strcmp(l.state, "done") || (holder && holder != l.id) ||
-                s.label >= 0;
+    bool lost =
+        !strcmp(l.state, "done") || (holder && holder != l.id) || s.label >= 0;
     if (lost) {
         resp_problem(rs, rq, 409, "lease_expired",
                      "lease %lld is no longer valid: the sample was %s",
@@ -145,8 +143,7 @@ static int resolve_lease(const struct req *rq, struct resp *rs,
 
 /* Checks a sample_id label: the sample exists, is in the pool, and is
  * not leased to someone else. Closes the annotator's own lease on it. */
-static int resolve_sample(const struct req *rq, struct resp *rs,
-                          label_item *it)
+static int resolve_sample(const struct req *rq, struct resp *rs, label_item *it)
 {
     sample_row s;
     lease_row l;
@@ -185,13 +182,13 @@ static int resolve_sample(const struct req *rq, struct resp *rs,
 static int record(const struct req *rq, struct resp *rs, struct txn *t,
                   label_item *it, json *out)
 {
-    int rc = it->lease_id ? resolve_lease(rq, rs, it)
-                          : resolve_sample(rq, rs, it);
+    int rc =
+        it->lease_id ? resolve_lease(rq, rs, it) : resolve_sample(rq, rs, it);
     int64_t label_id;
     if (!rc)
-        rc = store_label_insert(rq->st, it->sample_id, it->label,
-                                it->annotator, it->lease_id, rq->now,
-                                it->model_version, &label_id);
+        rc = store_label_insert(rq->st, it->sample_id, it->label, it->annotator,
+                                it->lease_id, rq->now, it->model_version,
+                                &label_id);
     /* A label closes the sample's lease: labeled, nothing leased. */
     if (!rc)
         rc = txn_note(t, (lease_change){it->sample_id, true, 0, 0});
@@ -445,8 +442,8 @@ void handle_export(const struct req *rq, struct resp *rs)
         return;
     }
     rs->status = 200;
-    rs->content_type = e->csv ? "text/csv; charset=utf-8"
-                              : "application/x-ndjson";
+    rs->content_type =
+        e->csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
     rs->stream = export_read;
     rs->stream_ctx = e;
     rs->stream_free = export_free;

@@ -100,8 +100,8 @@ typedef struct release_job {
     bool skip; /* false: handed back unseen (?reason=return) */
 } release_job;
 
-static int write_release(const struct req *rq, struct resp *rs,
-                         struct txn *t, void *ctx)
+static int write_release(const struct req *rq, struct resp *rs, struct txn *t,
+                         void *ctx)
 {
     const release_job *job = ctx;
     int64_t id = job->id;

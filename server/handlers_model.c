@@ -73,15 +73,14 @@ static json *render_round(const round_row *r)
     for (int i = 0; i < 5; i++)
         json_set_num(secs, phase[i], r->seconds[i]);
     json_set(o, "seconds", secs);
-    json *losses = r->losses[0] ? json_parse(r->losses, strlen(r->losses),
-                                             NULL, 0)
-                                : NULL;
-    json *pc = r->per_class[0] ? json_parse(r->per_class,
-                                            strlen(r->per_class), NULL, 0)
-                               : NULL;
+    json *losses =
+        r->losses[0] ? json_parse(r->losses, strlen(r->losses), NULL, 0) : NULL;
+    json *pc = r->per_class[0]
+                   ? json_parse(r->per_class, strlen(r->per_class), NULL, 0)
+                   : NULL;
     json_set(o, "losses", losses ? losses : json_new_object());
-    json_set_num(o, "eval_accuracy", r->eval_accuracy >= 0 ? r->eval_accuracy
-                                                           : NAN);
+    json_set_num(o, "eval_accuracy",
+                 r->eval_accuracy >= 0 ? r->eval_accuracy : NAN);
     json_set(o, "per_class_accuracy", pc ? pc : json_new_object());
     char when[40];
     util_iso8601(r->started_at, when, sizeof(when));
@@ -118,8 +117,8 @@ void handle_rounds(const struct req *rq, struct resp *rs)
         return;
     }
     int64_t next = 0;
-    bool more = json_size(items) == limit &&
-                json_int(json_get(last, "last"), &next);
+    bool more =
+        json_size(items) == limit && json_int(json_get(last, "last"), &next);
     json_set(o, "items", items);
     if (more) {
         char c[24];
@@ -152,8 +151,8 @@ void handle_round(const struct req *rq, struct resp *rs)
 void handle_events(const struct req *rq, struct resp *rs)
 {
     char *state = worker_event_data(rq->app->worker);
-    event_sub *sub = state ? events_subscribe(rq->app->events, "state", state)
-                           : NULL;
+    event_sub *sub =
+        state ? events_subscribe(rq->app->events, "state", state) : NULL;
     free(state);
     if (!sub) {
         resp_problem(rs, rq, 503, "no_memory", "out of memory");

@@ -199,8 +199,9 @@ static void decode_payload(const struct req *rq, batch *b, int idx,
             return;
         }
         if (import_decode_image(p, raw, len, it->data, why, sizeof(why)))
-            item_error(b, idx, strstr(why, "wrong shape") ? "wrong_shape"
-                                                          : "bad_image", why);
+            item_error(b, idx,
+                       strstr(why, "wrong shape") ? "wrong_shape" : "bad_image",
+                       why);
         free(raw);
     }
 }
@@ -273,12 +274,13 @@ static int parse_image_body(const struct req *rq, batch *b)
     char why[200];
     if (rc)
         return rc;
-    decode_meta(rq, b, 0, req_query(rq, "external_id"),
-                req_query(rq, "split"), req_query(rq, "label"), b->items);
+    decode_meta(rq, b, 0, req_query(rq, "external_id"), req_query(rq, "split"),
+                req_query(rq, "label"), b->items);
     if (import_decode_image(&rq->app->project, (const uint8_t *)rq->body,
                             rq->body_len, b->items[0].data, why, sizeof(why)))
-        item_error(b, 0, strstr(why, "wrong shape") ? "wrong_shape"
-                                                    : "bad_image", why);
+        item_error(b, 0,
+                   strstr(why, "wrong shape") ? "wrong_shape" : "bad_image",
+                   why);
     return 0;
 }
 
@@ -303,8 +305,8 @@ static int insert_all(const struct req *rq, struct resp *rs, struct txn *t,
         bool dup;
         import_sample_hash(it->data, each, hash);
         rc = store_sample_insert(rq->st, hash, it->external_id, it->split,
-                                 it->data, each, it->known_label, rq->now,
-                                 &id, &dup);
+                                 it->data, each, it->known_label, rq->now, &id,
+                                 &dup);
         json *o = json_new_object();
         json_set_int(o, "sample_id", id);
         json_set_bool(o, "duplicate", dup);
@@ -334,15 +336,14 @@ static int insert_idx(const struct req *rq, struct resp *rs, struct txn *t,
 {
     (void)rs;
     idx_job *j = ctx;
-    int rc = import_idx_into(rq->st, &rq->app->project, j->img, NULL,
-                             j->split, j->name, rq->now, &j->stats, j->why,
-                             sizeof(j->why));
+    int rc =
+        import_idx_into(rq->st, &rq->app->project, j->img, NULL, j->split,
+                        j->name, rq->now, &j->stats, j->why, sizeof(j->why));
     t->pool_changed = !rc && j->stats.inserted > 0;
     return rc;
 }
 
-static int parse_idx_body(const struct req *rq, struct resp *rs,
-                          json *out)
+static int parse_idx_body(const struct req *rq, struct resp *rs, json *out)
 {
     idx_data img;
     char why[200];
@@ -354,20 +355,20 @@ static int parse_idx_body(const struct req *rq, struct resp *rs,
         return ARAL_EINVAL;
     }
     if (idx_parse((const uint8_t *)rq->body, rq->body_len, &img, why,
-                         sizeof(why))) {
+                  sizeof(why))) {
         resp_problem(rs, rq, 422, "bad_idx", "%s", why);
         return ARAL_EINVAL;
     }
-    idx_job j = {.img = &img, .split = split,
-                 .name = name && *name && strlen(name) < 200 ? name
-                                                             : "upload"};
+    idx_job j = {.img = &img,
+                 .split = split,
+                 .name = name && *name && strlen(name) < 200 ? name : "upload"};
     /* Shapes first: a wrong file is a 422, not a failed write. */
-    int rc = import_idx_check(&rq->app->project, &img, NULL, j.why,
-                              sizeof(j.why));
+    int rc =
+        import_idx_check(&rq->app->project, &img, NULL, j.why, sizeof(j.why));
     if (rc == ARAL_EINVAL) {
         free(img.data);
-        resp_problem(rs, rq, 422, strstr(j.why, "wrong shape") ? "wrong_shape"
-                                                               : "bad_idx",
+        resp_problem(rs, rq, 422,
+                     strstr(j.why, "wrong shape") ? "wrong_shape" : "bad_idx",
                      "%s", j.why);
         return rc;
     }

@@ -42,8 +42,8 @@ void handle_static(const struct req *rq, struct resp *rs)
                      "static files are GET only");
         return;
     }
-    const char *path = !strcmp(rq->path, "/index.html") ? "/"
-                       : !strcmp(rq->path, "/docs") ? "/docs.html"
+    const char *path = !strcmp(rq->path, "/index.html")  ? "/"
+                       : !strcmp(rq->path, "/docs")      ? "/docs.html"
                        : !strcmp(rq->path, "/dashboard") ? "/dashboard.html"
                                                          : rq->path;
     if (!serve_file(rq, rs, path))

@@ -60,8 +60,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-static void append_body(conn_state *cs, const char *data, size_t n,
-                        size_t max)
+static void append_body(conn_state *cs, const char *data, size_t n, size_t max)
 {
     if (cs->too_big || cs->len + n > max) {
         cs->too_big = true;
@@ -216,8 +215,8 @@ static void log_access(struct app *a, const struct req *rq, int status,
         return;
     char when[40];
     util_iso8601(util_now_ms(), when, sizeof(when));
-    fprintf(stderr, "%s %s %s %s %d %lldus\n", when, rq->request_id,
-            rq->method, rq->path, status, (long long)us);
+    fprintf(stderr, "%s %s %s %s %d %lldus\n", when, rq->request_id, rq->method,
+            rq->path, status, (long long)us);
 }
 
 static enum MHD_Result answer(struct app *a, struct MHD_Connection *c,
@@ -256,8 +255,7 @@ static bool declared_too_big(struct MHD_Connection *c, long max)
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     (void)version;
@@ -323,8 +321,7 @@ http_server *http_start(struct app *a, char *err, size_t n)
 {
     struct sockaddr_in addr;
     if (parse_bind(a->cfg.bind, a->cfg.port, &addr)) {
-        snprintf(err, n, "bind address %s is not an IPv4 address",
-                 a->cfg.bind);
+        snprintf(err, n, "bind address %s is not an IPv4 address", a->cfg.bind);
         return NULL;
     }
     util_random(&request_prefix, sizeof(request_prefix));
@@ -335,11 +332,11 @@ http_server *http_start(struct app *a, char *err, size_t n)
     h->d = MHD_start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
             MHD_ALLOW_SUSPEND_RESUME,
-        0, NULL, NULL,
-        on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)a->cfg.threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)a->cfg.conn_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg.max_connections,
+        0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)a->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)a->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)a->cfg.max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,

@@ -10,10 +10,10 @@
 
 #include "err.h"
 
-#define FAIL(...)                                                             \
-    do {                                                                      \
-        snprintf(why, n, __VA_ARGS__);                                        \
-        return ARAL_EINVAL;                                                   \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        snprintf(why, n, __VA_ARGS__);                                         \
+        return ARAL_EINVAL;                                                    \
     } while (0)
 
 int import_idx_check(const project_info *p, const idx_data *img,
@@ -34,8 +34,8 @@ int import_idx_check(const project_info *p, const idx_data *img,
              lab->count, img->count);
     for (int i = 0; i < lab->count; i++)
         if (lab->data[i] >= p->n_classes)
-            FAIL("label %d at index %d is outside the %d classes",
-                 lab->data[i], i, p->n_classes);
+            FAIL("label %d at index %d is outside the %d classes", lab->data[i],
+                 i, p->n_classes);
     return 0;
 }
 
@@ -76,8 +76,8 @@ static image_shape shape_of(const project_info *p)
     return (image_shape){p->height, p->width, p->channels};
 }
 
-int import_decode_image(const project_info *p, const uint8_t *buf,
-                        size_t len, uint8_t *out, char *why, size_t n)
+int import_decode_image(const project_info *p, const uint8_t *buf, size_t len,
+                        uint8_t *out, char *why, size_t n)
 {
     if (p->dim > 0)
         FAIL("this project takes vectors of %d floats, not images", p->dim);

@@ -32,8 +32,8 @@ int import_idx_into(store *st, const project_info *p, const idx_data *img,
  * (height x width x channels uint8). Gray and colour are converted to the
  * project's channels; a different size is refused (wrong_shape). out
  * holds project_sample_bytes(p). Returns 0, or ARAL_EINVAL with why. */
-int import_decode_image(const project_info *p, const uint8_t *buf,
-                        size_t len, uint8_t *out, char *why, size_t n);
+int import_decode_image(const project_info *p, const uint8_t *buf, size_t len,
+                        uint8_t *out, char *why, size_t n);
 /* Encodes one image sample as PNG; caller frees *png with free(). */
 int import_png_encode(const project_info *p, const uint8_t *pixels,
                       uint8_t **png, size_t *len);

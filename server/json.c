@@ -76,13 +76,34 @@ void json_free(json *j)
     cJSON_Delete(AS(j));
 }
 
-bool json_is_object(const json *j) { return j && cJSON_IsObject(AS(j)); }
-bool json_is_array(const json *j) { return j && cJSON_IsArray(AS(j)); }
-bool json_is_string(const json *j) { return j && cJSON_IsString(AS(j)); }
-bool json_is_number(const json *j) { return j && cJSON_IsNumber(AS(j)); }
-bool json_is_null(const json *j) { return j && cJSON_IsNull(AS(j)); }
-bool json_is_bool(const json *j) { return j && cJSON_IsBool(AS(j)); }
-bool json_true(const json *j) { return j && cJSON_IsTrue(AS(j)); }
+bool json_is_object(const json *j)
+{
+    return j && cJSON_IsObject(AS(j));
+}
+bool json_is_array(const json *j)
+{
+    return j && cJSON_IsArray(AS(j));
+}
+bool json_is_string(const json *j)
+{
+    return j && cJSON_IsString(AS(j));
+}
+bool json_is_number(const json *j)
+{
+    return j && cJSON_IsNumber(AS(j));
+}
+bool json_is_null(const json *j)
+{
+    return j && cJSON_IsNull(AS(j));
+}
+bool json_is_bool(const json *j)
+{
+    return j && cJSON_IsBool(AS(j));
+}
+bool json_true(const json *j)
+{
+    return j && cJSON_IsTrue(AS(j));
+}
 
 json *json_get(const json *obj, const char *key)
 {
@@ -132,8 +153,14 @@ const char *json_key(const json *item)
     return item ? AS(item)->string : NULL;
 }
 
-json *json_new_object(void) { return (json *)cJSON_CreateObject(); }
-json *json_new_array(void) { return (json *)cJSON_CreateArray(); }
+json *json_new_object(void)
+{
+    return (json *)cJSON_CreateObject();
+}
+json *json_new_array(void)
+{
+    return (json *)cJSON_CreateArray();
+}
 
 void json_set_str(json *obj, const char *key, const char *v)
 {
@@ -191,18 +218,30 @@ char *json_print(const json *j)
 static const char *status_title(int status)
 {
     switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    default: return status >= 500 ? "Internal Server Error" : "Error";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Error";
     }
 }
 
@@ -232,8 +271,11 @@ bool json_text_ok(const char *s, size_t max_len)
         if (++n > max_len)
             return false;
         unsigned c = *p;
-        int extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1
-                  : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+        int extra = c < 0x80             ? 0
+                    : (c & 0xe0) == 0xc0 ? 1
+                    : (c & 0xf0) == 0xe0 ? 2
+                    : (c & 0xf8) == 0xf0 ? 3
+                                         : -1;
         if (extra < 0 || (c < 0x20) || (c == 0xc0 || c == 0xc1) || c > 0xf4)
             return false;
         p++;

@@ -10,7 +10,7 @@
 typedef struct slot {
     int64_t lease_id; /* 0: none */
     int64_t expires;
-    uint64_t seq;     /* the latest write applied to this sample */
+    uint64_t seq; /* the latest write applied to this sample */
     bool in_pool, labeled;
 } slot;
 
@@ -20,9 +20,9 @@ typedef struct deadline {
 
 /* What a reload replaces as a whole. */
 typedef struct pool_state {
-    slot *slots;        /* by sample id, 0..max_id */
+    slot *slots; /* by sample id, 0..max_id */
     int64_t max_id;
-    deadline *heap;     /* min-heap on expires */
+    deadline *heap; /* min-heap on expires */
     size_t heap_n, heap_cap;
     int64_t pool, labeled, leased;
 } pool_state;
@@ -36,9 +36,9 @@ typedef struct logged {
 struct lease_table {
     pthread_mutex_t mu;
     pool_state s;
-    bool heap_lost;     /* a deadline could not be pushed: scan instead */
+    bool heap_lost; /* a deadline could not be pushed: scan instead */
     ranking *rank;
-    size_t hint;        /* every ranked sample before it is taken */
+    size_t hint; /* every ranked sample before it is taken */
     /* From a reload's start to its swap, every change applied to the old
      * state is kept here and applied again to the new one: a write that
      * commits after the reload read the database may apply before the
@@ -327,7 +327,8 @@ static int candidates(lease_table *lt, const ranking *r, int64_t now,
     return k;
 }
 
-#define TAKE_SLACK 8 /* candidates beyond n, for those the table is behind on */
+/* candidates beyond n, for those the table is behind on */
+#define TAKE_SLACK 8
 
 int lease_take(lease_table *lt, store *st, const char *annotator, int n,
                int64_t now, int64_t ttl_ms, lease_grant *out, int *got,
@@ -420,8 +421,7 @@ int lease_peek(lease_table *lt, int64_t now, int limit, int64_t *ids,
     int got = 0;
     pthread_mutex_lock(&lt->mu);
     expire(lt, now);
-    for (size_t p = lt->hint; lt->rank && p < lt->rank->n && got < limit;
-         p++) {
+    for (size_t p = lt->hint; lt->rank && p < lt->rank->n && got < limit; p++) {
         int64_t id = lt->rank->ids[p];
         if (is_free(slot_of(lt, id), now)) {
             ids[got] = id;

@@ -33,7 +33,8 @@ static const char USAGE[] =
     "  init   --db FILE --classes NAME,NAME,... (--shape HxWxC | --dim N)\n"
     "         [--keys K,K,...] [--name NAME]\n"
     "         create a project database; keys default to 1..9, 0, a..z\n"
-    "  import --db FILE (--idx IMAGES[.gz] [--labels LABELS[.gz]] | --images DIR)\n"
+    "  import --db FILE (--idx IMAGES[.gz] [--labels LABELS[.gz]] | --images "
+    "DIR)\n"
     "         [--split pool|eval]\n"
     "         add samples in one transaction (duplicates are skipped)\n"
     "  serve  --db FILE [--config FILE] [--bind ADDR] [--port N] [--open]\n"
@@ -130,8 +131,7 @@ static void only_known(const args *a, const char *known)
         char all[600];
         snprintf(all, sizeof(all), " %s ", known);
         if (!strstr(all, pat)) {
-            fprintf(stderr, "arald: unknown option %s (see arald --help)\n",
-                    s);
+            fprintf(stderr, "arald: unknown option %s (see arald --help)\n", s);
             exit(2);
         }
     }
@@ -207,8 +207,8 @@ static void parse_shape(const args *a, project_info *p)
     char extra;
     if (sscanf(shape, "%dx%dx%d%c", &p->height, &p->width, &p->channels,
                &extra) != 3 ||
-        p->height < 1 || p->width < 1 || p->height > 4096 ||
-        p->width > 4096 || (p->channels != 1 && p->channels != 3))
+        p->height < 1 || p->width < 1 || p->height > 4096 || p->width > 4096 ||
+        (p->channels != 1 && p->channels != 3))
         die("--shape must be HxWxC with C 1 or 3, not %s", shape);
 }
 
@@ -216,8 +216,7 @@ static void default_keys(project_info *p)
 {
     static const char keys[] = "1234567890abcdefghijklmnopqrstuvwxyz";
     for (int i = 0; i < p->n_classes; i++)
-        snprintf(p->keys[i], sizeof(p->keys[i]), "%c",
-                 i < 36 ? keys[i] : '?');
+        snprintf(p->keys[i], sizeof(p->keys[i]), "%c", i < 36 ? keys[i] : '?');
 }
 
 static int cmd_init(const args *a)
@@ -226,11 +225,12 @@ static int cmd_init(const args *a)
     project_info p = {0};
     const char *db = need(a, "--db"), *classes = need(a, "--classes");
     parse_shape(a, &p);
-    p.n_classes = split_list(classes, p.classes, STORE_MAX_CLASSES,
-                             STORE_NAME_MAX);
+    p.n_classes =
+        split_list(classes, p.classes, STORE_MAX_CLASSES, STORE_NAME_MAX);
     if (p.n_classes < 2)
         die("--classes needs 2..256 distinct names of 1-63 characters, "
-            "comma separated: %s", classes);
+            "comma separated: %s",
+            classes);
     for (int i = 0; i < p.n_classes; i++)
         if (!json_text_ok(p.classes[i], STORE_NAME_MAX - 1))
             die("class name %s has control characters", p.classes[i]);
@@ -288,15 +288,15 @@ static int import_idx_cmd(const args *a, store *st, const project_info *p)
     if (labels && idx_read_file(labels, &lab, why, sizeof(why)))
         die("%s", why);
     import_stats s;
-    int rc = import_idx_into(st, p, &img, labels ? &lab : NULL,
-                             split_arg(a), base_name(images), util_now_ms(),
-                             &s, why, sizeof(why));
+    int rc =
+        import_idx_into(st, p, &img, labels ? &lab : NULL, split_arg(a),
+                        base_name(images), util_now_ms(), &s, why, sizeof(why));
     free(img.data);
     free(lab.data);
     if (rc)
         die("%s; nothing was imported", why);
-    printf("imported %d samples into %s (%d duplicates skipped)\n",
-           s.inserted, split_arg(a), s.duplicates);
+    printf("imported %d samples into %s (%d duplicates skipped)\n", s.inserted,
+           split_arg(a), s.duplicates);
     return 0;
 }
 
@@ -329,9 +329,9 @@ static int by_name(const struct dirent **x, const struct dirent **y)
 }
 
 /* Decodes one file and inserts it; returns 0 or prints why. */
-static int import_one_image(store *st, const project_info *p,
-                            const char *dir, const char *name,
-                            const char *split, uint8_t *px, int *dups)
+static int import_one_image(store *st, const project_info *p, const char *dir,
+                            const char *name, const char *split, uint8_t *px,
+                            int *dups)
 {
     char path[4096], why[300];
     size_t len;
@@ -370,8 +370,8 @@ static int import_dir_cmd(const args *a, store *st, const project_info *p)
         die("%s", "out of memory or database busy");
     for (int i = 0; i < n; i++) {
         if (!rc && is_image_name(list[i]->d_name)) {
-            rc = import_one_image(st, p, dir, list[i]->d_name, split_arg(a),
-                                  px, &dups);
+            rc = import_one_image(st, p, dir, list[i]->d_name, split_arg(a), px,
+                                  &dups);
             count++;
         }
         free(list[i]);
@@ -384,8 +384,8 @@ static int import_dir_cmd(const args *a, store *st, const project_info *p)
     }
     if (store_commit(st))
         die("%s", "the import could not be committed");
-    printf("imported %d images into %s (%d duplicates skipped)\n",
-           count - dups, split_arg(a), dups);
+    printf("imported %d images into %s (%d duplicates skipped)\n", count - dups,
+           split_arg(a), dups);
     return 0;
 }
 
@@ -400,8 +400,8 @@ static int cmd_import(const args *a)
     store *st = open_db(db, false);
     project_info p;
     load_project(st, &p);
-    int rc = arg(a, "--idx") ? import_idx_cmd(a, st, &p)
-                             : import_dir_cmd(a, st, &p);
+    int rc =
+        arg(a, "--idx") ? import_idx_cmd(a, st, &p) : import_dir_cmd(a, st, &p);
     store_close(st);
     return rc;
 }
@@ -428,8 +428,8 @@ static int cmd_token(const args *a)
     import_sha256(token, strlen(token), hash);
     store *st = open_db(db, false);
     int rc = store_begin(st);
-    if (!rc && (rc = store_token_insert(st, name, role, hash,
-                                        util_now_ms())) != 0)
+    if (!rc &&
+        (rc = store_token_insert(st, name, role, hash, util_now_ms())) != 0)
         store_rollback(st);
     else if (!rc)
         rc = store_commit(st);
@@ -503,8 +503,8 @@ static bool set_option(app_config *c, const char *k, const char *v)
 {
     int64_t n;
     bool ok = true;
-#define INT_OPT(key, field, lo, hi)                                           \
-    if (!strcmp(k, key))                                                      \
+#define INT_OPT(key, field, lo, hi)                                            \
+    if (!strcmp(k, key))                                                       \
         return util_parse_i64(v, lo, hi, &n) == 0 && ((c->field = n), true);
     INT_OPT("port", port, 0, 65535)
     INT_OPT("threads", threads, 2, 64)
@@ -553,8 +553,8 @@ static char *trim(char *s)
     while (*s == ' ' || *s == '\t')
         s++;
     char *e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-                     e[-1] == '\r'))
+    while (e > s &&
+           (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
         *--e = 0;
     return s;
 }
@@ -574,8 +574,10 @@ static void load_config(app_config *c, const char *path)
         if (eq)
             *eq = 0;
         if (!eq || !set_option(c, trim(s), trim(eq + 1))) {
-            fprintf(stderr, "arald: %s:%d: bad line (key = value; see "
-                            "arald --help for keys)\n", path, lineno);
+            fprintf(stderr,
+                    "arald: %s:%d: bad line (key = value; see "
+                    "arald --help for keys)\n",
+                    path, lineno);
             exit(2);
         }
     }
@@ -586,10 +588,12 @@ static void load_config(app_config *c, const char *path)
 static void apply_flags(app_config *c, const args *a)
 {
     static const char *const with_value[] = {
-        "db", "bind", "port", "threads", "lease-ttl", "max-body", "max-batch",
-        "timeout", "max-connections", "durability", "seed", "port-file",
-        "strategy", "start-strategy", "retrain-every", "min-labels",
-        "round-iters", "train-threads"};
+        "db",         "bind",           "port",
+        "threads",    "lease-ttl",      "max-body",
+        "max-batch",  "timeout",        "max-connections",
+        "durability", "seed",           "port-file",
+        "strategy",   "start-strategy", "retrain-every",
+        "min-labels", "round-iters",    "train-threads"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(*with_value); i++) {
         char flag_name[40], key[40];
         snprintf(flag_name, sizeof(flag_name), "--%s", with_value[i]);
@@ -742,7 +746,6 @@ int main(int argc, char **argv)
         args t = {argc - 3, argv + 3};
         return cmd_token(&t);
     }
-    fprintf(stderr, "arald: unknown command %s (see arald --help)\n",
-            argv[1]);
+    fprintf(stderr, "arald: unknown command %s (see arald --help)\n", argv[1]);
     return 2;
 }

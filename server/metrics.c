@@ -6,8 +6,8 @@
 #include <string.h>
 
 /* Upper bounds of the latency buckets, in microseconds. */
-static const int64_t BUCKETS[] = {100, 250, 500, 1000, 2500, 5000,
-                                  10000, 25000, 100000, 1000000};
+static const int64_t BUCKETS[] = {100,  250,   500,   1000,   2500,
+                                  5000, 10000, 25000, 100000, 1000000};
 #define NB (sizeof(BUCKETS) / sizeof(BUCKETS[0]))
 
 typedef struct route_stats {
@@ -99,11 +99,15 @@ static void render_route(buf *b, const route_stats *r, const char *name)
     for (size_t i = 0; i <= NB; i++) {
         cum += atomic_load(&r->bucket[i]);
         if (i < NB)
-            put(b, "arald_http_request_seconds_bucket{route=\"%s\",le=\"%g\"}"
-                   " %lld\n", name, BUCKETS[i] / 1e6, cum);
+            put(b,
+                "arald_http_request_seconds_bucket{route=\"%s\",le=\"%g\"}"
+                " %lld\n",
+                name, BUCKETS[i] / 1e6, cum);
         else
-            put(b, "arald_http_request_seconds_bucket{route=\"%s\",le=\"+Inf\"}"
-                   " %lld\n", name, cum);
+            put(b,
+                "arald_http_request_seconds_bucket{route=\"%s\",le=\"+Inf\"}"
+                " %lld\n",
+                name, cum);
     }
     put(b, "arald_http_request_seconds_sum{route=\"%s\"} %.6f\n", name,
         atomic_load(&r->sum_us) / 1e6);
@@ -127,18 +131,20 @@ char *metrics_render(metrics *m, const char *const *names, int n,
         (long long)atomic_load(&m->labels));
     put(&b, "# TYPE arald_leases_total counter\narald_leases_total %lld\n",
         (long long)atomic_load(&m->leases));
-    put(&b, "# TYPE arald_pool_samples gauge\narald_pool_samples %lld\n"
-            "# TYPE arald_labeled_samples gauge\narald_labeled_samples %lld\n"
-            "# TYPE arald_leased_samples gauge\narald_leased_samples %lld\n"
-            "# TYPE arald_queue_depth gauge\narald_queue_depth %lld\n"
-            "# TYPE arald_model_version gauge\narald_model_version %lld\n",
+    put(&b,
+        "# TYPE arald_pool_samples gauge\narald_pool_samples %lld\n"
+        "# TYPE arald_labeled_samples gauge\narald_labeled_samples %lld\n"
+        "# TYPE arald_leased_samples gauge\narald_leased_samples %lld\n"
+        "# TYPE arald_queue_depth gauge\narald_queue_depth %lld\n"
+        "# TYPE arald_model_version gauge\narald_model_version %lld\n",
         (long long)g->pool, (long long)g->labeled, (long long)g->leased,
         (long long)g->free, (long long)g->model_version);
-    put(&b, "# TYPE arald_labels_since_model gauge\n"
-            "arald_labels_since_model %lld\n"
-            "# TYPE arald_rounds_total counter\narald_rounds_total %lld\n"
-            "# TYPE arald_round_running gauge\narald_round_running %d\n"
-            "# TYPE arald_round_seconds gauge\n",
+    put(&b,
+        "# TYPE arald_labels_since_model gauge\n"
+        "arald_labels_since_model %lld\n"
+        "# TYPE arald_rounds_total counter\narald_rounds_total %lld\n"
+        "# TYPE arald_round_running gauge\narald_round_running %d\n"
+        "# TYPE arald_round_seconds gauge\n",
         (long long)g->labels_since_model, (long long)g->rounds_total,
         g->round_running);
     static const char *const phase[5] = {"read", "train", "score", "store",

@@ -21,8 +21,8 @@ void metrics_count_leases(metrics *m, int n);
 typedef struct metrics_gauges {
     int64_t pool, labeled, leased, free;
     int64_t model_version, labels_since_model;
-    int64_t rounds_total;   /* published since start */
-    int round_running;      /* 1 while the worker trains or scores */
+    int64_t rounds_total;    /* published since start */
+    int round_running;       /* 1 while the worker trains or scores */
     double round_seconds[5]; /* the last published round: read, train,
                                 score, store, publish */
 } metrics_gauges;

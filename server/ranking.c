@@ -76,16 +76,20 @@ ranking *ranking_new_random(const int64_t *ids, size_t n, uint64_t seed)
 }
 
 ranking *ranking_new_scored(const char *strategy, int64_t model_version,
-                            size_t n, int64_t *ids, float *scores,
-                            int *pseudo, float *confidence, float *sampler)
+                            size_t n, int64_t *ids, float *scores, int *pseudo,
+                            float *confidence, float *sampler)
 {
     ranking *r = calloc(1, sizeof(*r));
     if (!r) {
         free(ids), free(scores), free(pseudo), free(confidence), free(sampler);
         return NULL;
     }
-    *r = (ranking){.n = n, .ids = ids, .scores = scores, .pseudo = pseudo,
-                   .confidence = confidence, .sampler = sampler,
+    *r = (ranking){.n = n,
+                   .ids = ids,
+                   .scores = scores,
+                   .pseudo = pseudo,
+                   .confidence = confidence,
+                   .sampler = sampler,
                    .model_version = model_version};
     snprintf(r->strategy, sizeof(r->strategy), "%s", strategy);
     atomic_init(&r->refs, 1);
@@ -106,8 +110,7 @@ ranking *ranking_extend(const ranking *base, const int64_t *ids, size_t n,
     float *sm = base->sampler ? malloc(sizeof(float) * m) : NULL;
     int *ps = malloc(sizeof(int) * m);
     uint32_t *perm = malloc(sizeof(uint32_t) * (n + 1));
-    if (!id || !fresh || !sc || !ps || !cf || !perm ||
-        (base->sampler && !sm)) {
+    if (!id || !fresh || !sc || !ps || !cf || !perm || (base->sampler && !sm)) {
         free(id), free(fresh), free(sc), free(ps), free(cf), free(perm);
         free(sm);
         return NULL;

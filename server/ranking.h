@@ -16,13 +16,13 @@ typedef struct ranking {
     char strategy[16];     /* "random" or a name of core/score.h */
     int64_t model_version; /* -1 while there is no model */
     size_t n;
-    int64_t *ids;          /* sample ids, best first */
-    float *scores;         /* per position; NULL for random */
-    int *pseudo;           /* per position; NULL for random */
-    float *confidence;     /* per position; NULL for random */
-    float *sampler;        /* S(z) per position; NULL if not known */
+    int64_t *ids;      /* sample ids, best first */
+    float *scores;     /* per position; NULL for random */
+    int *pseudo;       /* per position; NULL for random */
+    float *confidence; /* per position; NULL for random */
+    float *sampler;    /* S(z) per position; NULL if not known */
     int64_t max_id;
-    int32_t *pos_of;       /* by sample id (0..max_id): position or -1 */
+    int32_t *pos_of; /* by sample id (0..max_id): position or -1 */
 } ranking;
 
 /* A seeded random order of ids (copied). Caller owns one reference. NULL
@@ -32,8 +32,8 @@ ranking *ranking_new_random(const int64_t *ids, size_t n, uint64_t seed);
  * NULL; all freed on failure too). Caller owns one reference; NULL on
  * allocation failure. */
 ranking *ranking_new_scored(const char *strategy, int64_t model_version,
-                            size_t n, int64_t *ids, float *scores,
-                            int *pseudo, float *confidence, float *sampler);
+                            size_t n, int64_t *ids, float *scores, int *pseudo,
+                            float *confidence, float *sampler);
 /* base's order, then the ids of `ids` that base does not rank, in a
  * seeded random order and unscored (score NaN, pseudo-label -1). Caller
  * owns one reference; NULL on allocation failure. */

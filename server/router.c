@@ -17,10 +17,10 @@
 #include "util.h"
 
 enum {
-    ROLE_TOKEN = 0,    /* any valid token */
+    ROLE_TOKEN = 0, /* any valid token */
     ROLE_ANNOTATE = 1,
     ROLE_INGEST = 2,
-    ROLE_PUBLIC = 8,   /* no token needed */
+    ROLE_PUBLIC = 8, /* no token needed */
     ROLE_ADMIN_ONLY = 16,
 };
 
@@ -297,8 +297,8 @@ static void run_idempotent(struct req *rq, struct resp *rs, handler_fn fn)
 
 static void method_not_allowed(struct req *rq, struct resp *rs)
 {
-    resp_problem(rs, rq, 405, "method_not_allowed",
-                 "%s is not allowed on %s", rq->method, rq->path);
+    resp_problem(rs, rq, 405, "method_not_allowed", "%s is not allowed on %s",
+                 rq->method, rq->path);
 }
 
 static void dispatch(struct req *rq, struct resp *rs);
@@ -330,9 +330,8 @@ static void dispatch(struct req *rq, struct resp *rs)
         if (!(ROUTES[i].roles & ROLE_PUBLIC) && !authenticate(rq, rs))
             return;
         if (!role_allows(rq->role, ROUTES[i].roles)) {
-            resp_problem(rs, rq, 403, "forbidden",
-                         "role %s may not call %s %s", rq->role, rq->method,
-                         ROUTES[i].pattern);
+            resp_problem(rs, rq, 403, "forbidden", "role %s may not call %s %s",
+                         rq->role, rq->method, ROUTES[i].pattern);
             return;
         }
         if (rq->query_overflow) {
@@ -359,8 +358,7 @@ bool req_param_id(const struct req *rq, struct resp *rs, int i,
     snprintf(code, sizeof(code), "unknown_%s", what);
     if (util_parse_i64(rq->params[i], 1, (int64_t)1 << 53, out) == 0)
         return true;
-    resp_problem(rs, rq, 404, code, "no %s with id '%s'", what,
-                 rq->params[i]);
+    resp_problem(rs, rq, 404, code, "no %s with id '%s'", what, rq->params[i]);
     return false;
 }
 

@@ -19,27 +19,28 @@ struct kv {
 
 struct req {
     struct app *app;
-    store *st;                  /* this thread's connection */
-    const char *method, *path;  /* path: percent-decoded by MHD */
+    store *st;                          /* this thread's connection */
+    const char *method, *path;          /* path: percent-decoded by MHD */
     const char *params[REQ_MAX_PARAMS]; /* ":x" path segments, in order */
     struct kv query[REQ_MAX_QUERY];
     int n_query;
     bool query_overflow;
     const char *content_type, *idem_key, *authorization, *if_none_match;
-    const char *body;           /* NUL-terminated, body_len bytes */
+    const char *body; /* NUL-terminated, body_len bytes */
     size_t body_len;
     char request_id[24];
-    int64_t now;                /* unix ms at arrival */
+    int64_t now;                        /* unix ms at arrival */
     char role[16], who[STORE_NAME_MAX]; /* the authenticated principal */
-    int route;                  /* index in the route table, -1 if none */
-    const char *fault;          /* X-Arald-Fault (tests; see fault.h) */
-    struct txn *txn;            /* the open write transaction (txn.h) */
+    int route;         /* index in the route table, -1 if none */
+    const char *fault; /* X-Arald-Fault (tests; see fault.h) */
+    struct txn *txn;   /* the open write transaction (txn.h) */
 };
 
 /* A streamed body: called until it returns STREAM_END; 0..max bytes per
- * call (0 only after suspending, see stream_attach), or STREAM_ERROR to cut the connection before the last chunk (the
- * status line is gone already: a truncated transfer is the only honest
- * signal left). Runs on the connection's own MHD thread. */
+ * call (0 only after suspending, see stream_attach), or STREAM_ERROR to cut the
+ * connection before the last chunk (the status line is gone already: a
+ * truncated transfer is the only honest signal left). Runs on the connection's
+ * own MHD thread. */
 typedef long (*stream_fn)(void *ctx, char *buf, size_t max);
 #define STREAM_END (-1L)
 #define STREAM_ERROR (-2L)
@@ -47,7 +48,7 @@ typedef long (*stream_fn)(void *ctx, char *buf, size_t max);
 struct resp {
     int status;
     const char *content_type;
-    char *body;          /* malloc'd (freed by http.c) unless body_static */
+    char *body; /* malloc'd (freed by http.c) unless body_static */
     size_t len;
     bool body_static;
     const char *hdr_name[4];

@@ -11,8 +11,8 @@
 #include "store.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,29 +22,52 @@
 #include "fault.h"
 
 enum stmt_id {
-    S_BEGIN, S_COMMIT, S_ROLLBACK,
-    S_PROJECT_GET, S_CLASSES_GET, S_SETTING_GET, S_SETTING_SET,
-    S_SAMPLE_INSERT, S_SAMPLE_DATA_INSERT, S_SAMPLE_BY_HASH, S_SAMPLE_GET, S_SAMPLE_DATA,
-    S_POOL_IDS, S_POOL_MAX_ID, S_POOL_STATES, S_SAMPLES_LIST, S_SAMPLES_COUNT,
-    S_LEASE_INSERT, S_SAMPLE_SET_LEASE, S_LEASE_GET, S_LEASE_SET_STATE,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_PROJECT_GET,
+    S_CLASSES_GET,
+    S_SETTING_GET,
+    S_SETTING_SET,
+    S_SAMPLE_INSERT,
+    S_SAMPLE_DATA_INSERT,
+    S_SAMPLE_BY_HASH,
+    S_SAMPLE_GET,
+    S_SAMPLE_DATA,
+    S_POOL_IDS,
+    S_POOL_MAX_ID,
+    S_POOL_STATES,
+    S_SAMPLES_LIST,
+    S_SAMPLES_COUNT,
+    S_LEASE_INSERT,
+    S_SAMPLE_SET_LEASE,
+    S_LEASE_GET,
+    S_LEASE_SET_STATE,
     S_SAMPLE_CLEAR_LEASE,
-    S_LABEL_INSERT, S_SAMPLE_SET_LABEL, S_LABEL_GET, S_LABEL_RETRACTED,
-    S_LABEL_CURRENT, S_EXPORT,
-    S_IDEM_GET, S_IDEM_PUT, S_TOKEN_INSERT, S_TOKEN_LOOKUP,
+    S_LABEL_INSERT,
+    S_SAMPLE_SET_LABEL,
+    S_LABEL_GET,
+    S_LABEL_RETRACTED,
+    S_LABEL_CURRENT,
+    S_EXPORT,
+    S_IDEM_GET,
+    S_IDEM_PUT,
+    S_TOKEN_INSERT,
+    S_TOKEN_LOOKUP,
     S_COUNT
 };
 
 /* The sample state filter, shared by list and count: ?1 state, ?2 split,
  * ?3 now. */
-#define STATE_FILTER                                                          \
-    " (?2 IS NULL OR split = ?2) AND (?1 IS NULL"                             \
-    " OR (?1 = 'labeled' AND label IS NOT NULL)"                              \
-    " OR (?1 = 'leased' AND label IS NULL AND lease_expires > ?3)"            \
-    " OR (?1 = 'unlabeled' AND label IS NULL"                                 \
+#define STATE_FILTER                                                           \
+    " (?2 IS NULL OR split = ?2) AND (?1 IS NULL"                              \
+    " OR (?1 = 'labeled' AND label IS NOT NULL)"                               \
+    " OR (?1 = 'leased' AND label IS NULL AND lease_expires > ?3)"             \
+    " OR (?1 = 'unlabeled' AND label IS NULL"                                  \
     "     AND (lease_expires IS NULL OR lease_expires <= ?3)))"
 
-#define SAMPLE_COLS                                                           \
-    "id, external_id, split, known_label, label, label_id, lease_id,"         \
+#define SAMPLE_COLS                                                            \
+    "id, external_id, split, known_label, label, label_id, lease_id,"          \
     " lease_expires"
 
 static const char *const SQL[S_COUNT] = {
@@ -144,8 +167,8 @@ struct store {
 };
 
 static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
-static conn writer;       /* guarded by write_mutex */
-static int open_stores;   /* guarded by write_mutex; closes writer at 0 */
+static conn writer;     /* guarded by write_mutex */
+static int open_stores; /* guarded by write_mutex; closes writer at 0 */
 
 static conn *cur(store *st)
 {
@@ -180,12 +203,21 @@ static void done(sqlite3_stmt *s)
 static int map_rc(int rc)
 {
     switch (rc & 0xff) {
-    case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return 0;
-    case SQLITE_BUSY: case SQLITE_LOCKED: return ARAL_EBUSY;
-    case SQLITE_NOMEM: return ARAL_ENOMEM;
-    case SQLITE_CONSTRAINT: return ARAL_ECONFLICT;
-    case SQLITE_TOOBIG: return ARAL_ETOOBIG;
-    default: return ARAL_EIO;
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return 0;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return ARAL_EBUSY;
+    case SQLITE_NOMEM:
+        return ARAL_ENOMEM;
+    case SQLITE_CONSTRAINT:
+        return ARAL_ECONFLICT;
+    case SQLITE_TOOBIG:
+        return ARAL_ETOOBIG;
+    default:
+        return ARAL_EIO;
     }
 }
 
@@ -297,8 +329,10 @@ static int configure(sqlite3 *db, store_opts o, char *err, size_t n)
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, 5000);
     if (exec_sql(db, "PRAGMA journal_mode=WAL", err, n) ||
-        exec_sql(db, o.durable_full ? "PRAGMA synchronous=FULL"
-                                    : "PRAGMA synchronous=NORMAL", err, n) ||
+        exec_sql(db,
+                 o.durable_full ? "PRAGMA synchronous=FULL"
+                                : "PRAGMA synchronous=NORMAL",
+                 err, n) ||
         exec_sql(db, "PRAGMA foreign_keys=ON", err, n) ||
         (o.no_autocheckpoint &&
          exec_sql(db, "PRAGMA wal_autocheckpoint=0", err, n)))
@@ -395,19 +429,20 @@ int store_schema_version(store *st)
 #define GROUP_MAX 64
 
 static pthread_cond_t committed_cv = PTHREAD_COND_INITIALIZER;
-static atomic_int waiting;     /* threads blocked in store_begin */
-static bool in_txn;            /* the writer has an open transaction */
-static int group_size;         /* requests in the open transaction */
+static atomic_int waiting;              /* threads blocked in store_begin */
+static bool in_txn;                     /* the writer has an open transaction */
+static int group_size;                  /* requests in the open transaction */
 static uint64_t epoch, committed_epoch; /* numbers of transactions */
-static uint64_t write_seq;     /* requests begun, in write_mutex order */
-static int epoch_rc[64];       /* COMMIT result by epoch % 64 */
+static uint64_t write_seq; /* requests begun, in write_mutex order */
+static int epoch_rc[64];   /* COMMIT result by epoch % 64 */
 
 static int finish(store *st);
 
 static int writer_exec(const char *sql)
 {
     return sqlite3_exec(writer.db, sql, NULL, NULL, NULL) == SQLITE_OK
-               ? 0 : ARAL_EIO;
+               ? 0
+               : ARAL_EIO;
 }
 
 int store_begin(store *st)
@@ -421,8 +456,9 @@ int store_begin(store *st)
     char err[256];
     /* One database per process: the first writer opens it for all. The
      * store's own connection already applied any migration. */
-    int rc = writer.db ? 0 : conn_open(&writer, st->path, st->opts, false,
-                                       err, sizeof(err));
+    int rc = writer.db ? 0
+                       : conn_open(&writer, st->path, st->opts, false, err,
+                                   sizeof(err));
     if (!rc && fault_hit("begin"))
         rc = ARAL_EBUSY;
     if (!rc && !in_txn && (rc = exec(writer.st[S_BEGIN])) == 0) {
@@ -533,8 +569,8 @@ static int insert_classes(store *st, const project_info *p)
 {
     sqlite3_stmt *s;
     int rc = sqlite3_prepare_v2(
-        cur(st)->db, "INSERT INTO classes(id, name, key) VALUES (?1, ?2, ?3)", -1,
-        &s, NULL);
+        cur(st)->db, "INSERT INTO classes(id, name, key) VALUES (?1, ?2, ?3)",
+        -1, &s, NULL);
     for (int i = 0; rc == 0 && i < p->n_classes; i++) {
         sqlite3_bind_int(s, 1, i);
         sqlite3_bind_text(s, 2, p->classes[i], -1, SQLITE_TRANSIENT);
@@ -881,8 +917,8 @@ int store_label_insert(store *st, int64_t sample_id, int label,
                        const char *annotator, int64_t lease_id, int64_t now,
                        int64_t model_version, int64_t *label_id)
 {
-    int rc = insert_label_row(st, sample_id, label, annotator, lease_id, now,
-                              0, model_version, label_id);
+    int rc = insert_label_row(st, sample_id, label, annotator, lease_id, now, 0,
+                              model_version, label_id);
     if (!rc)
         rc = set_current_label(st, sample_id, label, *label_id);
     if (!rc && lease_id > 0)
@@ -1059,9 +1095,8 @@ int store_backup(store *st, const char *to, char *err, size_t n)
 int store_checkpoint(store *st, int *wal_frames)
 {
     int log = 0, done_frames = 0;
-    int rc = sqlite3_wal_checkpoint_v2(st->own.db, NULL,
-                                       SQLITE_CHECKPOINT_PASSIVE, &log,
-                                       &done_frames);
+    int rc = sqlite3_wal_checkpoint_v2(
+        st->own.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done_frames);
     *wal_frames = log;
     return map_rc(rc);
 }
@@ -1071,10 +1106,10 @@ int store_checkpoint_restart(store *st)
     pthread_mutex_lock(&write_mutex);
     /* A group transaction may be open and handed on: the restart would
      * wait for it while holding the lock its committer needs. Skip. */
-    int rc = in_txn ? ARAL_EBUSY
-                    : map_rc(sqlite3_wal_checkpoint_v2(
-                          st->own.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
-                          NULL));
+    int rc =
+        in_txn ? ARAL_EBUSY
+               : map_rc(sqlite3_wal_checkpoint_v2(
+                     st->own.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL));
     pthread_mutex_unlock(&write_mutex);
     return rc;
 }
@@ -1083,8 +1118,8 @@ bool store_integrity_ok(store *st)
 {
     sqlite3_stmt *s;
     bool ok = false;
-    if (sqlite3_prepare_v2(st->own.db, "PRAGMA integrity_check", -1, &s, NULL) ==
-            SQLITE_OK &&
+    if (sqlite3_prepare_v2(st->own.db, "PRAGMA integrity_check", -1, &s,
+                           NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW) {
         const unsigned char *t = sqlite3_column_text(s, 0);
         ok = t && !strcmp((const char *)t, "ok");
@@ -1132,7 +1167,8 @@ static int pool_alloc(store_pool *p, int n, size_t each)
 static int read_begin(store *st)
 {
     return sqlite3_exec(st->own.db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
-               ? 0 : ARAL_EBUSY;
+               ? 0
+               : ARAL_EBUSY;
 }
 
 static void read_end(store *st)
@@ -1167,9 +1203,11 @@ int store_pool_read(store *st, size_t each, store_pool *out)
     if (!rc)
         rc = pool_alloc(out, (int)n, each);
     if (!rc)
-        rc = prepare(st, "SELECT s.id, s.split = 'eval', s.label,"
-                         " s.known_label, d.data FROM samples s JOIN"
-                         " sample_data d ON d.id = s.id ORDER BY s.id", &s);
+        rc = prepare(st,
+                     "SELECT s.id, s.split = 'eval', s.label,"
+                     " s.known_label, d.data FROM samples s JOIN"
+                     " sample_data d ON d.id = s.id ORDER BY s.id",
+                     &s);
     int step = SQLITE_DONE;
     while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
         rc = pool_row(s, out, n);
@@ -1194,8 +1232,10 @@ int store_model_put(store *st, const uint8_t *ckpt, size_t len,
                     const char *sha256, int64_t now, int64_t *version)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "INSERT INTO models(checkpoint, sha256, created_at)"
-                         " VALUES (?1, ?2, ?3)", &s);
+    int rc = prepare(st,
+                     "INSERT INTO models(checkpoint, sha256, created_at)"
+                     " VALUES (?1, ?2, ?3)",
+                     &s);
     if (rc)
         return rc;
     sqlite3_bind_blob64(s, 1, ckpt, len, SQLITE_STATIC);
@@ -1206,12 +1246,14 @@ int store_model_put(store *st, const uint8_t *ckpt, size_t len,
     return rc;
 }
 
-int store_model_latest(store *st, int64_t *version, uint8_t **ckpt,
-                       size_t *len, char sha256[65])
+int store_model_latest(store *st, int64_t *version, uint8_t **ckpt, size_t *len,
+                       char sha256[65])
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "SELECT version, checkpoint, sha256 FROM models"
-                         " ORDER BY version DESC LIMIT 1", &s);
+    int rc = prepare(st,
+                     "SELECT version, checkpoint, sha256 FROM models"
+                     " ORDER BY version DESC LIMIT 1",
+                     &s);
     if (rc)
         return rc;
     *ckpt = NULL;
@@ -1230,9 +1272,11 @@ int store_model_latest(store *st, int64_t *version, uint8_t **ckpt,
 int store_ranking_put(store *st, int64_t version, const store_ranking *r)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "INSERT INTO rankings(model_version, strategy, n,"
-                         " ids, scores, pseudo, confidence, sampler)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &s);
+    int rc = prepare(st,
+                     "INSERT INTO rankings(model_version, strategy, n,"
+                     " ids, scores, pseudo, confidence, sampler)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     &s);
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, version);
@@ -1274,16 +1318,18 @@ int store_ranking_get(store *st, int64_t version, store_ranking *out)
 {
     sqlite3_stmt *s;
     memset(out, 0, sizeof(*out));
-    int rc = prepare(st, "SELECT strategy, n, ids, scores, pseudo,"
-                         " confidence, sampler FROM rankings"
-                         " WHERE model_version = ?1",
+    int rc = prepare(st,
+                     "SELECT strategy, n, ids, scores, pseudo,"
+                     " confidence, sampler FROM rankings"
+                     " WHERE model_version = ?1",
                      &s);
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, version);
     int step = sqlite3_step(s);
-    rc = step == SQLITE_ROW ? ranking_row(s, out)
-         : step == SQLITE_DONE ? ARAL_ENOTFOUND : map_rc(step);
+    rc = step == SQLITE_ROW    ? ranking_row(s, out)
+         : step == SQLITE_DONE ? ARAL_ENOTFOUND
+                               : map_rc(step);
     sqlite3_finalize(s);
     if (rc) {
         free(out->ids), free(out->scores);
@@ -1293,18 +1339,20 @@ int store_ranking_get(store *st, int64_t version, store_ranking *out)
     return rc;
 }
 
-#define ROUND_COLS                                                            \
-    "id, model_version, status, reason, strategy, labels_used, seed,"         \
-    " iterations, started_at, finished_at, seconds_read, seconds_train,"      \
-    " seconds_score, seconds_store, seconds_publish, losses, eval_accuracy,"  \
+#define ROUND_COLS                                                             \
+    "id, model_version, status, reason, strategy, labels_used, seed,"          \
+    " iterations, started_at, finished_at, seconds_read, seconds_train,"       \
+    " seconds_score, seconds_store, seconds_publish, losses, eval_accuracy,"   \
     " per_class"
 
 int store_round_put(store *st, round_row *r)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "INSERT INTO rounds(" ROUND_COLS ") VALUES (NULL,"
-                         " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                         " ?13, ?14, ?15, ?16, ?17, ?18)", &s);
+    int rc = prepare(st,
+                     "INSERT INTO rounds(" ROUND_COLS ") VALUES (NULL,"
+                     " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                     " ?13, ?14, ?15, ?16, ?17, ?18)",
+                     &s);
     if (rc)
         return rc;
     bind_int_or_null(s, 2, r->model_version, r->model_version < 0);
@@ -1330,8 +1378,10 @@ int store_round_set_seconds(store *st, int64_t id, double store_s,
                             double publish_s)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "UPDATE rounds SET seconds_store = ?2,"
-                         " seconds_publish = ?3 WHERE id = ?1", &s);
+    int rc = prepare(st,
+                     "UPDATE rounds SET seconds_store = ?2,"
+                     " seconds_publish = ?3 WHERE id = ?1",
+                     &s);
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, id);
@@ -1356,7 +1406,8 @@ static void round_of(sqlite3_stmt *s, round_row *r)
         r->seconds[i] = sqlite3_column_double(s, 10 + i);
     copy_text(r->losses, sizeof(r->losses), s, 15);
     r->eval_accuracy = sqlite3_column_type(s, 16) == SQLITE_NULL
-                           ? -1.0 : sqlite3_column_double(s, 16);
+                           ? -1.0
+                           : sqlite3_column_double(s, 16);
     copy_text(r->per_class, sizeof(r->per_class), s, 17);
 }
 
@@ -1394,8 +1445,10 @@ int store_rounds_list(store *st, int64_t after, int limit,
                       void (*fn)(void *ctx, const round_row *r), void *ctx)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "SELECT " ROUND_COLS " FROM rounds WHERE id > ?1"
-                         " ORDER BY id LIMIT ?2", &s);
+    int rc = prepare(st,
+                     "SELECT " ROUND_COLS " FROM rounds WHERE id > ?1"
+                     " ORDER BY id LIMIT ?2",
+                     &s);
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, after);

@@ -39,23 +39,23 @@ typedef struct sample_row {
     char external_id[256];
     bool has_external_id;
     char split[8];
-    int known_label;   /* -1: none */
-    int label;         /* current label, -1: none */
+    int known_label; /* -1: none */
+    int label;       /* current label, -1: none */
     int64_t label_id;
-    int64_t lease_id;  /* 0: none */
+    int64_t lease_id; /* 0: none */
     int64_t lease_expires;
 } sample_row;
 
 typedef struct lease_row {
     int64_t id, sample_id, created_at, expires_at;
     char annotator[STORE_NAME_MAX];
-    char state[12]; /* active, done, released */
+    char state[12];        /* active, done, released */
     int64_t model_version; /* of the ranking that served it; -1: none */
 } lease_row;
 
 typedef struct label_row {
     int64_t id, sample_id, lease_id, created_at, retracts;
-    int label; /* -1 for a retraction */
+    int label;             /* -1 for a retraction */
     int64_t model_version; /* -1: none */
     char annotator[STORE_NAME_MAX];
     bool retracted; /* a later row retracts this one */
@@ -70,8 +70,8 @@ typedef struct export_row {
 } export_row;
 
 typedef struct store_opts {
-    bool create;        /* create the file if missing */
-    bool durable_full;  /* synchronous=FULL */
+    bool create;            /* create the file if missing */
+    bool durable_full;      /* synchronous=FULL */
     bool no_autocheckpoint; /* leave checkpoints to store_checkpoint */
 } store_opts;
 
@@ -191,9 +191,9 @@ typedef struct store_pool {
     int n;
     size_t each;
     int64_t *ids;
-    bool *eval;     /* in the eval split */
-    int *label;     /* current label, -1: none */
-    int *known;     /* label that came with the import, -1: none */
+    bool *eval; /* in the eval split */
+    int *label; /* current label, -1: none */
+    int *known; /* label that came with the import, -1: none */
     uint8_t *data;
 } store_pool;
 int store_pool_read(store *st, size_t each, store_pool *out);
@@ -203,8 +203,8 @@ void store_pool_free(store_pool *p);
 int store_model_put(store *st, const uint8_t *ckpt, size_t len,
                     const char *sha256, int64_t now, int64_t *version);
 /* The newest model (ARAL_ENOTFOUND if none); caller frees *ckpt. */
-int store_model_latest(store *st, int64_t *version, uint8_t **ckpt,
-                       size_t *len, char sha256[65]);
+int store_model_latest(store *st, int64_t *version, uint8_t **ckpt, size_t *len,
+                       char sha256[65]);
 
 /* A model's ranking, best first (see schema 0002). get allocates the
  * four arrays (caller frees each). */
@@ -227,10 +227,10 @@ typedef struct round_row {
     char reason[200];
     char strategy[16];
     int64_t labels_used, seed, iterations, started_at, finished_at;
-    double seconds[5];     /* read, train, score, store, publish */
-    char losses[512];      /* JSON object */
-    double eval_accuracy;  /* < 0: no eval split */
-    char per_class[8192];  /* JSON object, "" if none */
+    double seconds[5];    /* read, train, score, store, publish */
+    char losses[512];     /* JSON object */
+    double eval_accuracy; /* < 0: no eval split */
+    char per_class[8192]; /* JSON object, "" if none */
 } round_row;
 int store_round_put(store *st, round_row *r);
 /* The store and publish phases, known only after the round's row. */

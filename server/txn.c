@@ -25,8 +25,8 @@ int txn_note_sample(struct txn *t, store *st, int64_t sample_id)
     int rc = store_sample_get(st, sample_id, &s);
     if (rc)
         return rc;
-    return txn_note(t, (lease_change){s.id, s.label >= 0, s.lease_id,
-                                      s.lease_expires});
+    return txn_note(
+        t, (lease_change){s.id, s.label >= 0, s.lease_id, s.lease_expires});
 }
 
 static void fail(const struct req *rq, struct resp *rs, const char *code,
@@ -63,8 +63,9 @@ int app_write(const struct req *rq, struct resp *rs, write_fn fn, void *ctx)
     struct req *mut = (struct req *)rq;
     struct txn t = {0};
     if (store_begin(rq->st)) {
-        fail(rq, rs, "storage_busy", "the database is busy; nothing was "
-                                     "changed, try again");
+        fail(rq, rs, "storage_busy",
+             "the database is busy; nothing was "
+             "changed, try again");
         return ARAL_EBUSY;
     }
     mut->txn = &t;

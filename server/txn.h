@@ -20,9 +20,9 @@
 struct txn {
     lease_change *changes; /* the states rows were left in, in order */
     int n, cap;
-    bool pool_changed;     /* samples were added: reload and re-rank */
-    int labels, leases;    /* counted in the metrics after the commit */
-    bool labels_changed;   /* labels or undos: the worker may be due */
+    bool pool_changed;   /* samples were added: reload and re-rank */
+    int labels, leases;  /* counted in the metrics after the commit */
+    bool labels_changed; /* labels or undos: the worker may be due */
 };
 
 /* fn's result: 0 (commit), a negative ARAL_E code (roll back; a response

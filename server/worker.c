@@ -38,23 +38,23 @@ static aral *new_model(int dim, int classes, uint64_t seed)
     return m;
 }
 
-#define EVENT_GAP_MS 250     /* progress and label events: 4 a second */
+#define EVENT_GAP_MS 250 /* progress and label events: 4 a second */
 #define HEARTBEAT_MS 15000
 #define POKE_GAP_MS 20
 
 struct worker {
     struct app *a;
     int64_t last_progress_ms, last_labels_ms, last_beat_ms;
-    int64_t labels_sent;        /* the count the last labels event gave */
+    int64_t labels_sent; /* the count the last labels event gave */
     _Atomic int64_t last_poke_ms;
-    store *st;       /* the worker's own connection */
-    aral *model;     /* NULL until a first round or a stored model */
+    store *st;   /* the worker's own connection */
+    aral *model; /* NULL until a first round or a stored model */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop, requested;
     fault_plan fault; /* of the request that asked for the round */
-    int64_t skip_at; /* labels when a round last found too few; -1 none */
+    int64_t skip_at;  /* labels when a round last found too few; -1 none */
     int64_t train_us;
     /* the label-free start: the pool size it ordered (-1: none yet), the
      * size last seen with the time it was first seen, when the pool first
@@ -116,10 +116,10 @@ json *worker_status_json(worker *w, worker_status *s)
     json_set_str(o, "last_error", s->last_error[0] ? s->last_error : NULL);
     /* Before a model, the order served: the label-free start's once it
      * is published, random until then. */
-    ranking *r = s->model_version >= 0 ? NULL
-                                       : ranking_acquire(&w->a->ranking);
-    json_set_str(o, "strategy", s->model_version >= 0 ? w->a->cfg.strategy
-                                                      : ranking_strategy(r));
+    ranking *r = s->model_version >= 0 ? NULL : ranking_acquire(&w->a->ranking);
+    json_set_str(o, "strategy",
+                 s->model_version >= 0 ? w->a->cfg.strategy
+                                       : ranking_strategy(r));
     ranking_release(r);
     return o;
 }
@@ -265,8 +265,10 @@ static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
         int k = d->n_pool - at < SCORE_CHUNK ? d->n_pool - at : SCORE_CHUNK;
         if (stopping(w))
             return ARAL_ECANCELED;
-        aral_out out = {o->pseudo + at, o->conf + at, o->ent + at, o->s + at,
-                        NULL, o->fd ? o->feat + (size_t)at * o->fd : NULL};
+        aral_out out = {
+            o->pseudo + at, o->conf + at,
+            o->ent + at,    o->s + at,
+            NULL,           o->fd ? o->feat + (size_t)at * o->fd : NULL};
         int rc = aral_infer_out(w->model, &d->x, d->pool_idx + at, k, &out);
         if (rc)
             return rc;
@@ -298,8 +300,8 @@ static float *gather(const float *src, const int *pos, int n, int width)
 /* Pool positions in the strategy's order. The typical strategies see the
  * unlabeled as candidates and the labeled as what covers the clusters;
  * labeled positions (queued again only by an undo) follow them. */
-static int order_pool(worker *w, round_data *d, const scored *o,
-                      strategy st, int *order, float *key)
+static int order_pool(worker *w, round_data *d, const scored *o, strategy st,
+                      int *order, float *key)
 {
     if (!strategy_needs_features(st)) {
         score_in in = {.n = d->n_pool, .sampler = o->s, .entropy = o->ent};
@@ -324,10 +326,15 @@ static int order_pool(worker *w, round_data *d, const scored *o,
         gather_into(f, o->feat, cand, nc, o->fd);
         gather_into(f + (size_t)nc * o->fd, o->feat, lab, nl, o->fd);
     }
-    score_in in = {.n = nc, .sampler = cs, .entropy = ce, .scratch = f,
-                   .feat_dim = o->fd, .n_lab = nl,
+    score_in in = {.n = nc,
+                   .sampler = cs,
+                   .entropy = ce,
+                   .scratch = f,
+                   .feat_dim = o->fd,
+                   .n_lab = nl,
                    .budget = w->a->cfg.retrain_every,
-                   .stop = stop_requested, .stop_ctx = w};
+                   .stop = stop_requested,
+                   .stop_ctx = w};
     if (!rc)
         rc = score_order(st, &in, w->a->cfg.seed, order, NULL);
     for (int j = 0; !rc && j < nc; j++) /* candidate -> pool position */
@@ -342,8 +349,8 @@ static int order_pool(worker *w, round_data *d, const scored *o,
 
 /* The pool in the strategy's order (score_order, core/score.h) into
  * *out; each position keeps its sort key as the score. */
-static int rank_pool(worker *w, round_data *d, const scored *o,
-                     strategy st, ranking **out)
+static int rank_pool(worker *w, round_data *d, const scored *o, strategy st,
+                     ranking **out)
 {
     size_t n = (size_t)d->n_pool, m = n ? n : 1;
     int *order = malloc(sizeof(int) * m);
@@ -422,8 +429,7 @@ static void sha_hex(const uint8_t *buf, size_t len, char out[65])
 }
 
 /* Model, ranking and round in one transaction; *version set. */
-static int store_round(worker *w, ranking *r, round_row *row,
-                       int64_t *version)
+static int store_round(worker *w, ranking *r, round_row *row, int64_t *version)
 {
     size_t len = aral_save_size(w->model);
     uint8_t *buf = malloc(len);
@@ -440,8 +446,9 @@ static int store_round(worker *w, ranking *r, round_row *row,
     }
     rc = store_model_put(w->st, buf, len, sha, util_now_ms(), version);
     free(buf);
-    store_ranking sr = {"", r->n, r->ids, r->scores, (int32_t *)r->pseudo,
-                        r->confidence, r->sampler};
+    store_ranking sr = {
+        "",        r->n, r->ids, r->scores, (int32_t *)r->pseudo, r->confidence,
+        r->sampler};
     snprintf(sr.strategy, sizeof(sr.strategy), "%s", r->strategy);
     if (!rc)
         rc = store_ranking_put(w->st, *version, &sr);
@@ -484,8 +491,7 @@ static int load_model(worker *w, int64_t *version)
 
 /* ---- one round. */
 
-static void record_failure(worker *w, round_row *row, int rc,
-                           const char *why)
+static void record_failure(worker *w, round_row *row, int rc, const char *why)
 {
     bool cancelled = rc == ARAL_ECANCELED;
     row->model_version = -1; /* a model stored in a rolled-back commit */
@@ -500,8 +506,10 @@ static void record_failure(worker *w, round_row *row, int rc,
     else if (!stored)
         stored = store_commit(w->st);
     if (stored)
-        fprintf(stderr, "arald: worker: a %s round could not be recorded "
-                        "(%s)\n", row->status, aral_strerror(stored));
+        fprintf(stderr,
+                "arald: worker: a %s round could not be recorded "
+                "(%s)\n",
+                row->status, aral_strerror(stored));
     int64_t v;
     if (load_model(w, &v)) /* the stored model back, for the next round */
         fprintf(stderr, "arald: worker: the stored model does not load\n");
@@ -602,8 +610,10 @@ static void run_round(worker *w, round_row *row, round_data *d)
         publish(w, r, row, version, d->n_lab);
     } else {
         ranking_release(r);
-        record_failure(w, row, rc, rc == ARAL_EINVAL ? "losses or scores "
-                                                       "not finite" : why);
+        record_failure(w, row, rc,
+                       rc == ARAL_EINVAL ? "losses or scores "
+                                           "not finite"
+                                         : why);
     }
     scored_free(&o);
 }
@@ -619,8 +629,8 @@ static void run_round(worker *w, round_row *row, round_data *d)
 
 /* Pool rows rows[0..n) as floats in [0, 1] (images) or as stored, into
  * out; false when the daemon stops meanwhile. */
-static bool pixels_into(worker *w, const round_data *d, const int *rows,
-                        int n, float *out)
+static bool pixels_into(worker *w, const round_data *d, const int *rows, int n,
+                        float *out)
 {
     size_t dim = (size_t)d->x.dim;
     for (int j = 0; j < n; j++) {
@@ -651,14 +661,18 @@ static ranking *start_ranking(worker *w, const round_data *d)
      * normalises in place: one copy of the pool as floats, not two */
     size_t dim = (size_t)d->x.dim;
     float *px = malloc(sizeof(float) * (size_t)m * dim);
-    score_in in = {.n = nu, .scratch = px, .feat_dim = d->x.dim,
-                   .n_lab = d->n_lab, .budget = w->a->cfg.retrain_every,
-                   .stop = stop_requested, .stop_ctx = w};
-    bool ok = order && ids && sc && cf && ps && px &&
-              pixels_into(w, d, d->unl, nu, px) &&
-              pixels_into(w, d, d->lab, d->n_lab, px + (size_t)nu * dim) &&
-              score_order(STRATEGY_TYPICAL, &in, w->a->cfg.seed, order,
-                          NULL) == 0;
+    score_in in = {.n = nu,
+                   .scratch = px,
+                   .feat_dim = d->x.dim,
+                   .n_lab = d->n_lab,
+                   .budget = w->a->cfg.retrain_every,
+                   .stop = stop_requested,
+                   .stop_ctx = w};
+    bool ok =
+        order && ids && sc && cf && ps && px &&
+        pixels_into(w, d, d->unl, nu, px) &&
+        pixels_into(w, d, d->lab, d->n_lab, px + (size_t)nu * dim) &&
+        score_order(STRATEGY_TYPICAL, &in, w->a->cfg.seed, order, NULL) == 0;
     for (int j = 0; ok && j < n; j++) {
         int row = j < nu ? d->unl[order[j]] : d->lab[j - nu];
         ids[j] = d->pool.ids[row];
@@ -669,8 +683,8 @@ static ranking *start_ranking(worker *w, const round_data *d)
         free(ids), free(sc), free(cf), free(ps);
         return NULL;
     }
-    return ranking_new_scored(strategy_name(STRATEGY_TYPICAL), -1,
-                              (size_t)n, ids, sc, ps, cf, NULL);
+    return ranking_new_scored(strategy_name(STRATEGY_TYPICAL), -1, (size_t)n,
+                              ids, sc, ps, cf, NULL);
 }
 
 /* Whether the start should order a pool of `pool` samples now: it
@@ -689,7 +703,8 @@ static bool start_due(worker *w, int64_t pool, int64_t now)
     if (w->waiting_since < 0)
         w->waiting_since = now;
     int64_t longest = 2 * w->start_took_ms > START_MAX_WAIT_MS
-                          ? 2 * w->start_took_ms : START_MAX_WAIT_MS;
+                          ? 2 * w->start_took_ms
+                          : START_MAX_WAIT_MS;
     return now - w->seen_ms >= START_SETTLE_MS ||
            now - w->waiting_since >= longest;
 }
@@ -713,8 +728,7 @@ static void maybe_start(worker *w)
     if (r) { /* only this thread publishes a model: none came meanwhile */
         app_publish_read(w->a, r);
         emit(w, "state"); /* the status's strategy changed */
-    }
-    else if (!stopping(w))
+    } else if (!stopping(w))
         fprintf(stderr, "arald: worker: the typical start failed; the "
                         "order stays random\n");
 }
@@ -748,8 +762,8 @@ static bool trainable(worker *w, round_row *row, round_data *d)
     int64_t t = clock_us();
     int rc = read_data(w, d);
     row->seconds[0] = secs_since(t);
-    bool ok = !rc && d->n_lab >= w->a->cfg.min_labels &&
-              d->classes_seen >= 2 && d->n_unl >= 1;
+    bool ok = !rc && d->n_lab >= w->a->cfg.min_labels && d->classes_seen >= 2 &&
+              d->n_unl >= 1;
     if (rc)
         snprintf(row->reason, sizeof(row->reason),
                  "the pool cannot be read: %s", aral_strerror(rc));
@@ -829,8 +843,8 @@ static void *main_loop(void *arg)
         pthread_mutex_unlock(&w->mu);
         tell(w);
         pthread_mutex_lock(&w->mu);
-        if (!w->stop && w->a->cfg.start_typical &&
-            w->s.model_version < 0 && !w->requested) {
+        if (!w->stop && w->a->cfg.start_typical && w->s.model_version < 0 &&
+            !w->requested) {
             pthread_mutex_unlock(&w->mu);
             maybe_start(w);
             pthread_mutex_lock(&w->mu);
@@ -868,9 +882,9 @@ static ranking *load_stored(worker *w, int64_t version, int *rc)
         free(row);
         return NULL;
     }
-    ranking *r = ranking_new_scored(sr.strategy, version, sr.n, sr.ids,
-                                    sr.scores, (int *)sr.pseudo,
-                                    sr.confidence, sr.sampler);
+    ranking *r =
+        ranking_new_scored(sr.strategy, version, sr.n, sr.ids, sr.scores,
+                           (int *)sr.pseudo, sr.confidence, sr.sampler);
     *rc = r ? 0 : ARAL_ENOMEM;
     if (r && store_round_of_model(w->st, version, row) == 0) {
         w->s.labels_at_model = row->labels_used;
@@ -894,15 +908,14 @@ static int resume(worker *w)
     if (rc)
         snprintf(w->s.last_error, sizeof(w->s.last_error),
                  "the stored model %lld does not load (%s): the next round "
-                 "starts from a new one", (long long)version,
-                 aral_strerror(rc));
+                 "starts from a new one",
+                 (long long)version, aral_strerror(rc));
     ranking *stored = version >= 0 ? load_stored(w, version, &ranked) : NULL;
     if (ranked)
         snprintf(w->s.last_error, sizeof(w->s.last_error),
                  "the ranking of model %lld cannot be served (%s): the "
                  "order before any model serves until the next round",
-                 (long long)version,
-                 aral_strerror(ranked));
+                 (long long)version, aral_strerror(ranked));
     w->s.model_version = stored ? version : -1;
     if (w->s.last_error[0])
         fprintf(stderr, "arald: worker: %s\n", w->s.last_error);

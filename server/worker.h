@@ -33,18 +33,18 @@ struct app;
 typedef struct worker worker;
 
 typedef struct worker_status {
-    char state[12];           /* idle, training, scoring */
-    int64_t model_version;    /* -1: none */
-    int64_t round;            /* running or last run, 0: none */
+    char state[12];        /* idle, training, scoring */
+    int64_t model_version; /* -1: none */
+    int64_t round;         /* running or last run, 0: none */
     int iteration, iterations_total;
-    double eta_seconds;       /* < 0: unknown */
+    double eta_seconds; /* < 0: unknown */
     bool has_losses;
-    aral_losses losses;       /* of the last iteration */
-    int64_t labels_at_model;  /* labels the model was trained on */
-    double eval_accuracy;     /* of the model; < 0: no eval split */
-    int64_t rounds_total;     /* published since start */
-    double round_seconds[5];  /* the last published round, by phase */
-    char last_error[300];     /* why the last round did not publish */
+    aral_losses losses;      /* of the last iteration */
+    int64_t labels_at_model; /* labels the model was trained on */
+    double eval_accuracy;    /* of the model; < 0: no eval split */
+    int64_t rounds_total;    /* published since start */
+    double round_seconds[5]; /* the last published round, by phase */
+    char last_error[300];    /* why the last round did not publish */
 } worker_status;
 
 /* Loads the newest stored model and serves its ranking, then starts the

@@ -66,14 +66,15 @@ static double now(void)
 
 static _Noreturn void usage(const char *why)
 {
-    fprintf(stderr, "aral-sim: %s\nusage: aral-sim --data DIR [--initial N] "
-                    "[--budget B] [--cycles C] [--iters I] "
-                    "[--strategy %s] [--seed N] [--threads N] "
-                    "[--joint-bn 0|1] [--valid N] [--imbalance R] "
-                    "[--initial-strategy random|typical] [--balanced 0|1] "
-                    "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
-                    "[--eval-every K] "
-                    "[--k-factor F]\n",
+    fprintf(stderr,
+            "aral-sim: %s\nusage: aral-sim --data DIR [--initial N] "
+            "[--budget B] [--cycles C] [--iters I] "
+            "[--strategy %s] [--seed N] [--threads N] "
+            "[--joint-bn 0|1] [--valid N] [--imbalance R] "
+            "[--initial-strategy random|typical] [--balanced 0|1] "
+            "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
+            "[--eval-every K] "
+            "[--k-factor F]\n",
             why, strategy_names());
     exit(2);
 }
@@ -91,15 +92,15 @@ static int int_arg(const char *v, int lo, int hi, const char *name)
 }
 
 /* A number in (lo, hi] (lo itself too when lo_ok). */
-static double ratio_arg(const char *v, const char *name, double lo,
-                        double hi, bool lo_ok)
+static double ratio_arg(const char *v, const char *name, double lo, double hi,
+                        bool lo_ok)
 {
     char *end;
     double x = strtod(v, &end);
     if (end == v || *end || !((x > lo || (lo_ok && x == lo)) && x <= hi)) {
         char msg[80];
-        snprintf(msg, sizeof(msg), "%s takes a number in %c%g, %g]: %s",
-                 name, lo_ok ? '[' : '(', lo, hi, v);
+        snprintf(msg, sizeof(msg), "%s takes a number in %c%g, %g]: %s", name,
+                 lo_ok ? '[' : '(', lo, hi, v);
         usage(msg);
     }
     return x;
@@ -121,23 +122,38 @@ static void noise_arg(const char *v, aral_training *t)
 
 static opts parse(int argc, char **argv)
 {
-    opts o = {NULL, 100, 100, 5, 1000, 2, 0, 0, 0, 0, 1.0, STRATEGY_DEFAULT,
-              false, {false, false, 0, false, 0, 0}, 1};
+    opts o = {NULL,  100,
+              100,   5,
+              1000,  2,
+              0,     0,
+              0,     0,
+              1.0,   STRATEGY_DEFAULT,
+              false, {false, false, 0, false, 0, 0},
+              1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
             usage("offline active learning on MNIST-style IDX files");
         if (!v)
             usage("every option takes a value");
-        if (!strcmp(k, "--data")) o.data = v;
-        else if (!strcmp(k, "--initial")) o.initial = int_arg(v, 1, 1 << 24, k);
-        else if (!strcmp(k, "--budget")) o.budget = int_arg(v, 1, 1 << 24, k);
-        else if (!strcmp(k, "--cycles")) o.cycles = int_arg(v, 1, 10000, k);
-        else if (!strcmp(k, "--iters")) o.iters = int_arg(v, 0, 1 << 24, k);
-        else if (!strcmp(k, "--threads")) o.threads = int_arg(v, 1, 64, k);
-        else if (!strcmp(k, "--seed")) o.seed = int_arg(v, 0, 1 << 30, k);
-        else if (!strcmp(k, "--joint-bn")) o.joint = int_arg(v, 0, 1, k);
-        else if (!strcmp(k, "--valid")) o.valid = int_arg(v, 0, 1 << 24, k);
+        if (!strcmp(k, "--data"))
+            o.data = v;
+        else if (!strcmp(k, "--initial"))
+            o.initial = int_arg(v, 1, 1 << 24, k);
+        else if (!strcmp(k, "--budget"))
+            o.budget = int_arg(v, 1, 1 << 24, k);
+        else if (!strcmp(k, "--cycles"))
+            o.cycles = int_arg(v, 1, 10000, k);
+        else if (!strcmp(k, "--iters"))
+            o.iters = int_arg(v, 0, 1 << 24, k);
+        else if (!strcmp(k, "--threads"))
+            o.threads = int_arg(v, 1, 64, k);
+        else if (!strcmp(k, "--seed"))
+            o.seed = int_arg(v, 0, 1 << 30, k);
+        else if (!strcmp(k, "--joint-bn"))
+            o.joint = int_arg(v, 0, 1, k);
+        else if (!strcmp(k, "--valid"))
+            o.valid = int_arg(v, 0, 1 << 24, k);
         else if (!strcmp(k, "--eval-every"))
             o.eval_every = int_arg(v, 0, 1 << 24, k);
         else if (!strcmp(k, "--imbalance"))
@@ -146,7 +162,8 @@ static opts parse(int argc, char **argv)
             o.train.ema_span = (float)ratio_arg(v, k, 0, 1, true);
         else if (!strcmp(k, "--balanced"))
             o.train.balanced = int_arg(v, 0, 1, k);
-        else if (!strcmp(k, "--decay")) o.train.decay = int_arg(v, 0, 1, k);
+        else if (!strcmp(k, "--decay"))
+            o.train.decay = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--noise"))
             noise_arg(v, &o.train);
         else if (!strcmp(k, "--k-factor"))
@@ -302,8 +319,8 @@ static void typical_initial(pool *p, const opts *o, int *order)
     for (int j = 0; j < p->n_unl; j++)
         for (int d = 0; d < dim; d++)
             f[(size_t)j * dim + d] = p->x.data[(size_t)p->unl[j] * dim + d];
-    score_in in = {.n = p->n_unl, .scratch = f, .feat_dim = dim,
-                   .budget = o->initial};
+    score_in in = {
+        .n = p->n_unl, .scratch = f, .feat_dim = dim, .budget = o->initial};
     if (score_order(STRATEGY_TYPICAL, &in, (uint64_t)o->seed, order, NULL))
         fail("the typical start failed (out of memory?)");
     for (int j = 0; j < o->initial && j < p->n_unl; j++)
@@ -359,8 +376,9 @@ static bool print_progress(void *ctx, int i, int iters, const aral_losses *l)
                 a.all);
     }
     if (i == iters)
-        fprintf(stderr, "# losses d %.4f class %.4f fm %.4f rec %.4f kl %.2f "
-                        "ge %.4f s %.5f\n",
+        fprintf(stderr,
+                "# losses d %.4f class %.4f fm %.4f rec %.4f kl %.2f "
+                "ge %.4f s %.5f\n",
                 l->d, l->d_class, l->fm, l->rec, l->kl, l->ge, l->s);
     return true;
 }
@@ -378,11 +396,11 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
            "%g%s\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
            strategy_name(o->strat), o->typical_start ? "typical" : "random",
-           o->imbalance, o->train.balanced, o->train.decay,
-           o->train.ema_span, noise, c, p->n_lab, t.all, t.balanced);
+           o->imbalance, o->train.balanced, o->train.decay, o->train.ema_span,
+           noise, c, p->n_lab, t.all, t.balanced);
     if (p->n_valid)
-        printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ",
-               v.all, v.balanced);
+        printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ", v.all,
+               v.balanced);
     printf("\"train_seconds\": %.3f, \"iters_per_sec\": %.3f, "
            "\"query_seconds\": %.3f, \"picked\": [",
            train, train > 0 ? o->iters / train : 0.0, query);
@@ -394,8 +412,7 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
 
 /* Trains, measures, ranks the unlabeled and reveals the first --budget;
  * the line reports the model before the picks and the picks' classes. */
-static void cycle(aral *m, pool *p, const opts *o, int c, int *order,
-                  int *pred)
+static void cycle(aral *m, pool *p, const opts *o, int c, int *order, int *pred)
 {
     split(p);
     aral_set set = {p->px, p->lab, p->lab_y, p->n_lab, p->unl, p->n_unl};
@@ -409,8 +426,8 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order,
     if (p->n_valid)
         v = measure(m, &p->px, p->valid, p->n_valid, p->y.data, pred);
     t0 = now();
-    score_pool sp = {&p->px, p->unl, p->n_unl, p->lab, p->n_lab, o->budget,
-                     o->k_factor};
+    score_pool sp = {&p->px,   p->unl,    p->n_unl,   p->lab,
+                     p->n_lab, o->budget, o->k_factor};
     if (score_rank(m, o->strat, &sp, (uint64_t)o->seed * 1000 + (uint64_t)c,
                    order, NULL))
         fail("ranking failed (out of memory?)");
@@ -475,12 +492,13 @@ int main(int argc, char **argv)
     if (o.train.own_noise)
         snprintf(noise, sizeof(noise), "%g,%g", o.train.noise_in,
                  o.train.noise_hidden);
-    fprintf(stderr, "# aral-sim %s, %d threads, strategy %s, seed %ld, "
-                    "joint-bn %d, balanced %d, decay %d, ema span %g, "
-                    "noise %s, k-factor %d, pool %d, valid %d\n",
-            blas_config(), o.threads, strategy_name(o.strat), o.seed,
-            o.joint, o.train.balanced, o.train.decay, o.train.ema_span,
-            noise, o.k_factor, p.n_unl, p.n_valid);
+    fprintf(stderr,
+            "# aral-sim %s, %d threads, strategy %s, seed %ld, "
+            "joint-bn %d, balanced %d, decay %d, ema span %g, "
+            "noise %s, k-factor %d, pool %d, valid %d\n",
+            blas_config(), o.threads, strategy_name(o.strat), o.seed, o.joint,
+            o.train.balanced, o.train.decay, o.train.ema_span, noise,
+            o.k_factor, p.n_unl, p.n_valid);
     reveal_initial(&p, &o, order);
     print_initial(&p);
     for (int c = 1; c <= o.cycles; c++)

@@ -85,8 +85,8 @@ static int lab[N], labels[N], unl[N], n_unl;
 
 /* A model trained `iters` iterations with 10 labels of each class in
  * `classes`, or per_class when given. */
-static aral *trained_with(uint64_t seed, int classes, int per_class,
-                          int iters, track *t, int *n_lab, bool joint)
+static aral *trained_with(uint64_t seed, int classes, int per_class, int iters,
+                          track *t, int *n_lab, bool joint)
 {
     make_clusters(&S, 3);
     *n_lab = pick_labeled(&S, per_class, classes, lab, labels, unl, &n_unl);
@@ -339,7 +339,8 @@ static int t_training_options_learn(void)
         aral_free(m);
     }
     printf("  accuracy with a skewed labeled set: reference %.3f, "
-           "options %.3f\n", acc[0], acc[1]);
+           "options %.3f\n",
+           acc[0], acc[1]);
     CHECK(acc[1] > 0.9);
     /* The average changes nothing of the round but D's final weights:
      * the same seed trains the same trajectory; G ends equal, D not. */
@@ -354,7 +355,8 @@ static int t_training_options_learn(void)
     CHECK(!memcmp(g1->param, g2->param, sizeof(float) * g1->n_param));
     CHECK(memcmp(d1->param, d2->param, sizeof(float) * d1->n_param) != 0);
     aral_free(plain), aral_free(avg);
-    aral_training bad = {false, false, 1.5f, false, 0, 0}; /* out of range: left off */
+    aral_training bad = {false, false, 1.5f,
+                         false, 0,     0}; /* out of range: left off */
     aral *m = aral_new(DIM, K, 5);
     aral_set_training(m, &bad);
     CHECK(aral_get_training(m).ema_span == 0);

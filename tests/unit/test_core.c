@@ -59,11 +59,11 @@ static net *train_mlp(uint64_t seed, int steps)
     for (int s = 0; s < steps; s++) {
         make_rings(&r, x, y, 64);
         net_zero_grad(n);
-        mat out = net_forward(n, t, mat_view(x, 64, DIM), (mat){0}, NET_TRAIN,
-                              &r);
+        mat out =
+            net_forward(n, t, mat_view(x, 64, DIM), (mat){0}, NET_TRAIN, &r);
         loss_softmax_ce(out, y, mat_view(g, 64, CLASSES), 1.0f);
-        net_backward(n, t, n->spec.n_layers - 1, mat_view(g, 64, CLASSES),
-                     true, false);
+        net_backward(n, t, n->spec.n_layers - 1, mat_view(g, 64, CLASSES), true,
+                     false);
         optim_adam_step(n, optim_lr_schedule(n->adam.lr, s, steps, 0.66f));
     }
     tape_free(t);
@@ -337,8 +337,9 @@ static int t_bulk_normals(void)
             lag += v * z[i - 1];
     }
     printf("  mean %.4f var %.4f kurtosis %.3f P(|z|>2) %.4f P(|z|>3) "
-           "%.5f lag-1 %.4f\n", s / M, s2 / M, s4 / M, beyond2 / (double)M,
-           beyond3 / (double)M, lag / M);
+           "%.5f lag-1 %.4f\n",
+           s / M, s2 / M, s4 / M, beyond2 / (double)M, beyond3 / (double)M,
+           lag / M);
     CHECK(fabs(s / M) < 0.005 && fabs(s2 / M - 1) < 0.005);
     CHECK(fabs(s4 / M - 3) < 0.05);
     CHECK(fabs(beyond2 / (double)M - 0.0455) < 0.002);
@@ -359,14 +360,16 @@ static int t_bulk_normals(void)
 static int t_box_muller_accuracy(void)
 {
     enum { N = 1 << 16 };
-    uint32_t *a = malloc(sizeof(uint32_t) * N), *b = malloc(sizeof(uint32_t) * N);
+    uint32_t *a = malloc(sizeof(uint32_t) * N),
+             *b = malloc(sizeof(uint32_t) * N);
     float *c = malloc(sizeof(float) * N), *s = malloc(sizeof(float) * N);
     rng r;
     rng_seed(&r, 11);
     double worst = 0;
     for (int rep = 0; rep < 16; rep++) {
         for (int i = 0; i < N; i++)
-            a[i] = (uint32_t)rng_next(&r), b[i] = (uint32_t)(rng_next(&r) >> 32);
+            a[i] = (uint32_t)rng_next(&r),
+            b[i] = (uint32_t)(rng_next(&r) >> 32);
         a[0] = b[0] = 0, a[1] = b[1] = 0xffffffffu, b[2] = 0x20000000u;
         vec_box_muller(a, b, c, s, N);
         for (int i = 0; i < N; i++) {
@@ -405,8 +408,8 @@ static int t_vecmath_accuracy(void)
         worst_sg = fmax(worst_sg, fabs(sg[i] - sig) / fmax(sig, 1e-30));
     }
     printf("  softplus %.2g (relative, above 1e-30), its derivative %.2g "
-           "(absolute), sigmoid %.2g (relative)\n", worst_sp, worst_d,
-           worst_sg);
+           "(absolute), sigmoid %.2g (relative)\n",
+           worst_sp, worst_d, worst_sg);
     CHECK(worst_sp < 2e-6 && worst_d < 2e-6 && worst_sg < 2e-6);
     free(x), free(y), free(one), free(d), free(sg);
     return 0;
@@ -464,8 +467,10 @@ static const test_case cases[] = {
     {"rng", t_rng},
     {"invalid spec refused", t_invalid_spec},
     {"bulk normals: moments, tails, correlation", t_bulk_normals},
-    {"Adam caches the weight norms a pass would compute", t_adam_caches_weight_norms},
-    {"Adam applies weight norm's pending gradient", t_adam_applies_pending_gradient},
+    {"Adam caches the weight norms a pass would compute",
+     t_adam_caches_weight_norms},
+    {"Adam applies weight norm's pending gradient",
+     t_adam_applies_pending_gradient},
     {"Box-Muller's log and sincos match libm", t_box_muller_accuracy},
     {"softplus, its derivative, sigmoid match libm", t_vecmath_accuracy},
     {"evaluation pass fuses activations, same outputs",

@@ -233,8 +233,8 @@ static int t_batchnorm_groups_match_passes(void)
         int n = groups[g];
         mat yb = net_forward(b, tb, mat_view(x + off * 5, n, 5), (mat){0},
                              NET_TRAIN, &r);
-        mat dxb = net_backward(b, tb, 0, mat_view(dy + off * 5, n, 5), true,
-                               true);
+        mat dxb =
+            net_backward(b, tb, 0, mat_view(dy + off * 5, n, 5), true, true);
         for (int i = 0; i < n * 5; i++) {
             ok &= fabsf(ya.data[off * 5 + i] - yb.data[i]) < 1e-5f;
             dx[off * 5 + i] = dxb.data[i];
@@ -355,10 +355,22 @@ static int check_aral_net(char which)
     return rc;
 }
 
-static int t_aral_d(void) { return check_aral_net('D'); }
-static int t_aral_g(void) { return check_aral_net('G'); }
-static int t_aral_e(void) { return check_aral_net('E'); }
-static int t_aral_s(void) { return check_aral_net('S'); }
+static int t_aral_d(void)
+{
+    return check_aral_net('D');
+}
+static int t_aral_g(void)
+{
+    return check_aral_net('G');
+}
+static int t_aral_e(void)
+{
+    return check_aral_net('E');
+}
+static int t_aral_s(void)
+{
+    return check_aral_net('S');
+}
 
 /* ---- losses: f(input) with gradient; directional check on the input. */
 
@@ -440,7 +452,8 @@ static double kl(mat in, mat g, float w, void *ctx)
 {
     (void)ctx;
     int k = in.cols / 2;
-    mat gm = g.data ? mat_cols(g, 0, k) : g, gl = g.data ? mat_cols(g, k, k) : g;
+    mat gm = g.data ? mat_cols(g, 0, k) : g,
+        gl = g.data ? mat_cols(g, k, k) : g;
     return loss_gauss_kl(mat_cols(in, 0, k), mat_cols(in, k, k), gm, gl, w);
 }
 
@@ -448,7 +461,8 @@ static double kl(mat in, mat g, float w, void *ctx)
 static double fm(mat in, mat g, float w, void *ctx)
 {
     mat a = mat_rows(in, 0, 3), b = mat_rows(in, 3, 4);
-    mat ga = g.data ? mat_rows(g, 0, 3) : g, gb = g.data ? mat_rows(g, 3, 4) : g;
+    mat ga = g.data ? mat_rows(g, 0, 3) : g,
+        gb = g.data ? mat_rows(g, 3, 4) : g;
     return loss_feature_match(a, b, ga, gb, w, ctx);
 }
 
@@ -511,11 +525,11 @@ static int t_loss_values(void)
     CHECK(fabs(loss_gan_real(m, (mat){0}, 1) - log(1.5)) < 1e-6);
     CHECK(fabs(loss_gan_fake(m, (mat){0}, 1) - log(3.0)) < 1e-6);
     float p[1] = {0.25f};
-    CHECK(fabs(loss_bce_prob(mat_view(p, 1, 1), 1, (mat){0}, 1) -
-               log(4.0)) < 1e-6);
+    CHECK(fabs(loss_bce_prob(mat_view(p, 1, 1), 1, (mat){0}, 1) - log(4.0)) <
+          1e-6);
     float z[2] = {0.0f, 0.0f};
-    CHECK(fabs(loss_gauss_kl(mat_view(z, 1, 1), mat_view(z + 1, 1, 1),
-                             (mat){0}, (mat){0}, 1)) < 1e-9);
+    CHECK(fabs(loss_gauss_kl(mat_view(z, 1, 1), mat_view(z + 1, 1, 1), (mat){0},
+                             (mat){0}, 1)) < 1e-9);
     return 0;
 }
 

@@ -28,8 +28,11 @@ static store *pool_db(void)
     unlink(path);
     store_opts o = {.create = true};
     store *st = store_open(path, o, err, sizeof(err));
-    project_info p = {.name = "t", .dim = 1, .n_classes = 2,
-                      .classes = {"a", "b"}, .keys = {"1", "2"}};
+    project_info p = {.name = "t",
+                      .dim = 1,
+                      .n_classes = 2,
+                      .classes = {"a", "b"},
+                      .keys = {"1", "2"}};
     if (!st || store_project_init(st, &p, 0) || store_begin(st))
         return NULL;
     for (int i = 0; i < POOL; i++) {
@@ -207,8 +210,9 @@ static int t_reload_sizes_by_the_pool_alone(void)
     uint8_t hash[32] = {0xee};
     float v = 1;
     bool dup;
-    CHECK(store_sample_insert(st, hash, NULL, "eval", &v, sizeof(v), 1, 0,
-                              &id, &dup) == 0 && id == POOL + 1);
+    CHECK(store_sample_insert(st, hash, NULL, "eval", &v, sizeof(v), 1, 0, &id,
+                              &dup) == 0 &&
+          id == POOL + 1);
     CHECK(store_commit(st) == 0);
     CHECK(store_pool_max_id(st, &max_id) == 0 && max_id == POOL);
     lease_table *lt = loaded(st);

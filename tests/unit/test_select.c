@@ -88,18 +88,26 @@ static int t_k_factor_doubles_the_clusters(void)
     static float mass[MAXN];
     for (uint64_t seed = 1; seed <= 5; seed++) {
         make_blobs(seed);
-        select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C / 2,
-                        .k_factor = 2};
+        select_in in = {
+            .feat = B.x, .n = B.n, .dim = DIM, .budget = C / 2, .k_factor = 2};
         CHECK(select_typical(&in, seed, order, NULL) == 0);
         CHECK(covers_every_blob(order));
     }
     for (int i = 0; i < B.n; i++)
         mass[i] = 1.0f;
-    score_in si = {.n = B.n, .feat = B.x, .feat_dim = DIM, .entropy = mass,
-                   .budget = C / 2, .k_factor = 2};
+    score_in si = {.n = B.n,
+                   .feat = B.x,
+                   .feat_dim = DIM,
+                   .entropy = mass,
+                   .budget = C / 2,
+                   .k_factor = 2};
     CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 9, order, NULL) == 0);
-    select_in in = {.feat = B.x, .n = B.n, .dim = DIM, .budget = C / 2,
-                    .mass = mass, .k_factor = 2};
+    select_in in = {.feat = B.x,
+                    .n = B.n,
+                    .dim = DIM,
+                    .budget = C / 2,
+                    .mass = mass,
+                    .k_factor = 2};
     CHECK(select_typical(&in, 9, again, NULL) == 0);
     CHECK(memcmp(order, again, sizeof(int) * (size_t)B.n) == 0);
     in.k_factor = 1;
@@ -126,8 +134,12 @@ static int t_labeled_clusters_come_last(void)
         cand_row[nc++] = i;
     }
     CHECK(nl == 20);
-    select_in in = {.feat = cand, .n = nc, .dim = DIM, .lab_feat = lab,
-                    .n_lab = nl, .budget = 5};
+    select_in in = {.feat = cand,
+                    .n = nc,
+                    .dim = DIM,
+                    .lab_feat = lab,
+                    .n_lab = nl,
+                    .budget = 5};
     CHECK(select_typical(&in, 3, order, NULL) == 0);
     for (int j = 0; j < 5; j++)
         CHECK(B.y[cand_row[order[j]]] >= 5);
@@ -137,8 +149,8 @@ static int t_labeled_clusters_come_last(void)
     static int again[MAXN];
     memcpy(scratch, cand, sizeof(float) * (size_t)(nc * DIM));
     memcpy(scratch + nc * DIM, lab, sizeof(float) * (size_t)(nl * DIM));
-    in = (select_in){.scratch = scratch, .n = nc, .dim = DIM, .n_lab = nl,
-                     .budget = 5};
+    in = (select_in){
+        .scratch = scratch, .n = nc, .dim = DIM, .n_lab = nl, .budget = 5};
     CHECK(select_typical(&in, 3, again, NULL) == 0);
     CHECK(memcmp(order, again, sizeof(int) * (size_t)nc) == 0);
     for (int i = 0; i < nc + nl; i += nc + nl - 1) { /* first and last */
@@ -253,8 +265,8 @@ static int t_mass_orders_the_clusters(void)
     CHECK(select_typical(&in, 4, order, NULL) == 0);
     for (int j = 0; j < C; j++)
         CHECK(B.y[order[j]] == C - 1 - j);
-    score_in si = {.n = B.n, .feat = B.x, .feat_dim = DIM, .entropy = mass,
-                   .budget = C};
+    score_in si = {
+        .n = B.n, .feat = B.x, .feat_dim = DIM, .entropy = mass, .budget = C};
     CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 4, order, NULL) == 0);
     for (int j = 0; j < C; j++)
         CHECK(B.y[order[j]] == j);
@@ -296,18 +308,24 @@ static int t_stop_cancels(void)
         CHECK(select_typical(&in, 3, polled, NULL) == ARAL_ECANCELED);
     }
     int left = 0;
-    score_in si = {.n = B.n, .feat = B.x, .feat_dim = DIM, .budget = C,
-                   .stop = stop_after, .stop_ctx = &left};
+    score_in si = {.n = B.n,
+                   .feat = B.x,
+                   .feat_dim = DIM,
+                   .budget = C,
+                   .stop = stop_after,
+                   .stop_ctx = &left};
     CHECK(score_order(STRATEGY_TYPICAL, &si, 3, polled, NULL) ==
           ARAL_ECANCELED);
     return 0;
 }
 
 static const test_case cases[] = {
-    {"typical: first picks cover every cluster", t_first_picks_cover_every_cluster},
+    {"typical: first picks cover every cluster",
+     t_first_picks_cover_every_cluster},
     {"typical: labeled clusters come last, also from scratch",
      t_labeled_clusters_come_last},
-    {"typical: k_factor 2 doubles the clusters", t_k_factor_doubles_the_clusters},
+    {"typical: k_factor 2 doubles the clusters",
+     t_k_factor_doubles_the_clusters},
     {"typical: outliers last, order complete, seeded",
      t_outliers_last_and_order_complete},
     {"typical-aral: S decides inside the typical half",

@@ -10,18 +10,17 @@ typedef struct test_case {
     int (*fn)(void);
 } test_case;
 
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__,          \
-                    __LINE__, #cond);                                         \
-            return 1;                                                         \
-        }                                                                     \
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
+                    #cond);                                                    \
+            return 1;                                                          \
+        }                                                                      \
     } while (0)
 
 /* Runs every case, or only those whose name contains argv[1]. */
-static inline int test_run(const test_case *cases, int n, int argc,
-                           char **argv)
+static inline int test_run(const test_case *cases, int n, int argc, char **argv)
 {
     int passed = 0, failed = 0;
     for (int i = 0; i < n; i++) {
