@@ -11,7 +11,8 @@ build=(gcc meson ninja-build pkg-config python3 libmicrohttpd-dev libcjson-dev n
 want=("${build[@]}")
 case "${1:-build}" in
   build) ;;
-  test)  want+=(python3 python3-pil python3-yaml python3-jsonschema sqlite3 chromium) ;;
+  test)  want+=(python3 python3-pil python3-yaml python3-jsonschema sqlite3 chromium
+               clang-format) ;;
   run)   want+=(dataset-fashion-mnist curl) ;;
   bench) want+=(python3 sqlite3 dataset-fashion-mnist wrk curl python3-torch python3-numpy) ;;
   *) echo "usage: $0 build|test|run|bench" >&2; exit 2 ;;
