@@ -13,6 +13,12 @@ static const uint8_t MAGIC[8] = {'A', 'R', 'A', 'L', 'N', 'E', 'T', 0};
 #define LAYER_BYTES 16
 #define TAIL_BYTES (3 * 8 + 4 * 4)
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
 /* CRC-32 eight bytes a step (slicing-by-8): t[0] is the byte-wise
  * table, t[k] advances a byte's contribution k more bytes. The tables are
  * built on each call (2,048 entries, microseconds), as core/ keeps no
@@ -29,12 +35,6 @@ static void crc_tables(uint32_t t[8][256])
     for (int k = 1; k < 8; k++)
         for (int i = 0; i < 256; i++)
             t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
 }
 
 uint32_t ckpt_crc32(const uint8_t *p, size_t n)
@@ -82,9 +82,7 @@ static void put_f32s(cursor *c, const float *f, size_t n)
 
 static uint32_t get_u32(cursor *c)
 {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)c->r[i] << (8 * i);
+    uint32_t v = le32(c->r);
     c->r += 4, c->left -= 4;
     return v;
 }
@@ -161,9 +159,7 @@ static int read_header(cursor *c, const uint8_t *buf, size_t len,
         return ARAL_EVERSION;
     if (version != CKPT_VERSION)
         return ARAL_EINVAL;
-    uint32_t crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
-                   (uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
-    if (ckpt_crc32(buf, len - 4) != crc)
+    if (ckpt_crc32(buf, len - 4) != le32(buf + len - 4))
         return ARAL_EINVAL;
     memset(spec, 0, sizeof(*spec));
     spec->in = (int)get_u32(c);
