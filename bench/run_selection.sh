@@ -7,6 +7,9 @@
 # Writes bench/results/sel_<config>_seed<N>_<iters>it.jsonl (+ .log) and
 # prints bench/curves_table.py's tables, whose last line is one JSON object.
 #   usage: bench/run_selection.sh [iters] [seeds] [configs]
+# The label-free start's table pairs ten seeds; its seeds 5-9 come from
+#   bench/run_selection.sh 600 "5 6 7 8 9" \
+#     "start-random-tr start-typical-tr start-random-tr-n12 start-typical-tr-n12"
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail
