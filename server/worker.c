@@ -644,10 +644,10 @@ static bool pixels_into(worker *w, const round_data *d, const int *rows, int n,
 /* The pool in the order of typical picks of its pixels (select.h), with
  * the labeled samples covering their clusters and queued last: the first
  * labels cover the pool's groups, largest first, instead of repeating
- * its commonest kind (bench/results, sel_start-typical-tr-n12: +3.1
- * points at 100 labels over a random start, with the service's
- * training, on aral-sim's 55k pool; +1.3 on the whole 60k, see
- * docs/architecture.md). No model: scores are positions, with no
+ * its commonest kind (bench/results, sel_start-typical-tr-n12: +2.4
+ * points at 100 labels over a random start, 10 seeds, with the
+ * service's training, on aral-sim's 55k pool; +1.3 on the whole 60k,
+ * see docs/architecture.md). No model: scores are positions, with no
  * pseudo-label, confidence or S(z). */
 static ranking *start_ranking(worker *w, const round_data *d)
 {
