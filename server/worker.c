@@ -241,7 +241,8 @@ static bool losses_finite(const aral_losses *l)
 /* ---- scoring: every pool sample, ordered by the strategy's key. */
 
 typedef struct scored {
-    float *s, *ent, *conf, *feat; /* feat: only when the strategy reads it */
+    float *s, *ent, *conf, *feat; /* feat: only when the strategy reads it;
+                                   * order_pool reorders it */
     int *pseudo, fd;
 } scored;
 
@@ -279,28 +280,43 @@ static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
     return 0;
 }
 
-/* Rows of src picked by pos[0..n) into out. */
-static void gather_into(float *out, const float *src, const int *pos, int n,
-                        int width)
+/* Values src[pos[0..n)] in a new array (caller frees); NULL without
+ * memory. */
+static float *gather(const float *src, const int *pos, int n)
 {
-    for (int j = 0; j < n; j++)
-        memcpy(out + (size_t)j * width, src + (size_t)pos[j] * width,
-               sizeof(float) * width);
+    float *out = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int j = 0; out && j < n; j++)
+        out[j] = src[pos[j]];
+    return out;
 }
 
-/* The same into a new array (caller frees); NULL without memory. */
-static float *gather(const float *src, const int *pos, int n, int width)
+/* Moves rows cand[0..nc) of the matrix m (rows of width floats) to its
+ * front and rows lab[0..nl) after them, both lists ascending and together
+ * every row once. In place, with a buffer for the labeled rows alone: the
+ * features are a round's largest array (60 MB for a 60k pool), and a
+ * reordered copy made them the peak of its memory. */
+static int cand_then_lab(float *m, int width, const int *cand, int nc,
+                         const int *lab, int nl)
 {
-    float *out = malloc(sizeof(float) * (size_t)(n ? n : 1) * width);
-    if (out)
-        gather_into(out, src, pos, n, width);
-    return out;
+    size_t row = sizeof(float) * (size_t)width;
+    float *keep = malloc(row * (size_t)(nl ? nl : 1));
+    if (!keep)
+        return ARAL_ENOMEM;
+    for (int j = 0; j < nl; j++)
+        memcpy(keep + (size_t)j * width, m + (size_t)lab[j] * width, row);
+    for (int j = 0; j < nc; j++) /* cand[j] >= j: no row is read after
+                                  * it is written over */
+        memmove(m + (size_t)j * width, m + (size_t)cand[j] * width, row);
+    memcpy(m + (size_t)nc * width, keep, row * (size_t)nl);
+    free(keep);
+    return 0;
 }
 
 /* Pool positions in the strategy's order. The typical strategies see the
  * unlabeled as candidates and the labeled as what covers the clusters;
- * labeled positions (queued again only by an undo) follow them. */
-static int order_pool(worker *w, round_data *d, const scored *o, strategy st,
+ * labeled positions (queued again only by an undo) follow them. o->feat
+ * is reordered and normalised in place. */
+static int order_pool(worker *w, round_data *d, scored *o, strategy st,
                       int *order, float *key)
 {
     if (!strategy_needs_features(st)) {
@@ -316,20 +332,17 @@ static int order_pool(worker *w, round_data *d, const scored *o, strategy st,
         else
             cand[nc++] = i;
     }
+    float *cs = cand ? gather(o->s, cand, nc) : NULL;
+    float *ce = cand ? gather(o->ent, cand, nc) : NULL;
+    int rc = cand && lab && cs && ce ? 0 : ARAL_ENOMEM;
     /* candidates then labeled in one buffer, which select normalises in
      * place */
-    float *f = malloc(sizeof(float) * (size_t)(n ? n : 1) * o->fd);
-    float *cs = cand ? gather(o->s, cand, nc, 1) : NULL;
-    float *ce = cand ? gather(o->ent, cand, nc, 1) : NULL;
-    int rc = cand && lab && f && cs && ce ? 0 : ARAL_ENOMEM;
-    if (!rc) {
-        gather_into(f, o->feat, cand, nc, o->fd);
-        gather_into(f + (size_t)nc * o->fd, o->feat, lab, nl, o->fd);
-    }
+    if (!rc)
+        rc = cand_then_lab(o->feat, o->fd, cand, nc, lab, nl);
     score_in in = {.n = nc,
                    .sampler = cs,
                    .entropy = ce,
-                   .scratch = f,
+                   .scratch = o->feat,
                    .feat_dim = o->fd,
                    .n_lab = nl,
                    .budget = w->a->cfg.retrain_every,
@@ -343,13 +356,13 @@ static int order_pool(worker *w, round_data *d, const scored *o, strategy st,
         order[nc + j] = lab[j];
     for (int j = 0; !rc && j < n; j++)
         key[order[j]] = (float)j;
-    free(cand), free(lab), free(f), free(cs), free(ce);
+    free(cand), free(lab), free(cs), free(ce);
     return rc;
 }
 
 /* The pool in the strategy's order (score_order, core/score.h) into
  * *out; each position keeps its sort key as the score. */
-static int rank_pool(worker *w, round_data *d, const scored *o, strategy st,
+static int rank_pool(worker *w, round_data *d, scored *o, strategy st,
                      ranking **out)
 {
     size_t n = (size_t)d->n_pool, m = n ? n : 1;
