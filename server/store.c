@@ -1246,6 +1246,28 @@ int store_model_put(store *st, const uint8_t *ckpt, size_t len,
     return rc;
 }
 
+/* One statement with ?1 = v. */
+static int exec_with(store *st, const char *sql, int64_t v)
+{
+    sqlite3_stmt *s;
+    int rc = prepare(st, sql, &s);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, v);
+    return finish_stmt(s);
+}
+
+int store_models_prune(store *st, int64_t newest)
+{
+    int rc = exec_with(st,
+                       "UPDATE models SET checkpoint = X''"
+                       " WHERE version < ?1 AND length(checkpoint) > 0",
+                       newest);
+    return rc ? rc
+              : exec_with(st, "DELETE FROM rankings WHERE model_version < ?1",
+                          newest);
+}
+
 int store_model_latest(store *st, int64_t *version, uint8_t **ckpt, size_t *len,
                        char sha256[65])
 {

@@ -202,6 +202,12 @@ void store_pool_free(store_pool *p);
 /* Models: the engine's checkpoint and its SHA-256 (hex). */
 int store_model_put(store *st, const uint8_t *ckpt, size_t len,
                     const char *sha256, int64_t now, int64_t *version);
+/* Drops the checkpoint and the ranking of every model older than
+ * `newest`; their rows stay, since rounds, leases and labels name them.
+ * Only the newest is ever loaded or served, and each round would add
+ * both to the file for good (46 MB and 1.4 MB for the 60k demo pool);
+ * SQLite reuses the pages for the next round's. */
+int store_models_prune(store *st, int64_t newest);
 /* The newest model (ARAL_ENOTFOUND if none); caller frees *ckpt. */
 int store_model_latest(store *st, int64_t *version, uint8_t **ckpt, size_t *len,
                        char sha256[65]);

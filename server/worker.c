@@ -441,7 +441,8 @@ static void sha_hex(const uint8_t *buf, size_t len, char out[65])
         snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
 
-/* Model, ranking and round in one transaction; *version set. */
+/* Model, ranking and round in one transaction, which also drops the older
+ * models' checkpoints and rankings; *version set. */
 static int store_round(worker *w, ranking *r, round_row *row, int64_t *version)
 {
     size_t len = aral_save_size(w->model);
@@ -465,6 +466,8 @@ static int store_round(worker *w, ranking *r, round_row *row, int64_t *version)
     snprintf(sr.strategy, sizeof(sr.strategy), "%s", r->strategy);
     if (!rc)
         rc = store_ranking_put(w->st, *version, &sr);
+    if (!rc)
+        rc = store_models_prune(w->st, *version);
     row->model_version = *version;
     snprintf(row->status, sizeof(row->status), "published");
     row->finished_at = util_now_ms();

@@ -342,6 +342,35 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         d.stop()
 
 
+def test_only_the_newest_model_keeps_its_checkpoint_and_ranking():
+    d = daemon()
+    try:
+        for version in (1, 2, 3):
+            label_leased(d, 20)
+            wait_model(d, version)
+        con = sqlite3.connect(d.db)
+        kept = con.execute("SELECT version, length(checkpoint) FROM models"
+                           " ORDER BY version").fetchall()
+        ranked = con.execute("SELECT model_version FROM rankings").fetchall()
+        pages, = con.execute("PRAGMA page_count").fetchone()
+        page, = con.execute("PRAGMA page_size").fetchone()
+        con.close()
+        assert [v for v, _ in kept] == [1, 2, 3], kept  # rows stay
+        assert kept[0][1] == kept[1][1] == 0 < kept[2][1], kept
+        assert ranked == [(3,)], ranked
+        # Model 1's pages took model 3's checkpoint: the file holds two
+        # checkpoints' worth (the old one is dropped after the new one is
+        # written, in the round's transaction), not three.
+        assert pages * page < 2.5 * kept[2][1], (pages * page, kept)
+        assert [r[2] for r in rounds(d)] == [1, 2, 3]
+        assert d.stop() == 0
+        d.start()  # and the newest serves after a restart
+        assert d.get("/v1/model").json["model_version"] == 3
+        assert queue_ids(d) == stored_order(d, 3)[:20]
+    finally:
+        d.stop()
+
+
 def test_sigterm_in_a_round_stops_it_and_publishes_nothing():
     d = daemon(["--round-iters", "1000000"])
     try:
