@@ -771,8 +771,8 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 
 size_t aral_save_size(const aral *m)
 {
-    return 16 + 4 * 8 + ckpt_size(m->d) + ckpt_size(m->g) + ckpt_size(m->e) +
-           ckpt_size(m->s);
+    return 16 + 4 * 8 + ckpt_size(m->d, 0) + ckpt_size(m->g, 0) +
+           ckpt_size(m->e, 0) + ckpt_size(m->s, 0);
 }
 
 long aral_save(const aral *m, uint8_t *buf, size_t cap)
@@ -785,9 +785,9 @@ long aral_save(const aral *m, uint8_t *buf, size_t cap)
     put_le(buf + 12, (uint64_t)m->k, 4);
     const net *nets[] = {m->d, m->g, m->e, m->s};
     for (int i = 0; i < 4; i++) {
-        size_t n = ckpt_size(nets[i]);
+        size_t n = ckpt_size(nets[i], 0); /* aral_train resets Adam */
         put_le(buf + at, n, 8);
-        ckpt_save(nets[i], buf + at + 8, n);
+        ckpt_save(nets[i], 0, buf + at + 8, n);
         at += 8 + n;
     }
     return (long)size;

@@ -131,7 +131,9 @@ int aral_feature_dim(const aral *m);
 net *aral_net(aral *m, char which); /* 'D', 'G', 'E' or 'S' */
 
 /* Checkpoint: the four nets in one buffer ("ARALMDL1", dims, then the
- * engine's checkpoint of D, G, E, S, each with its length). */
+ * engine's checkpoint of D, G, E, S, each with its length), without
+ * Adam's moments, which aral_train resets anyway (a third of the size);
+ * checkpoints that have them still load. */
 size_t aral_save_size(const aral *m);
 long aral_save(const aral *m, uint8_t *buf, size_t cap);
 /* Loads into a model of the same dim and classes; ARAL_EINVAL on any

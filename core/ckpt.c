@@ -4,12 +4,14 @@
  * truncated or corrupt buffer is refused without changing anything. */
 #include "ckpt.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "err.h"
+#include "optim.h"
 
 static const uint8_t MAGIC[8] = {'A', 'R', 'A', 'L', 'N', 'E', 'T', 0};
-#define HEADER_BYTES (8 + 4 * 4)
+#define HEADER_BYTES (8 + 5 * 4) /* version 1: 4 bytes less, no flags */
 #define LAYER_BYTES 16
 #define TAIL_BYTES (3 * 8 + 4 * 4)
 
@@ -107,21 +109,28 @@ static void get_f32s(cursor *c, float *f, size_t n)
         f[i] = get_f32(c);
 }
 
-size_t ckpt_size(const net *n)
+size_t ckpt_size(const net *n, unsigned flags)
 {
+    size_t floats = n->n_param + n->n_state;
+    if (flags & CKPT_ADAM)
+        floats += 2 * n->n_param;
     return HEADER_BYTES + (size_t)n->spec.n_layers * LAYER_BYTES + TAIL_BYTES +
-           4 * (3 * n->n_param + n->n_state) + 4;
+           4 * floats + 4;
 }
 
-long ckpt_save(const net *n, uint8_t *buf, size_t cap)
+long ckpt_save(const net *n, unsigned flags, uint8_t *buf, size_t cap)
 {
-    size_t size = ckpt_size(n);
+    if (flags & ~CKPT_ADAM)
+        return ARAL_EINVAL;
+    bool adam = flags & CKPT_ADAM;
+    size_t size = ckpt_size(n, flags);
     if (cap < size)
         return ARAL_ETOOBIG;
     cursor c = {buf, NULL, cap};
     memcpy(c.w, MAGIC, 8);
     c.w += 8;
     put_u32(&c, CKPT_VERSION);
+    put_u32(&c, flags);
     put_u32(&c, (uint32_t)n->spec.in);
     put_u32(&c, (uint32_t)n->spec.cond);
     put_u32(&c, (uint32_t)n->spec.n_layers);
@@ -134,32 +143,41 @@ long ckpt_save(const net *n, uint8_t *buf, size_t cap)
     }
     put_u64(&c, n->n_param);
     put_u64(&c, n->n_state);
-    put_u64(&c, (uint64_t)n->adam_step);
+    put_u64(&c, adam ? (uint64_t)n->adam_step : 0);
     put_f32s(&c, &n->adam.lr, 1);
     put_f32s(&c, &n->adam.beta1, 1);
     put_f32s(&c, &n->adam.beta2, 1);
     put_f32s(&c, &n->adam.eps, 1);
     put_f32s(&c, n->param, n->n_param);
     put_f32s(&c, n->state, n->n_state);
-    put_f32s(&c, n->adam_m, n->n_param);
-    put_f32s(&c, n->adam_v, n->n_param);
+    if (adam) {
+        put_f32s(&c, n->adam_m, n->n_param);
+        put_f32s(&c, n->adam_v, n->n_param);
+    }
     put_u32(&c, ckpt_crc32(buf, size - 4));
     return (long)size;
 }
 
-/* Checks magic, version, CRC and the header; fills spec and the counts. */
+/* What a header says beside the spec. */
+typedef struct header {
+    uint32_t version, flags;
+    uint64_t n_param, n_state, adam_step;
+} header;
+
+/* Checks magic, version, flags, CRC and the header; fills spec and h. */
 static int read_header(cursor *c, const uint8_t *buf, size_t len,
-                       net_spec *spec, uint64_t counts[3])
+                       net_spec *spec, header *h)
 {
-    if (len < HEADER_BYTES + TAIL_BYTES + 4 || memcmp(buf, MAGIC, 8))
+    if (len < HEADER_BYTES - 4 + TAIL_BYTES + 4 || memcmp(buf, MAGIC, 8))
         return ARAL_EINVAL;
     c->r = buf + 8, c->left = len - 8;
-    uint32_t version = get_u32(c);
-    if (version > CKPT_VERSION)
+    h->version = get_u32(c);
+    if (h->version > CKPT_VERSION)
         return ARAL_EVERSION;
-    if (version != CKPT_VERSION)
+    if (h->version < 1 || ckpt_crc32(buf, len - 4) != le32(buf + len - 4))
         return ARAL_EINVAL;
-    if (ckpt_crc32(buf, len - 4) != le32(buf + len - 4))
+    h->flags = h->version == 1 ? CKPT_ADAM : get_u32(c);
+    if (h->flags & ~CKPT_ADAM || c->left < 3 * 4 + TAIL_BYTES + 4)
         return ARAL_EINVAL;
     memset(spec, 0, sizeof(*spec));
     spec->in = (int)get_u32(c);
@@ -176,16 +194,17 @@ static int read_header(cursor *c, const uint8_t *buf, size_t len,
         l->flags = (int)get_u32(c);
         l->param = get_f32(c);
     }
-    for (int i = 0; i < 3; i++)
-        counts[i] = get_u64(c);
+    h->n_param = get_u64(c);
+    h->n_state = get_u64(c);
+    h->adam_step = get_u64(c);
     return 0;
 }
 
 int ckpt_read_spec(const uint8_t *buf, size_t len, net_spec *out)
 {
     cursor c;
-    uint64_t counts[3];
-    return read_header(&c, buf, len, out, counts);
+    header h;
+    return read_header(&c, buf, len, out, &h);
 }
 
 static int same_spec(const net_spec *a, const net_spec *b)
@@ -203,14 +222,15 @@ static int same_spec(const net_spec *a, const net_spec *b)
 
 /* Validates buf for n; leaves the cursor at the Adam fields. */
 static int check(const net *n, const uint8_t *buf, size_t len, cursor *c,
-                 uint64_t counts[3])
+                 header *h)
 {
     net_spec spec;
-    int rc = read_header(c, buf, len, &spec, counts);
+    int rc = read_header(c, buf, len, &spec, h);
     if (rc)
         return rc;
-    if (!same_spec(&spec, &n->spec) || counts[0] != n->n_param ||
-        counts[1] != n->n_state || len != ckpt_size(n))
+    size_t want = ckpt_size(n, h->flags) - (h->version == 1 ? 4 : 0);
+    if (!same_spec(&spec, &n->spec) || h->n_param != n->n_param ||
+        h->n_state != n->n_state || len != want)
         return ARAL_EINVAL;
     return 0;
 }
@@ -218,26 +238,30 @@ static int check(const net *n, const uint8_t *buf, size_t len, cursor *c,
 int ckpt_check(const net *n, const uint8_t *buf, size_t len)
 {
     cursor c;
-    uint64_t counts[3];
-    return check(n, buf, len, &c, counts);
+    header h;
+    return check(n, buf, len, &c, &h);
 }
 
 int ckpt_load(net *n, const uint8_t *buf, size_t len)
 {
     cursor c;
-    uint64_t counts[3];
-    int rc = check(n, buf, len, &c, counts);
+    header h;
+    int rc = check(n, buf, len, &c, &h);
     if (rc)
         return rc;
-    n->adam_step = (int64_t)counts[2];
     n->adam.lr = get_f32(&c);
     n->adam.beta1 = get_f32(&c);
     n->adam.beta2 = get_f32(&c);
     n->adam.eps = get_f32(&c);
     get_f32s(&c, n->param, n->n_param);
     get_f32s(&c, n->state, n->n_state);
-    get_f32s(&c, n->adam_m, n->n_param);
-    get_f32s(&c, n->adam_v, n->n_param);
+    if (h.flags & CKPT_ADAM) {
+        n->adam_step = (int64_t)h.adam_step;
+        get_f32s(&c, n->adam_m, n->n_param);
+        get_f32s(&c, n->adam_v, n->n_param);
+    } else {
+        optim_adam_reset(n);
+    }
     net_params_changed(n);
     return 0;
 }

@@ -205,7 +205,7 @@ int store_model_put(store *st, const uint8_t *ckpt, size_t len,
 /* Drops the checkpoint and the ranking of every model older than
  * `newest`; their rows stay, since rounds, leases and labels name them.
  * Only the newest is ever loaded or served, and each round would add
- * both to the file for good (46 MB and 1.4 MB for the 60k demo pool);
+ * both to the file for good (15 MB and 1.4 MB for the 60k demo pool);
  * SQLite reuses the pages for the next round's. */
 int store_models_prune(store *st, int64_t newest);
 /* The newest model (ARAL_ENOTFOUND if none); caller frees *ckpt. */

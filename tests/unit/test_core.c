@@ -109,11 +109,11 @@ static int t_deterministic(void)
     return 0;
 }
 
-static uint8_t *save(net *n, size_t *len)
+static uint8_t *save(net *n, unsigned flags, size_t *len)
 {
-    *len = ckpt_size(n);
+    *len = ckpt_size(n, flags);
     uint8_t *buf = malloc(*len);
-    long w = ckpt_save(n, buf, *len);
+    long w = ckpt_save(n, flags, buf, *len);
     if (w != (long)*len) {
         free(buf);
         return NULL;
@@ -174,11 +174,21 @@ static int t_adam_applies_pending_gradient(void)
     return 0;
 }
 
+/* Whether saving n again gives buf's len bytes. */
+static int resaves_same(net *n, unsigned flags, const uint8_t *buf, size_t len)
+{
+    size_t len2;
+    uint8_t *buf2 = save(n, flags, &len2);
+    int same = buf2 && len2 == len && !memcmp(buf, buf2, len);
+    free(buf2);
+    return same;
+}
+
 static int t_ckpt_round_trip(void)
 {
     net *a = train_mlp(2, 30);
     size_t len;
-    uint8_t *buf = save(a, &len);
+    uint8_t *buf = save(a, CKPT_ADAM, &len);
     CHECK(buf);
     rng r;
     rng_seed(&r, 77); /* different initial weights */
@@ -189,20 +199,75 @@ static int t_ckpt_round_trip(void)
     CHECK(!memcmp(a->adam_v, b->adam_v, sizeof(float) * a->n_param));
     CHECK(a->adam_step == b->adam_step);
     CHECK(accuracy(a, 9) == accuracy(b, 9));
-    /* Saving the loaded net gives the same bytes. */
-    size_t len2;
-    uint8_t *buf2 = save(b, &len2);
-    CHECK(len2 == len && !memcmp(buf, buf2, len));
-    free(buf), free(buf2);
+    CHECK(resaves_same(b, CKPT_ADAM, buf, len));
+    free(buf);
     net_free(a), net_free(b);
     return 0;
 }
 
-static int t_ckpt_rejects_damage(void)
+/* Without Adam's moments: 8 bytes a parameter fewer, the same weights,
+ * and Adam as optim_adam_reset leaves it. */
+static int t_ckpt_without_adam(void)
+{
+    net *a = train_mlp(2, 30), *b = train_mlp(3, 7);
+    size_t len, full = ckpt_size(a, CKPT_ADAM);
+    uint8_t *buf = save(a, 0, &len);
+    CHECK(buf && len == full - 8 * a->n_param);
+    CHECK(ckpt_save(a, 2, buf, len) == ARAL_EINVAL); /* unknown flag */
+    CHECK(b->adam_step > 0);
+    CHECK(ckpt_load(b, buf, len) == 0);
+    CHECK(!memcmp(a->param, b->param, sizeof(float) * a->n_param));
+    CHECK(accuracy(a, 9) == accuracy(b, 9));
+    float zero = 0.0f;
+    int reset = b->adam_step == 0;
+    for (size_t i = 0; i < b->n_param; i++)
+        reset &= !memcmp(&b->adam_m[i], &zero, 4) &&
+                 !memcmp(&b->adam_v[i], &zero, 4);
+    CHECK(reset);
+    CHECK(resaves_same(b, 0, buf, len));
+    free(buf);
+    net_free(a), net_free(b);
+    return 0;
+}
+
+/* Rewrites a checkpoint's CRC after its bytes were changed. */
+static void set_crc(uint8_t *buf, size_t len)
+{
+    uint32_t crc = ckpt_crc32(buf, len - 4);
+    for (int i = 0; i < 4; i++)
+        buf[len - 4 + i] = (uint8_t)(crc >> (8 * i));
+}
+
+/* A version-1 checkpoint (no flags word, always the moments), as stored
+ * models of earlier releases hold, loads as it did. Made from a version-2
+ * one: the flags word cut out, the version and the CRC rewritten. */
+static int t_ckpt_loads_version_1(void)
+{
+    net *a = train_mlp(2, 30), *b = train_mlp(3, 7);
+    size_t len;
+    uint8_t *buf = save(a, CKPT_ADAM, &len);
+    CHECK(buf);
+    memmove(buf + 12, buf + 16, len - 16);
+    len -= 4;
+    buf[8] = 1, buf[9] = buf[10] = buf[11] = 0;
+    set_crc(buf, len);
+    CHECK(ckpt_load(b, buf, len) == 0);
+    CHECK(!memcmp(a->param, b->param, sizeof(float) * a->n_param));
+    CHECK(!memcmp(a->adam_v, b->adam_v, sizeof(float) * a->n_param));
+    CHECK(a->adam_step == b->adam_step);
+    buf[8] = 3; /* a newer version than this build knows */
+    set_crc(buf, len);
+    CHECK(ckpt_load(b, buf, len) == ARAL_EVERSION);
+    free(buf);
+    net_free(a), net_free(b);
+    return 0;
+}
+
+static int damage_refused(unsigned flags)
 {
     net *a = train_mlp(3, 5);
     size_t len;
-    uint8_t *buf = save(a, &len);
+    uint8_t *buf = save(a, flags, &len);
     float *before = malloc(sizeof(float) * a->n_param);
     memcpy(before, a->param, sizeof(float) * a->n_param);
     int ok = 1;
@@ -238,7 +303,13 @@ static int t_ckpt_rejects_damage(void)
     ok &= !memcmp(before, a->param, sizeof(float) * a->n_param);
     net_free(other), net_free(a);
     free(buf), free(before);
-    CHECK(ok);
+    return ok;
+}
+
+static int t_ckpt_rejects_damage(void)
+{
+    CHECK(damage_refused(CKPT_ADAM));
+    CHECK(damage_refused(0));
     return 0;
 }
 
@@ -484,6 +555,8 @@ static const test_case cases[] = {
     {"same seed, same weights", t_deterministic},
     {"checkpoint round trip", t_ckpt_round_trip},
     {"checkpoint refuses damage", t_ckpt_rejects_damage},
+    {"checkpoint without Adam's moments", t_ckpt_without_adam},
+    {"checkpoint of version 1 loads", t_ckpt_loads_version_1},
     {"checkpoint crc32", t_ckpt_crc},
     {"adam matches formula", t_adam_formula},
     {"learning-rate schedule", t_lr_schedule},
