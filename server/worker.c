@@ -294,7 +294,7 @@ static float *gather(const float *src, const int *pos, int n)
  * front and rows lab[0..nl) after them, both lists ascending and together
  * every row once. In place, with a buffer for the labeled rows alone: the
  * features are a round's largest array (60 MB for a 60k pool), and a
- * reordered copy made them the peak of its memory. */
+ * reordered copy of them raised the scoring phase's peak by as much. */
 static int cand_then_lab(float *m, int width, const int *cand, int nc,
                          const int *lab, int nl)
 {
