@@ -227,6 +227,13 @@ def is_problem(r, status, code):
 def run(cases):
     only = sys.argv[1] if len(sys.argv) > 1 else ""
     passed = failed = 0
+    # a test_ function left out of the list would never run: one failure
+    defined = {name for name, fn in vars(sys.modules["__main__"]).items()
+               if name.startswith("test_") and callable(fn)}
+    left = sorted(defined - {fn.__name__ for fn in cases})
+    if left:
+        print("FAIL not in run([...]):", ", ".join(left))
+        failed += 1
     for fn in cases:
         name = fn.__name__.replace("_", " ")
         if only and only not in name:

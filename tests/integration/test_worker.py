@@ -604,6 +604,7 @@ if __name__ == "__main__":
          test_sigterm_in_a_round_stops_it_and_publishes_nothing,
          test_samples_imported_during_a_round_are_served_after_it,
          test_kill9_in_a_round_keeps_the_previous_model,
+         test_only_the_newest_model_keeps_its_checkpoint_and_ranking,
          test_damaged_checkpoint_keeps_the_daemon_serving,
          test_failed_round_is_recorded_and_the_ranking_stays,
          test_other_strategies_serve_in_their_order,
