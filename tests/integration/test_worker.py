@@ -562,8 +562,10 @@ def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
         a, b = EventReader(d), EventReader(d)
         label_leased(d, 20)
         wait_model(d, 1)
+        # each stream is resumed on its own: wait for both, not for one
         deadline = time.time() + 10
-        while "round_finished" not in b.names() and time.time() < deadline:
+        while time.time() < deadline and not all(
+                "round_finished" in r.names() for r in (a, b)):
             time.sleep(0.05)
         for r in (a, b):
             names = r.names()
