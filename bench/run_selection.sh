@@ -28,7 +28,8 @@ configs=${3:-random random-tr typical typical-tr typical-mass-tr \
   imb-typical-mass-tr-ts typical-mass-tr-ts-k2 imb-typical-mass-tr-ts-k2 \
   typical-mass-tr-ts-ema6 typical-mass-tr-ts-n12 imb-typical-mass-tr-ts-n12 \
   random-tr-n12 start-random-tr-n12 start-typical-tr-n12 \
-  typical-mass-tr-n12 imb-typical-mass-tr-n12}
+  typical-mass-tr-n12 imb-typical-mass-tr-n12 \
+  typical-mass-tr-ts-k2-n12 imb-typical-mass-tr-ts-k2-n12}
 deploy/install.sh bench >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
@@ -50,7 +51,8 @@ args_of() {
       echo "--strategy typical-mass --initial-strategy typical $TRAIN" ;;
     imb-typical-mass-tr-ts)
       echo "--strategy typical-mass --imbalance 0.1 --initial-strategy typical $TRAIN" ;;
-    # arald's configuration with twice TypiClust's clusters, and with D
+    # arald's configuration with twice TypiClust's clusters (also with
+    # D's noise, *-k2-n12, through the *-n12 rule below), and with D
     # averaged over 0.6 of a round instead of a third: neither won
     typical-mass-tr-ts-k2|imb-typical-mass-tr-ts-k2)
       echo "$(args_of "${1%-k2}") --k-factor 2" ;;

@@ -125,6 +125,10 @@ ABLATION = [
      "twice TypiClust's clusters (--k-factor 2)"),
     ("imb-typical-mass-tr-ts-k2", "imb-typical-mass-tr-ts",
      "twice the clusters, --imbalance 0.1"),
+    ("typical-mass-tr-ts-k2-n12", "typical-mass-tr-ts-n12",
+     "twice the clusters, D's noise 0.1/0.2"),
+    ("imb-typical-mass-tr-ts-k2-n12", "imb-typical-mass-tr-ts-n12",
+     "twice the clusters, noise 0.1/0.2, --imbalance"),
     ("typical-mass-tr-ts-ema6", "typical-mass-tr-ts",
      "D averaged over 0.6 of a round, not a third"),
     ("typical-mass-tr-ts-wu1", "typical-mass-tr-ts",  # at 569ead1, removed
