@@ -17,6 +17,7 @@ import sqlite3
 import struct
 import threading
 import time
+import zlib
 
 from harness import Daemon, arald, idx_bytes, is_problem, run
 
@@ -371,6 +372,57 @@ def test_only_the_newest_model_keeps_its_checkpoint_and_ranking():
         d.stop()
 
 
+def as_format_1(model):
+    """An arald model (core/aral.h: "ARALMDL1", dims, four nets each with
+    its length) with every net in checkpoint format 1, as releases before
+    format 2 stored them: no flags word, Adam's moments (zeros here)
+    after the state, the CRC over it all (zlib's CRC-32, as
+    core/ckpt.h says)."""
+    out, at = bytearray(model[:16]), 16
+    for _ in range(4):
+        n, = struct.unpack_from("<Q", model, at)
+        net = model[at + 8:at + 8 + n]
+        at += 8 + n
+        version, flags = struct.unpack_from("<II", net, 8)
+        assert version == 2 and flags == 0, (version, flags)
+        layers, = struct.unpack_from("<I", net, 24)
+        n_param, = struct.unpack_from("<Q", net, 28 + 16 * layers)
+        body = (net[:8] + struct.pack("<I", 1) + net[16:-4] +
+                bytes(8 * n_param))
+        body += struct.pack("<I", zlib.crc32(body))
+        out += struct.pack("<Q", len(body)) + body
+    assert at == len(model)
+    return bytes(out)
+
+
+def test_a_model_stored_in_checkpoint_format_1_still_serves():
+    d = daemon()
+    try:
+        before = first_model(d)
+        assert d.stop() == 0
+        con = sqlite3.connect(d.db)
+        model, = con.execute("SELECT checkpoint FROM models").fetchone()
+        old = as_format_1(model)
+        assert len(old) > 2.9 * len(model)  # the moments were 2/3
+        con.execute("UPDATE models SET checkpoint = ?", (old,))
+        con.commit()
+        con.close()
+        d.start()
+        m = d.get("/v1/model").json
+        assert m["model_version"] == 1 and m["last_error"] is None, m
+        assert queue_ids(d) == before
+        label_leased(d, 20)  # the next round trains on from it
+        m, _ = wait_model(d, 2)
+        assert m["last_error"] is None and m["eval_accuracy"] > 0.25, m
+        con = sqlite3.connect(d.db)
+        new, = con.execute("SELECT checkpoint FROM models WHERE version = 2"
+                           ).fetchone()
+        con.close()
+        assert len(new) == len(model)  # stored in format 2 again
+    finally:
+        d.stop()
+
+
 def test_sigterm_in_a_round_stops_it_and_publishes_nothing():
     d = daemon(["--round-iters", "1000000"])
     try:
@@ -608,6 +660,7 @@ if __name__ == "__main__":
          test_kill9_in_a_round_keeps_the_previous_model,
          test_only_the_newest_model_keeps_its_checkpoint_and_ranking,
          test_damaged_checkpoint_keeps_the_daemon_serving,
+         test_a_model_stored_in_checkpoint_format_1_still_serves,
          test_failed_round_is_recorded_and_the_ranking_stays,
          test_other_strategies_serve_in_their_order,
          test_a_ranking_stored_before_schema_3_serves_without_s,
