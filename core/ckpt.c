@@ -11,7 +11,8 @@
 #include "optim.h"
 
 static const uint8_t MAGIC[8] = {'A', 'R', 'A', 'L', 'N', 'E', 'T', 0};
-#define HEADER_BYTES (8 + 5 * 4) /* version 1: 4 bytes less, no flags */
+#define FLAGS_BYTES 4 /* the flags word: version 1 had none */
+#define HEADER_BYTES (8 + 4 * 4 + FLAGS_BYTES)
 #define LAYER_BYTES 16
 #define TAIL_BYTES (3 * 8 + 4 * 4)
 
@@ -168,7 +169,8 @@ typedef struct header {
 static int read_header(cursor *c, const uint8_t *buf, size_t len,
                        net_spec *spec, header *h)
 {
-    if (len < HEADER_BYTES - 4 + TAIL_BYTES + 4 || memcmp(buf, MAGIC, 8))
+    if (len < HEADER_BYTES - FLAGS_BYTES + TAIL_BYTES + 4 ||
+        memcmp(buf, MAGIC, 8))
         return ARAL_EINVAL;
     c->r = buf + 8, c->left = len - 8;
     h->version = get_u32(c);
@@ -228,7 +230,7 @@ static int check(const net *n, const uint8_t *buf, size_t len, cursor *c,
     int rc = read_header(c, buf, len, &spec, h);
     if (rc)
         return rc;
-    size_t want = ckpt_size(n, h->flags) - (h->version == 1 ? 4 : 0);
+    size_t want = ckpt_size(n, h->flags) - (h->version == 1 ? FLAGS_BYTES : 0);
     if (!same_spec(&spec, &n->spec) || h->n_param != n->n_param ||
         h->n_state != n->n_state || len != want)
         return ARAL_EINVAL;
