@@ -7,7 +7,6 @@ With --selection: the tables of bench/run_selection.sh (sel_* files)
 instead, paired by seed against random order."""
 import glob
 import json
-import math
 import os
 import re
 import statistics

@@ -117,6 +117,13 @@ class Daemon:
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body, **kw)
 
+    # "with Daemon(...) as d:" stops it however the block ends.
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()

@@ -18,9 +18,8 @@ def import_vectors(d, n, dim=4, seed=1, split="pool"):
 
 
 def test_round_trip_export_holds_exactly_acknowledged_labels():
-    d = Daemon(dim=4, classes=["cat", "dog", "bird"],
-               serve_args=["--start-strategy", "random"])
-    try:
+    with Daemon(dim=4, classes=["cat", "dog", "bird"],
+                serve_args=["--start-strategy", "random"]) as d:
         ids = import_vectors(d, 50)
         acked = {}
         for i in range(20):
@@ -47,13 +46,10 @@ def test_round_trip_export_holds_exactly_acknowledged_labels():
         assert {int(r["sample_id"]): (r["label"], int(r["label_id"]))
                 for r in table} == acked
         assert len(set(ids)) == 50
-    finally:
-        d.stop()
 
 
 def test_export_streams_many_pages():
-    d = Daemon(dim=2, classes=["a", "b"])
-    try:
+    with Daemon(dim=2, classes=["a", "b"]) as d:
         ids = import_vectors(d, 1000, dim=2) + import_vectors(d, 500, 2, 7)
         items = [{"sample_id": i, "label": "ab"[i % 2]} for i in ids]
         for k in (0, 1000):
@@ -62,13 +58,10 @@ def test_export_streams_many_pages():
         body = d.get("/v1/export").body.decode().splitlines()
         assert len(body) == 1500
         assert sorted(json.loads(x)["sample_id"] for x in body) == sorted(ids)
-    finally:
-        d.stop()
 
 
 def test_undo_appends_and_returns_sample_to_queue():
-    d = Daemon(dim=4, classes=["a", "b"])
-    try:
+    with Daemon(dim=4, classes=["a", "b"]) as d:
         sid = import_vectors(d, 3)[0]
         first = d.post("/v1/labels", {"sample_id": sid, "label": "a"})
         second = d.post("/v1/labels", {"sample_id": sid, "label": "b"})
@@ -85,13 +78,10 @@ def test_undo_appends_and_returns_sample_to_queue():
                  .json["items"]]
         assert sid in queue
         assert d.get("/v1/export").body == b""
-    finally:
-        d.stop()
 
 
 def test_samples_list_states_and_cursor():
-    d = Daemon(dim=4, classes=["a", "b"])
-    try:
+    with Daemon(dim=4, classes=["a", "b"]) as d:
         ids = import_vectors(d, 30)
         import_vectors(d, 5, seed=9, split="eval")
         d.post("/v1/labels", {"items": [{"sample_id": i, "label": "a"}
@@ -112,13 +102,10 @@ def test_samples_list_states_and_cursor():
             if not cursor:
                 break
         assert seen == sorted(seen) and len(seen) == 35
-    finally:
-        d.stop()
 
 
 def test_images_png_jpeg_idx_and_png_render():
-    d = Daemon()
-    try:
+    with Daemon() as d:
         px = image_bytes(3)
         r = d.request("POST", "/v1/samples?external_id=shirt.png",
                       token="ingest", raw=png_bytes(28, 28, px),
@@ -152,13 +139,10 @@ def test_images_png_jpeg_idx_and_png_render():
         r = d.request("POST", "/v1/samples", raw=buf.getvalue(),
                       token="ingest", headers={"Content-Type": "image/jpeg"})
         assert r.status == 200 and r.json["inserted"] == 1, r.body
-    finally:
-        d.stop()
 
 
 def test_idempotency_replays_and_conflicts():
-    d = Daemon(dim=4, classes=["a", "b"])
-    try:
+    with Daemon(dim=4, classes=["a", "b"]) as d:
         import_vectors(d, 10)
         h = {"Idempotency-Key": "k-1"}
         a = d.post("/v1/leases", {"n": 2}, headers=h)
@@ -174,13 +158,10 @@ def test_idempotency_replays_and_conflicts():
         y = d.post("/v1/labels", {"lease_id": lid, "label": "a"}, headers=h2)
         assert x.status == 200 and x.body == y.body
         assert len(d.get("/v1/export").body.splitlines()) == 1
-    finally:
-        d.stop()
 
 
 def test_auth_roles():
-    d = Daemon(dim=4, classes=["a", "b"])
-    try:
+    with Daemon(dim=4, classes=["a", "b"]) as d:
         assert d.get("/v1/health", token=None).json == {"status": "ok"}
         is_problem(d.get("/v1/project", token=None), 401, "unauthorized")
         is_problem(d.get("/v1/project", token="nope"), 401, "unauthorized")
@@ -190,15 +171,12 @@ def test_auth_roles():
                    "forbidden")
         is_problem(d.get("/v1/metrics", token="annotate"), 403, "forbidden")
         assert d.get("/v1/project", token="annotate").status == 200
-    finally:
-        d.stop()
 
 
 def test_project_version_metrics_queue():
     # the random order before a model (the label-free start is
     # test_worker's): its queue does not change under the test
-    d = Daemon(classes=FASHION, serve_args=["--start-strategy", "random"])
-    try:
+    with Daemon(classes=FASHION, serve_args=["--start-strategy", "random"]) as d:
         p = d.get("/v1/project").json
         assert p["retrain_policy"]["start_strategy"] == "random"
         assert [c["name"] for c in p["classes"]] == FASHION
@@ -218,13 +196,10 @@ def test_project_version_metrics_queue():
         text = m.body.decode()
         assert "arald_queue_depth 30" in text
         assert 'arald_http_requests_total{route="queue",code="2xx"} 1' in text
-    finally:
-        d.stop()
 
 
 def test_static_page_and_path_tricks():
-    d = Daemon(dim=4, classes=["a", "b"])
-    try:
+    with Daemon(dim=4, classes=["a", "b"]) as d:
         for path, ctype in (("/", "text/html"), ("/app.js", "text/javascript"),
                             ("/style.css", "text/css"),
                             ("/favicon.ico", "image/x-icon")):
@@ -244,8 +219,6 @@ def test_static_page_and_path_tricks():
             assert b"SQLite" not in r.body
             is_problem(r, r.status, r.json["code"])
         assert db_digest(d.db) == before
-    finally:
-        d.stop()
 
 
 run([test_round_trip_export_holds_exactly_acknowledged_labels,

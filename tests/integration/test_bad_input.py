@@ -3,7 +3,7 @@ nothing: the database digest before and after every case is the same."""
 import http.client
 
 from harness import (Daemon, db_digest, idx_bytes, image_bytes, is_problem,
-                     png_bytes, run, vectors)
+                     png_bytes, run)
 
 D = None
 

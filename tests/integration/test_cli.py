@@ -6,7 +6,7 @@ import re
 import sqlite3
 import tempfile
 
-from harness import (ARALD, Daemon, arald, db_digest, idx_bytes, image_bytes,
+from harness import (Daemon, arald, db_digest, idx_bytes, image_bytes,
                      integrity, png_bytes, run)
 
 HERE = os.path.dirname(os.path.abspath(__file__))

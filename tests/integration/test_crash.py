@@ -24,8 +24,7 @@ def label_until_killed(d, name, acked, stop):
 
 
 def test_kill9_keeps_every_acknowledged_label():
-    d = Daemon(dim=8, classes=["a", "b"])
-    try:
+    with Daemon(dim=8, classes=["a", "b"]) as d:
         for k in range(3):
             assert d.post("/v1/samples", {"items": vectors(1000, 8, k + 1)},
                           token="ingest").status == 200
@@ -58,8 +57,6 @@ def test_kill9_keeps_every_acknowledged_label():
             assert queue["total"] == 3000 - len(got) - \
                 d.get("/v1/samples?state=leased").json["total"]
         assert len(acked) >= 450
-    finally:
-        d.stop()
 
 
 run([test_kill9_keeps_every_acknowledged_label])

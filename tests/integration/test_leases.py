@@ -13,8 +13,7 @@ def fill(d, n, dim=3):
 
 
 def test_eight_clients_thousand_leases_never_share_a_sample():
-    d = Daemon(dim=3, classes=["a", "b"])
-    try:
+    with Daemon(dim=3, classes=["a", "b"]) as d:
         fill(d, 3000)
         got = [[] for _ in range(8)]
 
@@ -34,13 +33,10 @@ def test_eight_clients_thousand_leases_never_share_a_sample():
         assert len({lid for _, lid in flat}) == 1000
         assert d.get("/v1/samples?state=leased").json["total"] == 1000
         assert d.get("/v1/queue").json["total"] == 2000
-    finally:
-        d.stop()
 
 
 def test_expired_lease_goes_back_to_the_queue():
-    d = Daemon(dim=3, classes=["a", "b"], serve_args=["--lease-ttl", "1"])
-    try:
+    with Daemon(dim=3, classes=["a", "b"], serve_args=["--lease-ttl", "1"]) as d:
         fill(d, 3)
         first = d.post("/v1/leases", {"annotator": "slow", "n": 3}).json
         ids = sorted(i["sample_id"] for i in first["items"])
@@ -61,13 +57,10 @@ def test_expired_lease_goes_back_to_the_queue():
                                              "label": "b"}),
                        409, "lease_expired")
         assert "leased or labeled since" in p["detail"]
-    finally:
-        d.stop()
 
 
 def test_release_and_relabel_rules():
-    d = Daemon(dim=3, classes=["a", "b"])
-    try:
+    with Daemon(dim=3, classes=["a", "b"]) as d:
         fill(d, 5)
         lease = d.post("/v1/leases", {"annotator": "x", "n": 1}).json[
             "items"][0]
@@ -97,13 +90,10 @@ def test_release_and_relabel_rules():
         assert r.status == 200, r.body
         assert d.get(f"/v1/samples/{mine['sample_id']}").json["state"] == \
             "labeled"
-    finally:
-        d.stop()
 
 
 def test_labeled_samples_are_never_leased():
-    d = Daemon(dim=3, classes=["a", "b"])
-    try:
+    with Daemon(dim=3, classes=["a", "b"]) as d:
         fill(d, 40)
         listing = d.get("/v1/samples?limit=40").json["items"]
         labeled = {s["sample_id"] for s in listing[:25]}
@@ -112,8 +102,6 @@ def test_labeled_samples_are_never_leased():
         got = d.post("/v1/leases", {"n": 100}).json["items"]
         assert len(got) == 15
         assert not labeled & {i["sample_id"] for i in got}
-    finally:
-        d.stop()
 
 
 def test_failed_requests_in_a_commit_group_change_nothing():
@@ -121,8 +109,7 @@ def test_failed_requests_in_a_commit_group_change_nothing():
     second item is leased to someone else): writes are committed in
     groups, and every failed batch must leave no trace while every
     acknowledged one is kept."""
-    d = Daemon(dim=3, classes=["a", "b"])
-    try:
+    with Daemon(dim=3, classes=["a", "b"]) as d:
         fill(d, 2000)
         blocked = [i["sample_id"] for i in
                    d.post("/v1/leases", {"annotator": "other", "n": 100})
@@ -150,13 +137,10 @@ def test_failed_requests_in_a_commit_group_change_nothing():
         assert exported == set(ok_ids), (len(exported), len(ok_ids))
         assert not exported & set(bad_ids)
         assert d.get("/v1/samples?state=leased").json["total"] == 100
-    finally:
-        d.stop()
 
 
 def test_a_skipped_sample_never_comes_back_to_its_skipper():
-    d = Daemon(dim=3, classes=["a", "b"])
-    try:
+    with Daemon(dim=3, classes=["a", "b"]) as d:
         fill(d, 6)
         first = d.post("/v1/leases", {"annotator": "x", "n": 1}).json[
             "items"][0]
@@ -195,8 +179,6 @@ def test_a_skipped_sample_never_comes_back_to_its_skipper():
             "items"] == []
         z = d.post("/v1/leases", {"annotator": "z", "n": 1}).json["items"]
         assert [i["sample_id"] for i in z] == [sid]
-    finally:
-        d.stop()
 
 
 run([test_eight_clients_thousand_leases_never_share_a_sample,

@@ -34,8 +34,7 @@ def test_router_and_document_list_the_same_operations():
 
 
 def test_the_daemon_serves_the_document_without_a_token():
-    d = Daemon()
-    try:
+    with Daemon() as d:
         r = d.get("/v1/openapi.yaml", token=None)
         assert r.status == 200, r.status
         assert r.header("content-type").startswith("application/yaml")
@@ -43,8 +42,6 @@ def test_the_daemon_serves_the_document_without_a_token():
         again = d.get("/v1/openapi.yaml", token=None,
                       headers={"If-None-Match": r.header("etag")})
         assert again.status == 304
-    finally:
-        d.stop()
 
 
 def renamed(doc, schema, old, new):
@@ -67,8 +64,7 @@ def refused(check, *args):
 
 def test_a_renamed_field_fails_the_contract():
     doc = yaml.safe_load(open(contract.DOC))
-    d = Daemon(dim=4, classes=["a", "b"])
-    try:
+    with Daemon(dim=4, classes=["a", "b"]) as d:
         assert d.post("/v1/samples", {"items": vectors(3, 4)}).status == 200
         lease = d.post("/v1/leases", {"annotator": "a", "n": 1})
         args = ("POST", "/v1/leases", lease.status,
@@ -94,8 +90,6 @@ def test_a_renamed_field_fails_the_contract():
         body = problem.body.replace(b'"bad_n"', b'"bad_count"')
         refused(contract.Contract(doc).check, "POST", "/v1/leases", 422,
                 problem.header("content-type"), body)
-    finally:
-        d.stop()
 
 
 run([test_router_and_document_list_the_same_operations,

@@ -34,10 +34,9 @@ def make_folder(d, n=120):
 
 
 def test_example_pipeline_imports_labels_follows_rounds_and_exports():
-    d = Daemon(classes=["left", "right"],
-               serve_args=["--min-labels", "20", "--retrain-every", "20",
-                           "--round-iters", "20"])
-    try:
+    with Daemon(classes=["left", "right"],
+                serve_args=["--min-labels", "20", "--retrain-every", "20",
+                            "--round-iters", "20"]) as d:
         folder, labels = make_folder(d)
         out = os.path.join(d.dir, "export.jsonl")
         p = subprocess.run(
@@ -66,8 +65,6 @@ def test_example_pipeline_imports_labels_follows_rounds_and_exports():
         con.close()
         assert versions == [1, 2], versions  # leases of models 1 and 2
         assert wrong == 0 and rounds == 3
-    finally:
-        d.stop()
 
 
 if __name__ == "__main__":

@@ -117,8 +117,7 @@ def rounds(d):
 
 
 def test_labels_start_a_round_and_leases_follow_its_ranking():
-    d = daemon(["--start-strategy", "random"])
-    try:
+    with daemon(["--start-strategy", "random"]) as d:
         first, _ = label_leased(d, 19)
         assert all(i["strategy"] == "random" and i["model_version"] is None
                    for i in first)
@@ -160,8 +159,6 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
         label_leased(d, 10)
         m, _ = wait_model(d, 2)
         assert m["labels_since_model"] == 0 and m["labeled"] == 40, m
-    finally:
-        d.stop()
 
 
 def groups_pool(sizes=(300, 60, 30, 10), seed=2):
@@ -186,8 +183,7 @@ def test_before_any_model_the_first_leases_cover_every_group():
     pool is served in the order of typical picks of its inputs, so the
     first labels reach the small groups too, before any model exists;
     the first round's order then takes over."""
-    d = Daemon(dim=8, classes=NAMES, serve_args=FAST)
-    try:
+    with Daemon(dim=8, classes=NAMES, serve_args=FAST) as d:
         items = groups_pool()
         r = d.post("/v1/samples", {"items": items})
         assert r.status == 200, r.body
@@ -215,8 +211,6 @@ def test_before_any_model_the_first_leases_cover_every_group():
         q = d.get("/v1/queue?limit=5").json
         assert q["strategy"] == DEFAULT, q
         assert all(i["model_version"] == 1 for i in q["items"]), q
-    finally:
-        d.stop()
 
 
 def test_a_pool_imported_without_pause_is_ordered_meanwhile():
@@ -267,8 +261,7 @@ def test_a_pool_imported_without_pause_is_ordered_meanwhile():
 def test_sigterm_while_the_start_orders_a_large_pool_exits_at_once():
     """Ordering 60,000 images takes the start seconds: SIGTERM then stops
     it and the daemon exits 0 within about a second."""
-    d = Daemon()
-    try:
+    with Daemon() as d:
         assert d.stop() == 0
         rng = random.Random(5)
         images = [rng.randbytes(784) for _ in range(60000)]
@@ -287,13 +280,10 @@ def test_sigterm_while_the_start_orders_a_large_pool_exits_at_once():
         assert took < 3, took
         print(f"  stopped {took:.2f} s after SIGTERM")
         assert "typical start failed" not in d.read_log()
-    finally:
-        d.stop()
 
 
 def test_restart_serves_the_stored_model_without_a_round():
-    d = daemon()
-    try:
+    with daemon() as d:
         before = first_model(d)
         assert d.stop() == 0
         d.start()
@@ -311,13 +301,10 @@ def test_restart_serves_the_stored_model_without_a_round():
         assert set(queue_ids(d, 1000)[-3:]) == new
         s = d.get(f"/v1/samples/{min(new)}").json
         assert s["strategy"] == DEFAULT and s["score"] is None, s
-    finally:
-        d.stop()
 
 
 def test_a_ranking_stored_before_schema_3_serves_without_s():
-    d = daemon()
-    try:
+    with daemon() as d:
         before = first_model(d)
         assert d.stop() == 0
         # the database as schema 2 left it: no S(z) column in rankings,
@@ -339,13 +326,10 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         wait_model(d, 2)
         q = d.get("/v1/queue?limit=5").json
         assert all(0 < i["sampler"] < 1 for i in q["items"]), q
-    finally:
-        d.stop()
 
 
 def test_only_the_newest_model_keeps_its_checkpoint_and_ranking():
-    d = daemon()
-    try:
+    with daemon() as d:
         for version in (1, 2, 3):
             label_leased(d, 20)
             wait_model(d, version)
@@ -368,8 +352,6 @@ def test_only_the_newest_model_keeps_its_checkpoint_and_ranking():
         d.start()  # and the newest serves after a restart
         assert d.get("/v1/model").json["model_version"] == 3
         assert queue_ids(d) == stored_order(d, 3)[:20]
-    finally:
-        d.stop()
 
 
 def as_format_1(model):
@@ -396,8 +378,7 @@ def as_format_1(model):
 
 
 def test_a_model_stored_in_checkpoint_format_1_still_serves():
-    d = daemon()
-    try:
+    with daemon() as d:
         before = first_model(d)
         assert d.stop() == 0
         con = sqlite3.connect(d.db)
@@ -419,13 +400,10 @@ def test_a_model_stored_in_checkpoint_format_1_still_serves():
                            ).fetchone()
         con.close()
         assert len(new) == len(model)  # stored in format 2 again
-    finally:
-        d.stop()
 
 
 def test_sigterm_in_a_round_stops_it_and_publishes_nothing():
-    d = daemon(["--round-iters", "1000000"])
-    try:
+    with daemon(["--round-iters", "1000000"]) as d:
         label_leased(d, 20)
         wait_state(d, "training")
         t0 = time.time()
@@ -438,13 +416,10 @@ def test_sigterm_in_a_round_stops_it_and_publishes_nothing():
         assert con.execute("SELECT count(*) FROM samples WHERE label IS NOT"
                            " NULL").fetchone()[0] == 20
         con.close()
-    finally:
-        d.stop()
 
 
 def test_samples_imported_during_a_round_are_served_after_it():
-    d = daemon(["--round-iters", "400"])
-    try:
+    with daemon(["--round-iters", "400"]) as d:
         label_leased(d, 20)
         wait_state(d, "training")
         more = [i for i in pool_items(seed=7) if i["split"] == "pool"][:30]
@@ -462,8 +437,6 @@ def test_samples_imported_during_a_round_are_served_after_it():
             served += [i["sample_id"] for i in got["items"]]
         assert len(served) == len(set(served)) == 400 + 30 - 20
         assert set(served[-30:]) == new, sorted(new - set(served))
-    finally:
-        d.stop()
 
 
 def test_kill9_in_a_round_keeps_the_previous_model():
@@ -490,8 +463,7 @@ def test_kill9_in_a_round_keeps_the_previous_model():
 
 
 def test_damaged_checkpoint_keeps_the_daemon_serving():
-    d = daemon()
-    try:
+    with daemon() as d:
         before = first_model(d)
         d.stop()
         con = sqlite3.connect(d.db)
@@ -505,13 +477,10 @@ def test_damaged_checkpoint_keeps_the_daemon_serving():
         assert d.post("/v1/model/retrain").status == 202
         m, _ = wait_model(d, 2)  # from a new model
         assert m["last_error"] is None and m["eval_accuracy"] > 0.25, m
-    finally:
-        d.stop()
 
 
 def test_failed_round_is_recorded_and_the_ranking_stays():
-    d = daemon()
-    try:
+    with daemon() as d:
         before = first_model(d)
         for fault in ("train", "commit"):
             r = d.post("/v1/model/retrain",
@@ -531,8 +500,6 @@ def test_failed_round_is_recorded_and_the_ranking_stays():
                    "forbidden")
         assert d.post("/v1/model/retrain").status == 202
         wait_model(d, 2)
-    finally:
-        d.stop()
 
 
 def test_other_strategies_serve_in_their_order():
@@ -543,8 +510,7 @@ def test_other_strategies_serve_in_their_order():
     in_range = {"entropy": lambda k: k <= 0, "aral": lambda k: 0 < k < 1,
                 "typical-aral": rank, "typical": rank}
     for name, ok in in_range.items():
-        d = daemon(["--strategy", name])
-        try:
+        with daemon(["--strategy", name]) as d:
             label_leased(d, 20)
             m, _ = wait_model(d, 1)
             assert m["strategy"] == name, m
@@ -554,13 +520,10 @@ def test_other_strategies_serve_in_their_order():
             keys = [i["score"] for i in leases]
             assert keys == sorted(keys) and all(map(ok, keys)), (name, keys)
             assert d.get("/v1/rounds/1").json["strategy"] == name
-        finally:
-            d.stop()
 
 
 def test_one_class_is_not_enough_and_the_order_stays_random():
-    d = daemon(["--start-strategy", "random"])
-    try:
+    with daemon(["--start-strategy", "random"]) as d:
         leases = d.post("/v1/leases", {"annotator": "x", "n": 40}).json
         items = [{"lease_id": i["lease_id"], "label": "a"}
                  for i in leases["items"]]
@@ -572,8 +535,6 @@ def test_one_class_is_not_enough_and_the_order_stays_random():
         lease = d.post("/v1/leases", {"n": 1}).json["items"][0]
         assert lease["strategy"] == "random" and lease["score"] is None
         assert rounds(d) == []
-    finally:
-        d.stop()
 
 
 class EventReader:
@@ -609,8 +570,7 @@ class EventReader:
 
 
 def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
-    d = daemon()
-    try:
+    with daemon() as d:
         a, b = EventReader(d), EventReader(d)
         label_leased(d, 20)
         wait_model(d, 1)
@@ -645,8 +605,6 @@ def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
         time.sleep(0.3)
         t0 = time.time()
         assert d.stop() == 0 and time.time() - t0 < 5
-    finally:
-        d.stop()
 
 
 if __name__ == "__main__":

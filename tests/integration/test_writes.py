@@ -10,7 +10,6 @@ the database says are unlabeled and not leased."""
 import http.client
 import random
 import sqlite3
-import threading
 import time
 
 from harness import (Daemon, db_digest, in_threads, is_problem, run,
@@ -68,8 +67,7 @@ def unchanged(d, fn):
 def test_refused_batch_under_idempotency_key_leaves_sample_served():
     """The reported drift: a batch refused with 409 under an
     Idempotency-Key took its first sample out of the queue for good."""
-    d = daemon(4)
-    try:
+    with daemon(4) as d:
         other = d.post("/v1/leases", {"annotator": "other", "n": 1}).json
         taken = other["items"][0]["sample_id"]
         mine = min(set(range(1, 5)) - {taken})
@@ -86,13 +84,10 @@ def test_refused_batch_under_idempotency_key_leaves_sample_served():
         r = d.post("/v1/labels", fixed, headers={"Idempotency-Key": "k2"})
         assert r.status == 200, r.body
         assert consistent(d) == 2
-    finally:
-        d.stop()
 
 
 def test_begin_that_cannot_lock_is_503_and_nothing_is_held():
-    d = daemon(6)
-    try:
+    with daemon(6) as d:
         sid = queue(d)[1].pop()
         r = unchanged(d, lambda: d.post(
             "/v1/labels", {"sample_id": sid, "label": "A"},
@@ -104,13 +99,10 @@ def test_begin_that_cannot_lock_is_503_and_nothing_is_held():
         r = d.post("/v1/labels", {"sample_id": sid, "label": "A"})
         assert r.status == 200 and time.time() - t0 < 2, r.body
         consistent(d)
-    finally:
-        d.stop()
 
 
 def test_busy_statement_rolls_back_and_releases_the_write_lock():
-    d = daemon(6)
-    try:
+    with daemon(6) as d:
         ids = sorted(queue(d)[1])[:3]
         body = {"items": [{"sample_id": i, "label": "B"} for i in ids]}
         # The fifth statement of the batch: the first label is written.
@@ -125,13 +117,10 @@ def test_busy_statement_rolls_back_and_releases_the_write_lock():
         r = d.post("/v1/labels", body)
         assert r.status == 200 and time.time() - t0 < 2, r.body
         consistent(d)
-    finally:
-        d.stop()
 
 
 def test_failed_commit_of_leases_labels_undo_release_changes_nothing():
-    d = daemon(8)
-    try:
+    with daemon(8) as d:
         for h in ({}, {"Idempotency-Key": "c-lease"}):
             r = unchanged(d, lambda: d.post(
                 "/v1/leases", {"annotator": "a", "n": 3},
@@ -160,13 +149,10 @@ def test_failed_commit_of_leases_labels_undo_release_changes_nothing():
         assert d.request("DELETE",
                          f"/v1/leases/{lease[1]['lease_id']}").status == 200
         assert consistent(d) == 8
-    finally:
-        d.stop()
 
 
 def test_failed_import_adds_nothing_to_the_pool():
-    d = daemon(3)
-    try:
+    with daemon(3) as d:
         for h in (fault("commit"), fault("busy@2")):
             r = unchanged(d, lambda: d.post(
                 "/v1/samples", {"items": vectors(5, 2, seed=9)}, headers=h))
@@ -175,16 +161,13 @@ def test_failed_import_adds_nothing_to_the_pool():
                    headers={"Idempotency-Key": "imp"})
         assert r.status == 200, r.body
         assert consistent(d) == 8
-    finally:
-        d.stop()
 
 
 def test_pool_read_that_fails_after_an_import_catches_up_on_next_write():
     """The import commits; reading the pool back for the queue fails at
     its third row. The queue must keep the whole old pool, not the two
     ids read, and the next write must bring the new samples in."""
-    d = daemon(4)
-    try:
+    with daemon(4) as d:
         r = d.post("/v1/samples", {"items": vectors(3, 2, seed=7)},
                    headers=fault("read@3"))
         assert r.status == 200, r.body
@@ -194,13 +177,10 @@ def test_pool_read_that_fails_after_an_import_catches_up_on_next_write():
         r = d.post("/v1/leases", {"annotator": "a", "n": 1})
         assert r.status == 200, r.body
         assert consistent(d) == 6
-    finally:
-        d.stop()
 
 
 def test_out_of_memory_for_a_batch_is_503():
-    d = daemon(3)
-    try:
+    with daemon(3) as d:
         sid = queue(d)[1].pop()
         r = unchanged(d, lambda: d.post(
             "/v1/labels", {"items": [{"sample_id": sid, "label": "A"}]},
@@ -208,13 +188,10 @@ def test_out_of_memory_for_a_batch_is_503():
         is_problem(r, 503, "no_memory")
         assert d.post("/v1/labels", {"sample_id": sid,
                                      "label": "A"}).status == 200
-    finally:
-        d.stop()
 
 
 def test_export_that_fails_is_503_or_a_cut_transfer():
-    d = daemon(600)
-    try:
+    with daemon(600) as d:
         items = [{"sample_id": i, "label": "A"} for i in range(1, 601)]
         assert d.post("/v1/labels", {"items": items}).status == 200
         r = d.get("/v1/export", headers=fault("export"))
@@ -233,14 +210,11 @@ def test_export_that_fails_is_503_or_a_cut_transfer():
             r = d.get(f"/v1/export?format={fmt}")
             lines = r.body.decode().splitlines()
             assert r.status == 200 and len(lines) == 600 + (fmt == "csv")
-    finally:
-        d.stop()
 
 
 def test_write_lock_held_by_another_process_is_503_busy():
     """No hook: a real SQLite lock outlasting the busy timeout (5 s)."""
-    d = daemon(4)
-    try:
+    with daemon(4) as d:
         sid = queue(d)[1].pop()
         con = sqlite3.connect(d.db, timeout=1, isolation_level=None)
         con.execute("BEGIN IMMEDIATE")
@@ -254,8 +228,6 @@ def test_write_lock_held_by_another_process_is_503_busy():
         r = d.post("/v1/labels", {"sample_id": sid, "label": "B"})
         assert r.status == 200, r.body
         consistent(d)
-    finally:
-        d.stop()
 
 
 def client_ops(d, k, rounds, told):
@@ -295,8 +267,7 @@ def client_ops(d, k, rounds, told):
 
 
 def test_property_queue_matches_database_after_concurrent_mixed_writes():
-    d = daemon(60)
-    try:
+    with daemon(60) as d:
         for rnd in range(3):
             told = []
             in_threads(lambda k: client_ops(d, k + 10 * rnd, 40, told), 6)
@@ -305,8 +276,6 @@ def test_property_queue_matches_database_after_concurrent_mixed_writes():
         con = sqlite3.connect(d.db)
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         con.close()
-    finally:
-        d.stop()
 
 
 if __name__ == "__main__":
