@@ -12,7 +12,7 @@
 #     "start-random-tr start-typical-tr start-random-tr-n12 start-typical-tr-n12"
 # The headline configs have ten seeds too; their seeds 5-9 come from
 #   bench/run_selection.sh 600 "5 6 7 8 9" \
-#     "random typical-mass-tr-ts-n12 typical-mass-tr-n12"
+#     "random typical-mass-tr-ts-n12 typical-mass-tr-n12 random-tr-n12"
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail
