@@ -16,3 +16,11 @@ void blas_set_threads(int n);
 int blas_get_threads(void);
 /* A static string describing the BLAS build (for logs). */
 const char *blas_config(void);
+
+/* The upper triangle of C (n x n) = A^T A + beta C, A rows x n. */
+void mm_gram(mat a, mat c, float beta);
+/* The k largest eigenvalues of the symmetric n x n matrix a (its upper
+ * triangle is read; a is destroyed), descending, into val, and their
+ * unit eigenvectors as the columns of vec (n x k, row-major). 0, or
+ * ARAL_ENOMEM / ARAL_EIO (LAPACK failed). */
+int sym_top_eigen(float *a, int n, int k, float *val, float *vec);

@@ -1,12 +1,14 @@
 /* select_typical on synthetic embeddings whose clusters are known: the
  * picks cover clusters before they repeat one, skip what is labeled
  * already, take typical members (near a centre, not an outlier), and let
- * S decide only inside a cluster's typical half. */
+ * S decide only inside a cluster's typical half. And pca_whiten, the
+ * label-free start's embedding, on data whose components are planted. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "pca.h"
 #include "rng.h"
 #include "score.h"
 #include "select.h"
@@ -319,6 +321,143 @@ static int t_stop_cancels(void)
     return 0;
 }
 
+/* ---- pca_whiten */
+
+#define PN 3000
+#define PD 12
+
+/* Rows of a float array, and a countdown of calls after which it says
+ * stop (negative: never). */
+typedef struct rows_src {
+    const float *x;
+    int dim, calls_left;
+} rows_src;
+
+static bool rows_from(void *ctx, int first, int n, float *out)
+{
+    rows_src *s = ctx;
+    if (s->calls_left == 0)
+        return false;
+    s->calls_left--;
+    memcpy(out, s->x + (size_t)first * s->dim, sizeof(float) * n * s->dim);
+    return true;
+}
+
+static float PX[PN * PD], PG[PN * 4], POUT[PN * PD];
+
+/* PX = offset + sum_j sqrt(lambda_j) g_j u_j over PD orthonormal
+ * directions u_j with variances 16, 9, 4, 1, then 0.01; PG keeps the
+ * first four g_j of each row. */
+static void make_planted(void)
+{
+    rng r;
+    rng_seed(&r, 11);
+    float u[PD][PD];
+    for (int j = 0; j < PD; j++) { /* Gram-Schmidt of random vectors */
+        for (int i = 0; i < PD; i++)
+            u[j][i] = rng_normal(&r);
+        for (int p = 0; p < j; p++) {
+            float d = 0.0f;
+            for (int i = 0; i < PD; i++)
+                d += u[j][i] * u[p][i];
+            for (int i = 0; i < PD; i++)
+                u[j][i] -= d * u[p][i];
+        }
+        float nrm = 0.0f;
+        for (int i = 0; i < PD; i++)
+            nrm += u[j][i] * u[j][i];
+        for (int i = 0; i < PD; i++)
+            u[j][i] /= sqrtf(nrm);
+    }
+    const float sd[PD] = {4, 3, 2, 1, .1f, .1f, .1f, .1f, .1f, .1f, .1f, .1f};
+    memset(PX, 0, sizeof(PX));
+    for (int n = 0; n < PN; n++)
+        for (int j = 0; j < PD; j++) {
+            float g = rng_normal(&r);
+            if (j < 4)
+                PG[n * 4 + j] = g;
+            for (int i = 0; i < PD; i++)
+                PX[n * PD + i] +=
+                    (j ? 0.0f : 0.5f + 0.1f * i) + sd[j] * g * u[j][i];
+        }
+}
+
+/* Mean of column a, and the covariance of columns a and b, of x. */
+static double col_cov(const float *x, int n, int dim, int a, int b)
+{
+    double ma = 0, mb = 0, s = 0;
+    for (int r = 0; r < n; r++)
+        ma += x[r * dim + a], mb += x[r * dim + b];
+    ma /= n, mb /= n;
+    for (int r = 0; r < n; r++)
+        s += (x[r * dim + a] - ma) * (x[r * dim + b] - mb);
+    return s / n;
+}
+
+static int t_pca_whitens_the_top_components(void)
+{
+    make_planted();
+    rows_src src = {PX, PD, -1};
+    CHECK(pca_whiten(PN, PD, 4, rows_from, &src, POUT) == 0);
+    for (int a = 0; a < 4; a++) {
+        double m = 0;
+        for (int r = 0; r < PN; r++)
+            m += POUT[r * 4 + a];
+        CHECK(fabs(m / PN) < 1e-3);
+        for (int b = 0; b < 4; b++) /* unit variance, uncorrelated */
+            CHECK(fabs(col_cov(POUT, PN, 4, a, b) - (a == b)) < 1e-3);
+        /* component a is the planted g_a up to its sign: their
+         * correlation is ~0.999 (the small directions, the sample) */
+        double cg = 0;
+        for (int r = 0; r < PN; r++)
+            cg += POUT[r * 4 + a] * PG[r * 4 + a];
+        CHECK(fabs(cg / PN) / sqrt(col_cov(PG, PN, 4, a, a)) > 0.98);
+    }
+    return 0;
+}
+
+static int t_pca_constant_features_give_zeros(void)
+{
+    make_planted();
+    for (int r = 0; r < PN; r++) /* three columns that never change */
+        PX[r * PD + 2] = PX[r * PD + 5] = PX[r * PD + 9] = 7.0f;
+    rows_src src = {PX, PD, -1};
+    CHECK(pca_whiten(PN, PD, PD, rows_from, &src, POUT) == 0);
+    int zero = 0;
+    for (int a = 0; a < PD; a++) {
+        double v = col_cov(POUT, PN, PD, a, a);
+        for (int r = 0; r < PN; r++)
+            CHECK(isfinite(POUT[r * PD + a]));
+        CHECK(fabs(v - 1.0) < 1e-3 || v < 1e-6);
+        zero += v < 1e-6;
+    }
+    CHECK(zero == 3);
+    /* one row has no variance at all: zeros, as the daemon's start of a
+     * one-sample pool gets them */
+    CHECK(pca_whiten(1, PD, 4, rows_from, &src, POUT) == 0);
+    for (int a = 0; a < 4; a++)
+        CHECK(POUT[a] == 0.0f);
+    return 0;
+}
+
+static int t_pca_bad_input_and_stop(void)
+{
+    make_planted();
+    rows_src src = {PX, PD, -1};
+    CHECK(pca_whiten(0, PD, 1, rows_from, &src, POUT) == ARAL_EINVAL);
+    CHECK(pca_whiten(PN, PD, 0, rows_from, &src, POUT) == ARAL_EINVAL);
+    CHECK(pca_whiten(PN, PD, PD + 1, rows_from, &src, POUT) == ARAL_EINVAL);
+    CHECK(pca_whiten(PN, 0, 1, rows_from, &src, POUT) == ARAL_EINVAL);
+    /* 3000 rows are 3 chunks a pass: a stop in either pass cancels */
+    for (int calls = 0; calls < 6; calls++) {
+        src.calls_left = calls;
+        CHECK(pca_whiten(PN, PD, 4, rows_from, &src, POUT) == ARAL_ECANCELED);
+    }
+    src.calls_left = 6;
+    CHECK(pca_whiten(PN, PD, 4, rows_from, &src, POUT) == 0);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"typical: first picks cover every cluster",
      t_first_picks_cover_every_cluster},
@@ -333,6 +472,11 @@ static const test_case cases[] = {
     {"typical: bad input", t_bad_input},
     {"typical-mass: the heaviest clusters first", t_mass_orders_the_clusters},
     {"typical: a stop cancels the ranking", t_stop_cancels},
+    {"pca: whitened top components, the planted ones",
+     t_pca_whitens_the_top_components},
+    {"pca: constant features give zeros, not NaN",
+     t_pca_constant_features_give_zeros},
+    {"pca: bad input, and a stop in either pass", t_pca_bad_input_and_stop},
 };
 
 int main(int argc, char **argv)

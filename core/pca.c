@@ -1,0 +1,116 @@
+/* pca: whitened principal components (pca.h). The covariance is
+ * E[x x^T] - mean mean^T, the first term accumulated chunk by chunk with
+ * one symmetric rank-k update each; the eigenvectors come from LAPACK
+ * (blas.h); a second pass projects the centred rows. */
+#include "pca.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "blas.h"
+#include "err.h"
+
+#define PCA_CHUNK 1024
+
+typedef struct pca_work {
+    int n, dim, k;
+    float *chunk;            /* PCA_CHUNK x dim rows */
+    float *cov;              /* dim x dim, upper triangle */
+    double *sum;             /* dim column sums */
+    float *mean, *val, *vec; /* dim; k; dim x k */
+} pca_work;
+
+static void pca_free(pca_work *p)
+{
+    free(p->chunk), free(p->cov), free(p->sum);
+    free(p->mean), free(p->val), free(p->vec);
+}
+
+static int pca_alloc(pca_work *p)
+{
+    size_t d = (size_t)p->dim;
+    p->chunk = malloc(sizeof(float) * PCA_CHUNK * d);
+    p->cov = malloc(sizeof(float) * d * d);
+    p->sum = calloc(d, sizeof(double));
+    p->mean = malloc(sizeof(float) * d);
+    p->val = malloc(sizeof(float) * (size_t)p->k);
+    p->vec = malloc(sizeof(float) * d * (size_t)p->k);
+    return p->chunk && p->cov && p->sum && p->mean && p->val && p->vec
+               ? 0
+               : ARAL_ENOMEM;
+}
+
+/* The upper triangle of the covariance, and the mean. */
+static int covariance(pca_work *p, pca_rows_fn rows, void *ctx)
+{
+    int dim = p->dim;
+    mat cov = mat_view(p->cov, dim, dim);
+    for (int first = 0; first < p->n; first += PCA_CHUNK) {
+        int m = p->n - first < PCA_CHUNK ? p->n - first : PCA_CHUNK;
+        if (!rows(ctx, first, m, p->chunk))
+            return ARAL_ECANCELED;
+        for (int r = 0; r < m; r++)
+            for (int j = 0; j < dim; j++)
+                p->sum[j] += p->chunk[(size_t)r * dim + j];
+        mm_gram(mat_view(p->chunk, m, dim), cov, first ? 1.0f : 0.0f);
+    }
+    for (int j = 0; j < dim; j++)
+        p->mean[j] = (float)(p->sum[j] / p->n);
+    float inv = 1.0f / (float)p->n;
+    for (int i = 0; i < dim; i++)
+        for (int j = i; j < dim; j++)
+            p->cov[(size_t)i * dim + j] =
+                p->cov[(size_t)i * dim + j] * inv - p->mean[i] * p->mean[j];
+    return 0;
+}
+
+/* Folds 1/sqrt(eigenvalue) into each eigenvector; a direction with no
+ * variance to speak of (below 1e-6 of the largest: rounding) gets 0
+ * instead of a huge factor. */
+static void whiten_vectors(pca_work *p)
+{
+    float floor = 1e-6f * p->val[0];
+    for (int j = 0; j < p->k; j++) {
+        float s = p->val[j] > floor && p->val[j] > 0.0f
+                      ? 1.0f / sqrtf(p->val[j])
+                      : 0.0f;
+        for (int i = 0; i < p->dim; i++)
+            p->vec[(size_t)i * p->k + j] *= s;
+    }
+}
+
+/* out = (rows - mean) vec, chunk by chunk. */
+static int project(pca_work *p, pca_rows_fn rows, void *ctx, float *out)
+{
+    int dim = p->dim, k = p->k;
+    mat vec = mat_view(p->vec, dim, k);
+    for (int first = 0; first < p->n; first += PCA_CHUNK) {
+        int m = p->n - first < PCA_CHUNK ? p->n - first : PCA_CHUNK;
+        if (!rows(ctx, first, m, p->chunk))
+            return ARAL_ECANCELED;
+        for (int r = 0; r < m; r++)
+            for (int j = 0; j < dim; j++)
+                p->chunk[(size_t)r * dim + j] -= p->mean[j];
+        mm(false, false, mat_view(p->chunk, m, dim), vec,
+           mat_view(out + (size_t)first * k, m, k), 1.0f, 0.0f);
+    }
+    return 0;
+}
+
+int pca_whiten(int n, int dim, int k, pca_rows_fn rows, void *ctx, float *out)
+{
+    if (n < 1 || dim < 1 || k < 1 || k > dim)
+        return ARAL_EINVAL;
+    pca_work p = {.n = n, .dim = dim, .k = k};
+    int rc = pca_alloc(&p);
+    if (!rc)
+        rc = covariance(&p, rows, ctx);
+    if (!rc)
+        rc = sym_top_eigen(p.cov, dim, k, p.val, p.vec);
+    if (!rc) {
+        whiten_vectors(&p);
+        rc = project(&p, rows, ctx, out);
+    }
+    pca_free(&p);
+    return rc;
+}
