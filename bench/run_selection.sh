@@ -49,11 +49,17 @@ args_of() {
     # [imb-]typical-latent-tr (typical picks in E's mu) in bench/results
     # ran at commit 5c7fced; they lost on the validation split and were
     # removed
-    # arald's configuration from a label-free start
-    typical-mass-tr-ts)
+    # arald's configuration from a label-free start: -tw, typical picks
+    # in the pixels' whitened principal components (pca.h, the daemon's
+    # since then); -ts, in the pixels themselves (the start before it)
+    typical-mass-tr-tw)
       echo "--strategy typical-mass --initial-strategy typical $TRAIN" ;;
-    imb-typical-mass-tr-ts)
+    imb-typical-mass-tr-tw)
       echo "--strategy typical-mass --imbalance 0.1 --initial-strategy typical $TRAIN" ;;
+    typical-mass-tr-ts)
+      echo "--strategy typical-mass --initial-strategy typical-pixels $TRAIN" ;;
+    imb-typical-mass-tr-ts)
+      echo "--strategy typical-mass --imbalance 0.1 --initial-strategy typical-pixels $TRAIN" ;;
     # arald's configuration with twice TypiClust's clusters (also with
     # D's noise, *-k2-n12, through the *-n12 rule below), and with D
     # averaged over 0.6 of a round instead of a third: neither won
@@ -70,11 +76,14 @@ args_of() {
       s=${1#imb-}; echo "--strategy ${s%-tr} --imbalance 0.1 $TRAIN" ;;
     aral-joint) echo "--strategy aral --joint-bn 1" ;;
     start-random) echo "--strategy random --cycles 1" ;;
-    start-typical) echo "--strategy random --cycles 1 --initial-strategy typical" ;;
+    start-typical)
+      echo "--strategy random --cycles 1 --initial-strategy typical-pixels" ;;
     start-random-tr) echo "--strategy random --cycles 1 $TRAIN" ;;
     # start-gan-tr (typical picks in the features of a D trained without
     # labels) in bench/results ran at commit f68a488; it lost to the pixels
     start-typical-tr)
+      echo "--strategy random --cycles 1 --initial-strategy typical-pixels $TRAIN" ;;
+    start-whiten-tr)
       echo "--strategy random --cycles 1 --initial-strategy typical $TRAIN" ;;
     imb-random) echo "--strategy random --imbalance 0.1" ;;
     imb-typical) echo "--strategy typical --imbalance 0.1" ;;

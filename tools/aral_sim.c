@@ -8,7 +8,7 @@
  * usage: aral-sim --data DIR [--initial N] [--budget B] [--cycles C]
  *                 [--iters I] [--strategy NAME] [--seed N] [--threads N]
  *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
- *                 [--initial-strategy random|typical]
+ *                 [--initial-strategy random|typical|typical-pixels]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--noise IN,HIDDEN]
  *                 [--eval-every K] [--k-factor F]
@@ -27,9 +27,11 @@
  * --imbalance R makes the pool long-tailed: class k keeps the fraction
  * R^(k/9) of its samples (a seeded choice); the lines add the balanced
  * (mean per-class) test accuracy either way.
- * --initial-strategy typical picks the initial set without labels: the
- * typical members of k-means clusters of the pixels (select.h), instead
- * of uniformly at random.
+ * --initial-strategy typical picks the initial set without labels, as
+ * the daemon does: the typical members of k-means clusters (select.h) of
+ * the pixels' whitened principal components (pca.h), instead of
+ * uniformly at random; typical-pixels clusters the pixels themselves
+ * (the start before pca.h, kept for the ablation).
  * --k-factor F clusters the typical strategies' rankings (not the
  * typical start) into F times TypiClust's k (select.h); 1 by default.
  */
@@ -42,6 +44,7 @@
 
 #include "aral.h"
 #include "blas.h"
+#include "pca.h"
 #include "readers.h"
 #include "rng.h"
 #include "score.h"
@@ -52,7 +55,7 @@ typedef struct opts {
     long seed;
     double imbalance;
     strategy strat;
-    bool typical_start;
+    const char *start; /* --initial-strategy */
     aral_training train;
     int k_factor;
 } opts;
@@ -122,14 +125,15 @@ static void noise_arg(const char *v, aral_training *t)
 
 static opts parse(int argc, char **argv)
 {
-    opts o = {NULL,  100,
-              100,   5,
-              1000,  2,
-              0,     0,
-              0,     0,
-              1.0,   STRATEGY_DEFAULT,
-              false, {false, false, 0, false, 0, 0},
-              1};
+    opts o = {.initial = 100,
+              .budget = 100,
+              .cycles = 5,
+              .iters = 1000,
+              .threads = 2,
+              .imbalance = 1.0,
+              .strat = STRATEGY_DEFAULT,
+              .start = "random",
+              .k_factor = 1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -172,9 +176,11 @@ static opts parse(int argc, char **argv)
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
         } else if (!strcmp(k, "--initial-strategy")) {
-            if (strcmp(v, "random") && strcmp(v, "typical"))
-                usage("--initial-strategy is random or typical");
-            o.typical_start = !strcmp(v, "typical");
+            if (strcmp(v, "random") && strcmp(v, "typical") &&
+                strcmp(v, "typical-pixels"))
+                usage("--initial-strategy is random, typical or "
+                      "typical-pixels");
+            o.start = v;
         } else {
             usage("unknown option");
         }
@@ -307,18 +313,43 @@ static void carve_valid(pool *p, const opts *o, uint32_t *perm)
         }
 }
 
-/* The label-free start: typical members of clusters of the pixels
- * (nothing trained yet, no label known). */
+/* Pool rows p->unl[first..first+n) as floats in [0, 1] (pca.h). */
+static bool unl_rows(void *ctx, int first, int n, float *out)
+{
+    const pool *p = ctx;
+    for (int j = 0; j < n; j++)
+        aral_data_row(&p->px, p->unl[first + j], out + (size_t)j * p->px.dim);
+    return true;
+}
+
+/* What the label-free start clusters: the pixels' whitened principal
+ * components, or the raw pixels (typical-pixels, or images wider than
+ * pca.h takes, as in the daemon); n_unl x *dim. */
+static float *start_features(pool *p, const opts *o, int *dim)
+{
+    int n = p->n_unl, d = p->px.dim;
+    bool pixels = !strcmp(o->start, "typical-pixels") || d > PCA_MAX_DIM;
+    *dim = pixels || d < PCA_START_DIM ? d : PCA_START_DIM;
+    float *f = malloc(sizeof(float) * (size_t)n * *dim);
+    if (!f)
+        fail("out of memory");
+    if (pixels) {
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < d; i++)
+                f[(size_t)j * d + i] = p->x.data[(size_t)p->unl[j] * d + i];
+    } else if (pca_whiten(n, d, *dim, unl_rows, p, f)) {
+        fail("the whitened components failed (out of memory?)");
+    }
+    return f;
+}
+
+/* The label-free start: typical members of clusters of the pool (nothing
+ * trained yet, no label known). */
 static void typical_initial(pool *p, const opts *o, int *order)
 {
     split(p);
-    int dim = p->px.dim;
-    float *f = malloc(sizeof(float) * (size_t)p->n_unl * dim);
-    if (!f)
-        fail("out of memory");
-    for (int j = 0; j < p->n_unl; j++)
-        for (int d = 0; d < dim; d++)
-            f[(size_t)j * dim + d] = p->x.data[(size_t)p->unl[j] * dim + d];
+    int dim;
+    float *f = start_features(p, o, &dim);
     score_in in = {
         .n = p->n_unl, .scratch = f, .feat_dim = dim, .budget = o->initial};
     if (score_order(STRATEGY_TYPICAL, &in, (uint64_t)o->seed, order, NULL))
@@ -330,7 +361,7 @@ static void typical_initial(pool *p, const opts *o, int *order)
 
 static void reveal_initial(pool *p, const opts *o, int *order)
 {
-    if (o->typical_start) {
+    if (strcmp(o->start, "random")) {
         typical_initial(p, o, order);
         return;
     }
@@ -395,9 +426,9 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
            "%g%s\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
            "\"balanced_acc\": %.4f, ",
-           strategy_name(o->strat), o->typical_start ? "typical" : "random",
-           o->imbalance, o->train.balanced, o->train.decay, o->train.ema_span,
-           noise, c, p->n_lab, t.all, t.balanced);
+           strategy_name(o->strat), o->start, o->imbalance, o->train.balanced,
+           o->train.decay, o->train.ema_span, noise, c, p->n_lab, t.all,
+           t.balanced);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ", v.all,
                v.balanced);

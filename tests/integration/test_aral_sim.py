@@ -99,10 +99,12 @@ def test_validation_imbalance_and_typical_start():
         pool = int(err.split("pool ")[1].split(",")[0])
         assert 200 < pool < 260, err
         assert lines(out)[0]["imbalance"] == 0.1
-        # the label-free start: 20 typical picks of the pixels, one cycle
-        row = check_cycles(d, "random", 1, 1, "--initial-strategy",
-                           "typical")[0]
-        assert row["initial_strategy"] == "typical", row
+        # the label-free start: 20 typical picks of the pixels' whitened
+        # components (the daemon's), or of the pixels, one cycle
+        for start in ("typical", "typical-pixels"):
+            row = check_cycles(d, "random", 1, 1, "--initial-strategy",
+                               start)[0]
+            assert row["initial_strategy"] == start, row
     finally:
         shutil.rmtree(d)
 
@@ -177,7 +179,8 @@ def test_bad_flags_are_refused():
                            (("--noise", "nan,0.2"), "IN,HIDDEN"),
                            (("--balanced", "2"), "bad value for --balanced"),
                            (("--decay", ""), "bad value for --decay"),
-                           (("--initial-strategy", "x"), "random or typical"),
+                           (("--initial-strategy", "x"),
+                            "random, typical or typical-pixels"),
                            (("--iters", "-1"), "bad value for --iters"),
                            (("--cycles",), "takes a value"),
                            (("--color", "1"), "unknown option")]:
