@@ -43,7 +43,8 @@ typedef struct app_config {
     bool access_log;
     uint64_t seed;       /* of the random order and the models */
     char strategy[16];   /* a model's order: a name of core/score.h */
-    bool start_typical;  /* before a model: typical picks of the pixels */
+    bool start_typical;  /* before a model: typical picks of the inputs
+                          * (their whitened principal components) */
     int retrain_every;   /* new labels that start a round */
     int min_labels;      /* labels (2 classes at least) for a first one */
     int round_iters;     /* training iterations a round */

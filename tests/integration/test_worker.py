@@ -161,10 +161,10 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
         assert m["labels_since_model"] == 0 and m["labeled"] == 40, m
 
 
-def groups_pool(sizes=(300, 60, 30, 10), seed=2):
+def groups_pool(sizes=(300, 60, 30, 10), seed=2, dim=8):
     """Pool vectors in four far-apart groups of very unequal sizes."""
     rng = random.Random(seed)
-    centres = [[rng.random() for _ in range(8)] for _ in sizes]
+    centres = [[rng.random() for _ in range(dim)] for _ in sizes]
     return [{"vector": [x + 0.03 * rng.gauss(0, 1) for x in centres[g]],
              "split": "pool"} for g, n in enumerate(sizes) for _ in range(n)]
 
@@ -184,33 +184,58 @@ def test_before_any_model_the_first_leases_cover_every_group():
     first labels reach the small groups too, before any model exists;
     the first round's order then takes over."""
     with Daemon(dim=8, classes=NAMES, serve_args=FAST) as d:
-        items = groups_pool()
-        r = d.post("/v1/samples", {"items": items})
-        assert r.status == 200, r.body
-        group = {}
-        for n, it in enumerate(r.json["items"]):
-            group[it["sample_id"]] = 0 if n < 300 else 1 if n < 360 else \
-                2 if n < 390 else 3
-        wait_start(d)
-        # the status says the order served, not the setting
-        assert d.get("/v1/model").json["strategy"] == "typical"
-        policy = d.get("/v1/project").json["retrain_policy"]
-        assert policy["start_strategy"] == "typical", policy
-        leases = d.post("/v1/leases", {"annotator": "a", "n": 20}).json
-        items = leases["items"]
-        assert [i["rank"] for i in items] == list(range(1, 21)), items
-        for i in items:  # no model: nothing it would say
-            assert i["strategy"] == "typical" and i["score"] == i["rank"] - 1
-            assert i["model_version"] is None and i["pseudo_label"] is None
-            assert i["confidence"] is None and i["sampler"] is None
-        assert {group[i["sample_id"]] for i in items} == {0, 1, 2, 3}
+        group = import_groups(d, groups_pool())
+        leases = first_start_leases(d, group, 20)
         labels = [{"lease_id": i["lease_id"],
-                   "label": NAMES[group[i["sample_id"]]]} for i in items]
+                   "label": NAMES[group[i["sample_id"]]]} for i in leases]
         assert d.post("/v1/labels", {"items": labels}).status == 200
         wait_model(d, 1)
         q = d.get("/v1/queue?limit=5").json
         assert q["strategy"] == DEFAULT, q
         assert all(i["model_version"] == 1 for i in q["items"]), q
+
+
+def test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten():
+    """Inputs wider than the start's principal components take (2048
+    values) are clustered as they are: the first leases still cover
+    every group."""
+    with Daemon(dim=2100, classes=NAMES, serve_args=FAST) as d:
+        items = groups_pool(dim=2100)
+        for it in items:  # 3 decimals: bodies of 1.5 MB, not 4
+            it["vector"] = [round(x, 3) for x in it["vector"]]
+        group = import_groups(d, items)
+        first_start_leases(d, group, 20)
+
+
+def import_groups(d, items, sizes=(300, 60, 30, 10)):
+    """Imports groups_pool's items, 100 a request; their group by sample
+    id."""
+    ids = []
+    for at in range(0, len(items), 100):
+        r = d.post("/v1/samples", {"items": items[at:at + 100]})
+        assert r.status == 200, r.body
+        ids += [it["sample_id"] for it in r.json["items"]]
+    ends = [sum(sizes[:g + 1]) for g in range(len(sizes))]
+    return {i: next(g for g, e in enumerate(ends) if n < e)
+            for n, i in enumerate(ids)}
+
+
+def first_start_leases(d, group, n):
+    """n leases of the start's order: ranked, without a model, and
+    reaching every group."""
+    wait_start(d)
+    # the status says the order served, not the setting
+    assert d.get("/v1/model").json["strategy"] == "typical"
+    policy = d.get("/v1/project").json["retrain_policy"]
+    assert policy["start_strategy"] == "typical", policy
+    items = d.post("/v1/leases", {"annotator": "a", "n": n}).json["items"]
+    assert [i["rank"] for i in items] == list(range(1, n + 1)), items
+    for i in items:  # no model: nothing it would say
+        assert i["strategy"] == "typical" and i["score"] == i["rank"] - 1
+        assert i["model_version"] is None and i["pseudo_label"] is None
+        assert i["confidence"] is None and i["sampler"] is None
+    assert {group[i["sample_id"]] for i in items} == set(group.values())
+    return items
 
 
 def test_a_pool_imported_without_pause_is_ordered_meanwhile():
@@ -609,6 +634,7 @@ def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
 
 if __name__ == "__main__":
     run([test_labels_start_a_round_and_leases_follow_its_ranking,
+         test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten,
          test_before_any_model_the_first_leases_cover_every_group,
          test_a_pool_imported_without_pause_is_ordered_meanwhile,
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
