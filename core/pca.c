@@ -40,15 +40,23 @@ static int pca_alloc(pca_work *p)
                : ARAL_ENOMEM;
 }
 
+/* Rows first.. of the next chunk into p->chunk; *m gets their count. */
+static int read_chunk(pca_work *p, pca_rows_fn rows, void *ctx, int first,
+                      int *m)
+{
+    *m = p->n - first < PCA_CHUNK ? p->n - first : PCA_CHUNK;
+    return rows(ctx, first, *m, p->chunk) ? 0 : ARAL_ECANCELED;
+}
+
 /* The upper triangle of the covariance, and the mean. */
 static int covariance(pca_work *p, pca_rows_fn rows, void *ctx)
 {
-    int dim = p->dim;
+    int dim = p->dim, m;
     mat cov = mat_view(p->cov, dim, dim);
     for (int first = 0; first < p->n; first += PCA_CHUNK) {
-        int m = p->n - first < PCA_CHUNK ? p->n - first : PCA_CHUNK;
-        if (!rows(ctx, first, m, p->chunk))
-            return ARAL_ECANCELED;
+        int rc = read_chunk(p, rows, ctx, first, &m);
+        if (rc)
+            return rc;
         for (int r = 0; r < m; r++)
             for (int j = 0; j < dim; j++)
                 p->sum[j] += p->chunk[(size_t)r * dim + j];
@@ -82,12 +90,12 @@ static void whiten_vectors(pca_work *p)
 /* out = (rows - mean) vec, chunk by chunk. */
 static int project(pca_work *p, pca_rows_fn rows, void *ctx, float *out)
 {
-    int dim = p->dim, k = p->k;
+    int dim = p->dim, k = p->k, m;
     mat vec = mat_view(p->vec, dim, k);
     for (int first = 0; first < p->n; first += PCA_CHUNK) {
-        int m = p->n - first < PCA_CHUNK ? p->n - first : PCA_CHUNK;
-        if (!rows(ctx, first, m, p->chunk))
-            return ARAL_ECANCELED;
+        int rc = read_chunk(p, rows, ctx, first, &m);
+        if (rc)
+            return rc;
         for (int r = 0; r < m; r++)
             for (int j = 0; j < dim; j++)
                 p->chunk[(size_t)r * dim + j] -= p->mean[j];
