@@ -13,13 +13,17 @@
 # The headline configs have ten seeds too; their seeds 5-9 come from
 #   bench/run_selection.sh 600 "5 6 7 8 9" \
 #     "random typical-mass-tr-ts-n12 typical-mass-tr-n12 random-tr-n12"
+# and the start in whitened components (arald's since pca.h) from
+#   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" \
+#     "start-whiten-tr-n12 typical-mass-tr-tw-n12"
+#   bench/run_selection.sh 600 "0 1 2 3 4" "imb-typical-mass-tr-tw-n12"
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-600}
 seeds=${2:-0 1 2 3 4}
-# by default the issue's tables: arald's configuration (typical-mass-tr-ts-n12:
+# by default the issue's tables: arald's configuration (typical-mass-tr-tw-n12:
 # the label-free start, then typical-mass, with the service's training and
 # D's noise) against random order, its ingredients one by one, the long
 # tail, the start alone; typical-mass-tr-n12 and imb-typical-mass-tr-n12 are
@@ -32,7 +36,8 @@ configs=${3:-random random-tr typical typical-tr typical-mass-tr \
   typical-mass-tr-ts-ema6 typical-mass-tr-ts-n12 imb-typical-mass-tr-ts-n12 \
   random-tr-n12 start-random-tr-n12 start-typical-tr-n12 \
   typical-mass-tr-n12 imb-typical-mass-tr-n12 \
-  typical-mass-tr-ts-k2-n12 imb-typical-mass-tr-ts-k2-n12}
+  typical-mass-tr-ts-k2-n12 imb-typical-mass-tr-ts-k2-n12 \
+  start-whiten-tr-n12 typical-mass-tr-tw-n12 imb-typical-mass-tr-tw-n12}
 deploy/install.sh bench >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null

@@ -144,6 +144,12 @@ ABLATION = [
      "label-free start, with D's noise 0.1/0.2"),
     ("imb-typical-mass-tr-ts-n12", "imb-typical-mass-tr-n12",
      "label-free start, noise 0.1/0.2, --imbalance"),
+    ("typical-mass-tr-tw-n12", "typical-mass-tr-ts-n12",
+     "start in whitened components (arald now)"),
+    ("imb-typical-mass-tr-tw-n12", "imb-typical-mass-tr-ts-n12",
+     "start in whitened components, --imbalance"),
+    ("typical-mass-tr-tw-n12", "typical-mass-tr-n12",
+     "label-free start (whitened), noise 0.1/0.2"),
     ("typical-aral", "typical", "lowest S(z) first in the typical half"),
     ("typical-entropy", "typical", "most uncertain first there"),
     ("typical-tr-s1", "typical-tr", "labeled rows moved by up to a pixel"),
@@ -152,6 +158,12 @@ ABLATION = [
     ("imb-typical-latent-tr", "imb-typical-tr",
      "E's mu as the embedding, --imbalance 0.1"),
 ]
+
+
+def key_of(out, config, base):
+    """A config's key in the JSON line; "config vs base" for its second
+    comparison."""
+    return f"{config} vs {base}" if config in out else config
 
 
 def ablation_table(runs):
@@ -167,8 +179,9 @@ def ablation_table(runs):
         key = "valid_balanced_acc" if config.startswith("imb-") else \
             "valid_acc"
         cells = [paired(runs, config, base, key, c) for c in range(5)]
-        out[config] = [{"mean": round(100 * m, 2), "se": round(100 * se, 2),
-                        "n": n} for m, se, n in cells]
+        out[key_of(out, config, base)] = [
+            {"mean": round(100 * m, 2), "se": round(100 * se, 2), "n": n}
+            for m, se, n in cells]
         print(f"{what[:43]:<44}" + "".join(
             f"{fmt(m, se, n):>16}" for m, se, n in cells))
     return out
@@ -185,6 +198,10 @@ STARTS = [
      "typical picks of a D trained without labels"),
     ("start-typical-tr-n12", "start-random-tr-n12",
      "typical picks of the pixels, D's noise 0.1/0.2"),
+    ("start-whiten-tr-n12", "start-random-tr-n12",
+     "in whitened components (arald now), noise 0.1/0.2"),
+    ("start-whiten-tr-n12", "start-typical-tr-n12",
+     "whitened components minus the pixels"),
 ]
 
 
@@ -197,8 +214,8 @@ def start_table(runs):
             continue
         m, se, n = paired(runs, config, base, "test_acc", 0)
         vm, vse, _ = paired(runs, config, base, "valid_acc", 0)
-        out[config] = {"mean": round(100 * m, 2), "se": round(100 * se, 2),
-                       "n": n}
+        out[key_of(out, config, base)] = {
+            "mean": round(100 * m, 2), "se": round(100 * se, 2), "n": n}
         print(f"  {what:<56}{fmt(m, se, n):>16} ({fmt(vm, vse, n)})")
     return out
 
