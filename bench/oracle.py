@@ -41,7 +41,7 @@ DATA = "/usr/share/datasets/fashion-mnist"
 # aral-sim's runs in bench/results that match arald's configuration of each
 # strategy: the service's training and D's noise; the label-free start for
 # the typical strategies. Older runs (curve_*) stand for the rest.
-SIM_RUNS = {"typical-mass": "sel_typical-mass-tr-ts-n12",
+SIM_RUNS = {"typical-mass": "sel_typical-mass-tr-tw-n12",
             "random": "sel_random-tr-n12"}
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
          "Shirt", "Sneaker", "Bag", "Ankle boot"]
