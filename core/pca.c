@@ -1,6 +1,9 @@
 /* pca: whitened principal components (pca.h). The covariance is
- * E[x x^T] - mean mean^T, the first term accumulated chunk by chunk with
- * one symmetric rank-k update each; the eigenvectors come from LAPACK
+ * E[d d^T] - m m^T for the rows shifted by the first chunk's mean,
+ * d = x - shift, m = E[d]: the first term accumulated chunk by chunk with
+ * one symmetric rank-k update each. Without the shift, rows far from the
+ * origin (features around 1000, say) lose their variance to cancellation
+ * in floats; with it, m is small. The eigenvectors come from LAPACK
  * (blas.h); a second pass projects the centred rows. */
 #include "pca.h"
 
@@ -14,16 +17,16 @@
 
 typedef struct pca_work {
     int n, dim, k;
-    float *chunk;            /* PCA_CHUNK x dim rows */
-    float *cov;              /* dim x dim, upper triangle */
-    double *sum;             /* dim column sums */
-    float *mean, *val, *vec; /* dim; k; dim x k */
+    float *chunk;                    /* PCA_CHUNK x dim rows */
+    float *cov;                      /* dim x dim, upper triangle */
+    double *sum;                     /* dim column sums */
+    float *mean, *shift, *val, *vec; /* dim; dim; k; dim x k */
 } pca_work;
 
 static void pca_free(pca_work *p)
 {
     free(p->chunk), free(p->cov), free(p->sum);
-    free(p->mean), free(p->val), free(p->vec);
+    free(p->mean), free(p->shift), free(p->val), free(p->vec);
 }
 
 static int pca_alloc(pca_work *p)
@@ -33,9 +36,11 @@ static int pca_alloc(pca_work *p)
     p->cov = malloc(sizeof(float) * d * d);
     p->sum = calloc(d, sizeof(double));
     p->mean = malloc(sizeof(float) * d);
+    p->shift = malloc(sizeof(float) * d);
     p->val = malloc(sizeof(float) * (size_t)p->k);
     p->vec = malloc(sizeof(float) * d * (size_t)p->k);
-    return p->chunk && p->cov && p->sum && p->mean && p->val && p->vec
+    return p->chunk && p->cov && p->sum && p->mean && p->shift && p->val &&
+                   p->vec
                ? 0
                : ARAL_ENOMEM;
 }
@@ -48,6 +53,17 @@ static int read_chunk(pca_work *p, pca_rows_fn rows, void *ctx, int first,
     return rows(ctx, first, *m, p->chunk) ? 0 : ARAL_ECANCELED;
 }
 
+/* The shift: the mean of the first chunk's m rows. */
+static void set_shift(pca_work *p, int m)
+{
+    for (int j = 0; j < p->dim; j++) {
+        double s = 0;
+        for (int r = 0; r < m; r++)
+            s += p->chunk[(size_t)r * p->dim + j];
+        p->shift[j] = (float)(s / m);
+    }
+}
+
 /* The upper triangle of the covariance, and the mean. */
 static int covariance(pca_work *p, pca_rows_fn rows, void *ctx)
 {
@@ -57,18 +73,25 @@ static int covariance(pca_work *p, pca_rows_fn rows, void *ctx)
         int rc = read_chunk(p, rows, ctx, first, &m);
         if (rc)
             return rc;
+        if (!first)
+            set_shift(p, m);
         for (int r = 0; r < m; r++)
-            for (int j = 0; j < dim; j++)
-                p->sum[j] += p->chunk[(size_t)r * dim + j];
+            for (int j = 0; j < dim; j++) {
+                float *d = &p->chunk[(size_t)r * dim + j];
+                *d -= p->shift[j];
+                p->sum[j] += *d;
+            }
         mm_gram(mat_view(p->chunk, m, dim), cov, first ? 1.0f : 0.0f);
     }
-    for (int j = 0; j < dim; j++)
-        p->mean[j] = (float)(p->sum[j] / p->n);
     float inv = 1.0f / (float)p->n;
-    for (int i = 0; i < dim; i++)
-        for (int j = i; j < dim; j++)
-            p->cov[(size_t)i * dim + j] =
-                p->cov[(size_t)i * dim + j] * inv - p->mean[i] * p->mean[j];
+    for (int i = 0; i < dim; i++) { /* m = E[d] is in mean for now */
+        p->mean[i] = (float)(p->sum[i] / p->n);
+        for (int j = 0; j <= i; j++)
+            p->cov[(size_t)j * dim + i] =
+                p->cov[(size_t)j * dim + i] * inv - p->mean[i] * p->mean[j];
+    }
+    for (int j = 0; j < dim; j++)
+        p->mean[j] += p->shift[j];
     return 0;
 }
 

@@ -347,7 +347,8 @@ static float PX[PN * PD], PG[PN * 4], POUT[PN * PD];
 
 /* PX = offset + sum_j sqrt(lambda_j) g_j u_j over PD orthonormal
  * directions u_j with variances 16, 9, 4, 1, then 0.01; PG keeps the
- * first four g_j of each row. */
+ * first four g_j of each row. The offset, about 1000, is far larger than
+ * the spread: the covariance must not lose it to cancellation. */
 static void make_planted(void)
 {
     rng r;
@@ -378,7 +379,7 @@ static void make_planted(void)
                 PG[n * 4 + j] = g;
             for (int i = 0; i < PD; i++)
                 PX[n * PD + i] +=
-                    (j ? 0.0f : 0.5f + 0.1f * i) + sd[j] * g * u[j][i];
+                    (j ? 0.0f : 1000.0f + 0.1f * i) + sd[j] * g * u[j][i];
         }
 }
 
