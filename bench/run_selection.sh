@@ -17,6 +17,10 @@
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" \
 #     "start-whiten-tr-n12 typical-mass-tr-tw-n12"
 #   bench/run_selection.sh 600 "0 1 2 3 4" "imb-typical-mass-tr-tw-n12"
+# and arald's configuration at a shorter and a longer round (the table of
+# iterations a round pairs them with the same seeds at 600):
+#   bench/run_selection.sh 400 "0 1 2 3 4" typical-mass-tr-tw-n12
+#   bench/run_selection.sh 800 "0 1 2 3 4" typical-mass-tr-tw-n12
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail

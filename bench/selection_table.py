@@ -220,6 +220,44 @@ def start_table(runs):
     return out
 
 
+# arald's configuration, run again at other iterations a round
+ROUND_CONFIG = "typical-mass-tr-tw-n12"
+
+
+def iters_table(runs, iters):
+    """ROUND_CONFIG at each other iteration count with results, minus the
+    same seeds at `iters`: what a longer or shorter round buys."""
+    if ROUND_CONFIG not in runs:
+        return {}
+    found = glob.glob(f"{HERE}/results/sel_{ROUND_CONFIG}_seed*_*it.jsonl")
+    counts = sorted({int(re.search(r"_(\d+)it\.jsonl$", f).group(1))
+                     for f in found} - {int(iters)})
+    out = {}
+    for count in counts:
+        other = load(count).get(ROUND_CONFIG)
+        if not other:
+            continue
+        both = {"at": other, "base": runs[ROUND_CONFIG]}
+        if not out:
+            print(f"\n{ROUND_CONFIG} at other iterations a round minus "
+                  f"{iters}: test (validation) accuracy, points, "
+                  "mean ± standard error (seeds)")
+            print(f"{'iterations':<12}" + "".join(
+                f"{l:>28}" for l in (100, 200, 300, 400, 500)))
+        cells = [(paired(both, "at", "base", "test_acc", c),
+                  paired(both, "at", "base", "valid_acc", c))
+                 for c in range(5)]
+        out[str(count)] = [{"test": round(100 * t[0], 2),
+                            "test_se": round(100 * t[1], 2),
+                            "valid": round(100 * v[0], 2),
+                            "valid_se": round(100 * v[1], 2), "n": t[2]}
+                           for t, v in cells]
+        print(f"{count:<12}" + "".join(
+            f"{fmt(*t) + f' ({100 * v[0]:+.1f} ± {100 * v[1]:.1f})':>28}"
+            for t, v in cells))
+    return out
+
+
 def main(iters):
     runs = load(iters)
     full = [c for c in runs if not c.startswith(("start-", "imb-"))]
@@ -253,4 +291,5 @@ def main(iters):
         picks_table(runs, imb)
     head["ablation_valid"] = ablation_table(runs)
     head["label_free_start"] = start_table(runs)
+    head["iterations_a_round"] = iters_table(runs, iters)
     print(json.dumps(head))
