@@ -68,7 +68,8 @@ int aral_classes(const aral *m);
  * normalises each with its own statistics, and S can tell the sets apart
  * by those statistics alone, which vanish at query time (eval mode uses
  * running averages). On: both batches share one set of statistics.
- * A departure from the reference, measured in bench/, never the default. */
+ * A departure from the reference, measured in bench/, never the default
+ * here; arald turns it on for typical-aral's rounds (server/worker.c). */
 void aral_set_joint_encoding(aral *m, bool on);
 
 /* Training beyond the reference, all off by default (the reference's

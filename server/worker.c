@@ -579,6 +579,13 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
     w->train_us = t;
     set_state(w, "training");
     int rc = ensure_model(w, d);
+    /* typical-aral as measured (bench: sel_typical-aral, aral-sim
+     * --joint-bn 1): E's labeled and unlabeled batches share batch-norm
+     * statistics, so S learns "unlike the labeled" rather than telling
+     * the two batches apart by their statistics, which is gone at query
+     * time. The faithful aral keeps the paper's two passes. */
+    if (!rc)
+        aral_set_joint_encoding(w->model, st == STRATEGY_TYPICAL_ARAL);
     if (!rc)
         rc = aral_train(w->model, &set, (int)row->iterations, progress, w);
     row->seconds[1] = secs_since(t);

@@ -547,6 +547,36 @@ def test_other_strategies_serve_in_their_order():
             assert d.get("/v1/rounds/1").json["strategy"] == name
 
 
+def round_s_loss(strategy, seed):
+    """S's loss at the end of one round of strategy on 50 labels of each
+    of three groups and none of the fourth (rounds/1's "losses")."""
+    args = ["--strategy", strategy, "--start-strategy", "random",
+            "--min-labels", "150", "--retrain-every", "1000",
+            "--round-iters", "120", "--seed", str(seed)]
+    with Daemon(dim=24, classes=NAMES, serve_args=args) as d:
+        sizes = (150,) * 4
+        group = import_groups(d, groups_pool(sizes, seed, dim=24), sizes)
+        items = [{"sample_id": i, "label": NAMES[g]}
+                 for i, g in group.items() if g < 3 and i % 3 == 0]
+        assert d.post("/v1/labels", {"items": items}).status == 200
+        wait_model(d, 1)
+        r = d.get("/v1/rounds/1").json
+        assert r["strategy"] == strategy, r
+        return r["losses"]["s"]
+
+
+def test_typical_aral_trains_s_without_saturating():
+    """The daemon's typical-aral trains S as bench measured it (aral-sim
+    --joint-bn 1): E's labeled and unlabeled batches share batch-norm
+    statistics, so S plays its game with E and its loss stays near
+    chance (0.0014: two binary cross-entropies at weight 0.001). The
+    faithful aral keeps the paper's two passes, where S tells the
+    batches apart by their statistics alone and its loss collapses
+    (below 1e-6 here); that is the control that this check can fail."""
+    joint, paper = (round_s_loss(st, 1) for st in ("typical-aral", "aral"))
+    assert joint > 2e-4 and paper < 2e-5, (joint, paper)
+
+
 def test_one_class_is_not_enough_and_the_order_stays_random():
     with daemon(["--start-strategy", "random"]) as d:
         leases = d.post("/v1/leases", {"annotator": "x", "n": 40}).json
@@ -634,6 +664,7 @@ def test_events_reach_two_clients_and_do_not_hold_up_shutdown():
 
 if __name__ == "__main__":
     run([test_labels_start_a_round_and_leases_follow_its_ranking,
+         test_typical_aral_trains_s_without_saturating,
          test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten,
          test_before_any_model_the_first_leases_cover_every_group,
          test_a_pool_imported_without_pause_is_ordered_meanwhile,
