@@ -21,6 +21,9 @@
 # iterations a round pairs them with the same seeds at 600):
 #   bench/run_selection.sh 400 "0 1 2 3 4" typical-mass-tr-tw-n12
 #   bench/run_selection.sh 800 "0 1 2 3 4" typical-mass-tr-tw-n12
+# and with E's batches in one set of batch-norm statistics, as arald's
+# typical-aral trains (not kept for the default):
+#   bench/run_selection.sh 600 "0 1 2 3 4" typical-mass-tr-tw-n12-jb
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail
@@ -78,6 +81,10 @@ args_of() {
     # D's training noise at 0.1 on the input and 0.2 elsewhere instead of
     # the reference's 0.3 and 0.5 (--noise), on top of a config above
     *-n12) echo "$(args_of "${1%-n12}") --noise 0.1,0.2" ;;
+    # E's labeled and unlabeled batches in one set of batch-norm
+    # statistics (--joint-bn 1, as arald's typical-aral), on top of a
+    # config above
+    *-jb) echo "$(args_of "${1%-jb}") --joint-bn 1" ;;
     # typical-mass-tr-ts-wu1 (each round's rates warmed up over its first
     # tenth, --warmup 0.1) in bench/results ran at commit 569ead1; no gain,
     # removed
