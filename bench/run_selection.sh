@@ -23,7 +23,7 @@
 #   bench/run_selection.sh 800 "0 1 2 3 4" typical-mass-tr-tw-n12
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
-#   bench/run_selection.sh 600 "0 1 2 3 4" typical-mass-tr-tw-n12-jb
+#   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail
