@@ -26,6 +26,15 @@ typedef bool (*pca_rows_fn)(void *ctx, int first, int n, float *out);
  * they are. */
 #define PCA_MAX_DIM 2048
 
+/* The width of the label-free start's embedding for rows of dim values:
+ * PCA_START_DIM components (dim itself when fewer), or dim for rows
+ * wider than PCA_MAX_DIM, which are clustered as they are. The daemon
+ * and aral-sim both ask here, so their starts stay the same. */
+static inline int pca_start_dim(int dim)
+{
+    return dim < PCA_START_DIM || dim > PCA_MAX_DIM ? dim : PCA_START_DIM;
+}
+
 /* out (n x k, row-major) gets the n rows in whitened principal
  * components. 0, ARAL_EINVAL (n < 1, k outside 1..dim), ARAL_ENOMEM,
  * ARAL_ECANCELED (rows said so) or ARAL_EIO (the eigensolver failed). */

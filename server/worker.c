@@ -584,10 +584,10 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
      * statistics, so S learns "unlike the labeled" rather than telling
      * the two batches apart by their statistics, which is gone at query
      * time. The faithful aral keeps the paper's two passes. */
-    if (!rc)
+    if (!rc) {
         aral_set_joint_encoding(w->model, st == STRATEGY_TYPICAL_ARAL);
-    if (!rc)
         rc = aral_train(w->model, &set, (int)row->iterations, progress, w);
+    }
     row->seconds[1] = secs_since(t);
     pthread_mutex_lock(&w->mu);
     bool finite = losses_finite(&w->s.losses);
@@ -701,8 +701,7 @@ static bool start_features(worker *w, const round_data *d, int k, float *out)
 static ranking *start_ranking(worker *w, const round_data *d)
 {
     int nu = d->n_unl, n = nu + d->n_lab, m = n ? n : 1;
-    int dim = d->x.dim;
-    int k = dim < PCA_START_DIM || dim > PCA_MAX_DIM ? dim : PCA_START_DIM;
+    int k = pca_start_dim(d->x.dim);
     int *order = malloc(sizeof(int) * (size_t)(nu ? nu : 1));
     int64_t *ids = malloc(sizeof(int64_t) * (size_t)m);
     float *sc = malloc(sizeof(float) * (size_t)m);

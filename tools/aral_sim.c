@@ -329,7 +329,7 @@ static float *start_features(pool *p, const opts *o, int *dim)
 {
     int n = p->n_unl, d = p->px.dim;
     bool pixels = !strcmp(o->start, "typical-pixels") || d > PCA_MAX_DIM;
-    *dim = pixels || d < PCA_START_DIM ? d : PCA_START_DIM;
+    *dim = pixels ? d : pca_start_dim(d);
     float *f = malloc(sizeof(float) * (size_t)n * *dim);
     if (!f)
         fail("out of memory");
