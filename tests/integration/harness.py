@@ -245,12 +245,13 @@ def run(cases):
         name = fn.__name__.replace("_", " ")
         if only and only not in name:
             continue
+        t0 = time.monotonic()  # the suite has a time limit: show the slow
         try:
             fn()
-            print("ok  ", name)
+            print("ok  ", name, f"({time.monotonic() - t0:.1f} s)")
             passed += 1
         except Exception:
-            print("FAIL", name)
+            print("FAIL", name, f"({time.monotonic() - t0:.1f} s)")
             traceback.print_exc()
             failed += 1
         sys.stdout.flush()
