@@ -45,9 +45,11 @@ typedef struct aral_set {
     int n_unlabeled;
 } aral_set;
 
-/* Losses of the last iteration. */
+/* Losses of the last iteration. has_s is false when the round did not
+ * train S (aral_set_sampler_training); s is 0 then. */
 typedef struct aral_losses {
     float d, d_class, fm, rec, kl, ge, s;
+    bool has_s;
 } aral_losses;
 
 /* Called after every iteration (i from 1 to iters); return false to stop
@@ -71,6 +73,14 @@ int aral_classes(const aral *m);
  * A departure from the reference, measured in bench/, never the default
  * here; arald turns it on for typical-aral's rounds (server/worker.c). */
 void aral_set_joint_encoding(aral *m, bool on);
+
+/* On (the default, the paper): each iteration trains S and gives E its
+ * term for fooling S. Off: neither runs, S keeps its weights, and an
+ * iteration costs about a third less time, for strategies that never
+ * read S(z). Measured in bench/ (sel_typical-mass-tr-tw-n12-ns): the
+ * default strategy's accuracy does not depend on it. arald turns it off
+ * for the strategies that do not read S (server/worker.c). */
+void aral_set_sampler_training(aral *m, bool on);
 
 /* Training beyond the reference, all off by default (the reference's
  * way); bench/run_selection.sh measures them:
