@@ -24,6 +24,9 @@
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
+# and without training S, which the default never reads (arald's rounds
+# since aral_set_sampler_training; the committed runs above all train it):
+#   bench/run_selection.sh 600 "0 1 2 3 4" typical-mass-tr-tw-n12-ns
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail
@@ -85,6 +88,9 @@ args_of() {
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above
     *-jb) echo "$(args_of "${1%-jb}") --joint-bn 1" ;;
+    # neither S nor E's term for fooling it trained (--sampler 0), on top
+    # of a config above
+    *-ns) echo "$(args_of "${1%-ns}") --sampler 0" ;;
     # typical-mass-tr-ts-wu1 (each round's rates warmed up over its first
     # tenth, --warmup 0.1) in bench/results ran at commit 569ead1; no gain,
     # removed

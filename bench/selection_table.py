@@ -150,6 +150,8 @@ ABLATION = [
      "start in whitened components, --imbalance"),
     ("typical-mass-tr-tw-n12-jb", "typical-mass-tr-tw-n12",
      "E's batches share batch-norm statistics"),
+    ("typical-mass-tr-tw-n12", "typical-mass-tr-tw-n12-ns",
+     "S trained though the default never reads it"),
     ("typical-mass-tr-tw-n12", "typical-mass-tr-n12",
      "label-free start (whitened), noise 0.1/0.2"),
     ("typical-aral", "typical", "lowest S(z) first in the typical half"),

@@ -76,10 +76,10 @@ void aral_set_joint_encoding(aral *m, bool on);
 
 /* On (the default, the paper): each iteration trains S and gives E its
  * term for fooling S. Off: neither runs, S keeps its weights, and an
- * iteration costs about a third less time, for strategies that never
- * read S(z). Measured in bench/ (sel_typical-mass-tr-tw-n12-ns): the
- * default strategy's accuracy does not depend on it. arald turns it off
- * for the strategies that do not read S (server/worker.c). */
+ * iteration costs about 30% less time (bench/run_sampler_cost.sh), for
+ * strategies that never read S(z); the default strategy's accuracy does
+ * not depend on it (bench/results, sel_typical-mass-tr-tw-n12-ns). arald
+ * turns it off for the strategies that do not read S (server/worker.c). */
 void aral_set_sampler_training(aral *m, bool on);
 
 /* Training beyond the reference, all off by default (the reference's

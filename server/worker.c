@@ -591,8 +591,8 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
      * --joint-bn 1): E's labeled and unlabeled batches share batch-norm
      * statistics, so S learns "unlike the labeled" rather than telling
      * the two batches apart by their statistics, which is gone at query
-     * time. The faithful aral keeps the paper's two passes. S (a third
-     * of a round's time) trains only for the strategies that read it:
+     * time. The faithful aral keeps the paper's two passes. S (30% of
+     * an iteration's time) trains only for the strategies that read it:
      * the others' accuracy does not depend on it (bench:
      * sel_typical-mass-tr-tw-n12-ns), and their leases report no S(z)
      * rather than a stale one. */
