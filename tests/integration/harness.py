@@ -245,7 +245,7 @@ def run(cases):
         name = fn.__name__.replace("_", " ")
         if only and only not in name:
             continue
-        t0 = time.monotonic()  # the suite has a time limit: show the slow
+        t0 = time.monotonic()  # the suite has a time limit: show each cost
         try:
             fn()
             print("ok  ", name, f"({time.monotonic() - t0:.1f} s)")

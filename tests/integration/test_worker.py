@@ -355,11 +355,14 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         assert queue_ids(d) == before
         assert all(i["sampler"] is None and i["rank"] for i in q["items"]), q
         assert q["strategy"] == "aral", q
-        # the next round stores S(z) again
+        # the next round stores S(z) again, and a restart serves it
         label_leased(d, 20)
         wait_model(d, 2)
         q = d.get("/v1/queue?limit=5").json
         assert all(0 < i["sampler"] < 1 for i in q["items"]), q
+        assert d.stop() == 0
+        d.start()
+        assert d.get("/v1/queue?limit=5").json == q
 
 
 def test_only_the_newest_model_keeps_its_checkpoint_and_ranking():
