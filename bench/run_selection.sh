@@ -27,6 +27,7 @@
 # and without training S, which the default never reads (arald's rounds
 # since aral_set_sampler_training; the committed runs above all train it):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-ns
+#   bench/run_selection.sh 600 "0 1 2 3 4" imb-typical-mass-tr-tw-n12-ns
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail

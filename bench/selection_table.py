@@ -152,6 +152,8 @@ ABLATION = [
      "E's batches share batch-norm statistics"),
     ("typical-mass-tr-tw-n12", "typical-mass-tr-tw-n12-ns",
      "S trained though the default never reads it"),
+    ("imb-typical-mass-tr-tw-n12", "imb-typical-mass-tr-tw-n12-ns",
+     "S trained though never read, --imbalance 0.1"),
     ("typical-mass-tr-tw-n12", "typical-mass-tr-n12",
      "label-free start (whitened), noise 0.1/0.2"),
     ("typical-aral", "typical", "lowest S(z) first in the typical half"),
