@@ -15,8 +15,8 @@
  * usage: bench_aral [--data DIR] [--threads N] [--iters N] [--warmup N]
  *                   [--repeat N] [--joint-bn 0|1] [--sampler 0|1]
  *                   [--trace 0|1]
- * --sampler 0 trains without S (aral_set_sampler_training), as arald's
- * rounds do for the strategies that do not read S(z).
+ * --sampler 0 trains without S (aral_set_sampler_training; what that
+ * saves: bench/run_sampler_cost.sh).
  */
 #define _GNU_SOURCE
 #include <cblas.h>

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # What training S costs a round: bench_aral with S trained (--sampler 1,
-# the paper, and arald's rounds for aral and typical-aral) and without
-# (--sampler 0, arald's rounds for every other strategy, the default
-# among them), alternating on this machine with the same threads, labeled
-# set and pool; the ratio is taken pair by pair and the median pair is the
-# headline (the machine is shared and noisy: read the ratios). Also the
-# scoring pass: S(z) for the whole pool against D alone (classify), which
-# is what the strategies without S run. Last line: one JSON object.
+# the paper and arald's rounds) and without (--sampler 0, the -ns configs
+# of run_selection.sh, which lost on the long-tailed pool), alternating
+# on this machine with the same threads, labeled set and pool; the ratio
+# is taken pair by pair and the median pair is the headline (the machine
+# is shared and noisy: read the ratios). Also the scoring pass: S(z) for
+# the whole pool against D alone (classify), which is all a strategy
+# without S would need. Last line: one JSON object.
 #   usage: bench/run_sampler_cost.sh [rounds, default 4] [threads, default 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,8 +24,8 @@
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
-# and without training S, which the default never reads (arald's rounds
-# since aral_set_sampler_training; the committed runs above all train it):
+# and without training S, which the default never reads (--sampler 0; no
+# gain on the balanced pool, a loss on the long-tailed one, not kept):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-ns
 #   bench/run_selection.sh 600 "0 1 2 3 4" imb-typical-mass-tr-tw-n12-ns
 # A config is a name from the list below; its runs are skipped when their

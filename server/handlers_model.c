@@ -21,10 +21,7 @@ static void set_losses(json *o, const aral_losses *l)
     json_set_num(j, "rec", l->rec);
     json_set_num(j, "kl", l->kl);
     json_set_num(j, "ge", l->ge);
-    if (l->has_s) /* null: the round did not train S */
-        json_set_num(j, "s", l->s);
-    else
-        json_set_null(j, "s");
+    json_set_num(j, "s", l->s);
     json_set(o, "losses", j);
 }
 

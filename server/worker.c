@@ -256,13 +256,12 @@ static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
 {
     size_t n = (size_t)(d->n_pool ? d->n_pool : 1);
     o->fd = strategy_needs_features(st) ? aral_feature_dim(w->model) : 0;
-    bool with_s = strategy_needs_sampler(st); /* else S was not trained */
-    o->s = with_s ? malloc(sizeof(float) * n) : NULL;
+    o->s = malloc(sizeof(float) * n);
     o->ent = malloc(sizeof(float) * n);
     o->conf = malloc(sizeof(float) * n);
     o->pseudo = malloc(sizeof(int) * n);
     o->feat = malloc(sizeof(float) * n * (size_t)(o->fd ? o->fd : 1));
-    if ((with_s && !o->s) || !o->ent || !o->conf || !o->pseudo || !o->feat)
+    if (!o->s || !o->ent || !o->conf || !o->pseudo || !o->feat)
         return ARAL_ENOMEM;
     for (int at = 0; at < d->n_pool; at += SCORE_CHUNK) {
         int k = d->n_pool - at < SCORE_CHUNK ? d->n_pool - at : SCORE_CHUNK;
@@ -270,14 +269,14 @@ static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
             return ARAL_ECANCELED;
         aral_out out = {
             o->pseudo + at, o->conf + at,
-            o->ent + at,    with_s ? o->s + at : NULL,
+            o->ent + at,    o->s + at,
             NULL,           o->fd ? o->feat + (size_t)at * o->fd : NULL};
         int rc = aral_infer_out(w->model, &d->x, d->pool_idx + at, k, &out);
         if (rc)
             return rc;
     }
     for (int i = 0; i < d->n_pool; i++)
-        if ((with_s && !isfinite(o->s[i])) || !isfinite(o->conf[i]))
+        if (!isfinite(o->s[i]) || !isfinite(o->conf[i]))
             return ARAL_EINVAL;
     return 0;
 }
@@ -334,9 +333,9 @@ static int order_pool(worker *w, round_data *d, scored *o, strategy st,
         else
             cand[nc++] = i;
     }
-    float *cs = cand && o->s ? gather(o->s, cand, nc) : NULL;
+    float *cs = cand ? gather(o->s, cand, nc) : NULL;
     float *ce = cand ? gather(o->ent, cand, nc) : NULL;
-    int rc = cand && lab && (cs || !o->s) && ce ? 0 : ARAL_ENOMEM;
+    int rc = cand && lab && cs && ce ? 0 : ARAL_ENOMEM;
     /* candidates then labeled in one buffer, which select normalises in
      * place */
     if (!rc)
@@ -372,19 +371,16 @@ static int rank_pool(worker *w, round_data *d, scored *o, strategy st,
     float *key = malloc(sizeof(float) * m);
     int64_t *ids = malloc(sizeof(int64_t) * m);
     float *sc = malloc(sizeof(float) * m), *cf = malloc(sizeof(float) * m);
-    float *sm = o->s ? malloc(sizeof(float) * m) : NULL; /* S(z) if read */
+    float *sm = malloc(sizeof(float) * m);
     int *ps = malloc(sizeof(int) * m);
-    int rc = order && key && ids && sc && ps && cf && (sm || !o->s)
-                 ? 0
-                 : ARAL_ENOMEM;
+    int rc = order && key && ids && sc && ps && cf && sm ? 0 : ARAL_ENOMEM;
     if (!rc)
         rc = order_pool(w, d, o, st, order, key);
     for (size_t j = 0; !rc && j < n; j++) {
         int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
         sc[j] = key[i], ps[j] = o->pseudo[i], cf[j] = o->conf[i];
-        if (sm)
-            sm[j] = o->s[i];
+        sm[j] = o->s[i];
     }
     free(order), free(key);
     if (rc) {
@@ -430,16 +426,12 @@ static int evaluate(worker *w, round_data *d, round_row *row)
 
 /* ---- storing and publishing. */
 
-/* s is null in rounds that did not train S. */
 static void losses_json(const aral_losses *l, char *out, size_t n)
 {
-    char s[32] = "null";
-    if (l->has_s)
-        snprintf(s, sizeof(s), "%.6g", l->s);
     snprintf(out, n,
              "{\"d\":%.6g,\"d_class\":%.6g,\"fm\":%.6g,\"rec\":%.6g,"
-             "\"kl\":%.6g,\"ge\":%.6g,\"s\":%s}",
-             l->d, l->d_class, l->fm, l->rec, l->kl, l->ge, s);
+             "\"kl\":%.6g,\"ge\":%.6g,\"s\":%.6g}",
+             l->d, l->d_class, l->fm, l->rec, l->kl, l->ge, l->s);
 }
 
 static void sha_hex(const uint8_t *buf, size_t len, char out[65])
@@ -591,14 +583,9 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
      * --joint-bn 1): E's labeled and unlabeled batches share batch-norm
      * statistics, so S learns "unlike the labeled" rather than telling
      * the two batches apart by their statistics, which is gone at query
-     * time. The faithful aral keeps the paper's two passes. S (30% of
-     * an iteration's time) trains only for the strategies that read it:
-     * the others' accuracy does not depend on it (bench:
-     * sel_typical-mass-tr-tw-n12-ns), and their leases report no S(z)
-     * rather than a stale one. */
+     * time. The faithful aral keeps the paper's two passes. */
     if (!rc) {
         aral_set_joint_encoding(w->model, st == STRATEGY_TYPICAL_ARAL);
-        aral_set_sampler_training(w->model, strategy_needs_sampler(st));
         rc = aral_train(w->model, &set, (int)row->iterations, progress, w);
     }
     row->seconds[1] = secs_since(t);

@@ -23,8 +23,8 @@
  * batch-norm statistics (see aral_set_joint_encoding); the default 0 is
  * the reference's way.
  * --sampler 0 trains neither S nor E's term for fooling it (see
- * aral_set_sampler_training), as arald does for the strategies that do
- * not read S(z); the default 1 is the reference's way.
+ * aral_set_sampler_training; measured, not arald's); the default 1 is
+ * the reference's way.
  * --valid N holds N pool samples out of everything (never picked, never
  * trained on) and reports accuracy on them: settings are chosen there,
  * never on the test set.
