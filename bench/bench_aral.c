@@ -13,10 +13,7 @@
  * work, batch gathering and thread hand-offs cost.
  *
  * usage: bench_aral [--data DIR] [--threads N] [--iters N] [--warmup N]
- *                   [--repeat N] [--joint-bn 0|1] [--sampler 0|1]
- *                   [--trace 0|1]
- * --sampler 0 trains without S (aral_set_sampler_training; what that
- * saves: bench/run_sampler_cost.sh).
+ *                   [--repeat N] [--joint-bn 0|1] [--trace 0|1]
  */
 #define _GNU_SOURCE
 #include <cblas.h>
@@ -186,7 +183,7 @@ int main(int argc, char **argv)
 {
     const char *data = "/usr/share/datasets/fashion-mnist";
     int threads = 2, iters = 200, warmup = 20, repeat = 3, joint = 0;
-    int show = 0, sampler = 1;
+    int show = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--data"))
             data = argv[i + 1];
@@ -200,8 +197,6 @@ int main(int argc, char **argv)
             repeat = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--joint-bn"))
             joint = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--sampler"))
-            sampler = atoi(argv[i + 1]) != 0;
         else if (!strcmp(argv[i], "--trace"))
             show = atoi(argv[i + 1]);
     }
@@ -227,7 +222,6 @@ int main(int argc, char **argv)
             unl[n_unl++] = i;
     aral *m = aral_new(dim, 10, 0);
     aral_set_joint_encoding(m, joint);
-    aral_set_sampler_training(m, sampler);
     aral_set set = {pool, lab, labels, 100, unl, n_unl};
     aral_train(m, &set, warmup, NULL, NULL);
     flops = 0, in_gemm = 0;
@@ -275,10 +269,10 @@ int main(int argc, char **argv)
            "\"gflop_per_iter\":%.3f,\"pool\":%d,\"score_seconds_best\":%.3f,"
            "\"score_gemm_only_seconds\":%.3f,\"score_gflop\":%.1f,"
            "\"score_samples_per_sec\":%.1f,\"classify_pool_seconds\":%.3f,"
-           "\"joint_bn\":%d,\"sampler\":%d}\n",
+           "\"joint_bn\":%d}\n",
            threads, iters, train, iters / train, ms, gemm_ms, 1000 * train_gemm,
            train_gflop, n, best, score_gemm, score_gflop, n / best, classify,
-           joint, sampler);
+           joint);
     aral_free(m);
     free(x.data), free(y.data), free(lab), free(labels), free(unl), free(perm);
     free(is_lab), free(score), free(pred);

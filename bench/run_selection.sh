@@ -24,10 +24,6 @@
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
-# and without training S, which the default never reads (--sampler 0; no
-# gain on the balanced pool, a loss on the long-tailed one, not kept):
-#   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-ns
-#   bench/run_selection.sh 600 "0 1 2 3 4" imb-typical-mass-tr-tw-n12-ns
 # A config is a name from the list below; its runs are skipped when their
 # file is complete already (delete it to run again).
 set -euo pipefail
@@ -89,9 +85,11 @@ args_of() {
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above
     *-jb) echo "$(args_of "${1%-jb}") --joint-bn 1" ;;
-    # neither S nor E's term for fooling it trained (--sampler 0), on top
-    # of a config above
-    *-ns) echo "$(args_of "${1%-ns}") --sampler 0" ;;
+    # [imb-]typical-mass-tr-tw-n12-ns (neither S nor E's term for
+    # fooling it trained, aral-sim --sampler 0) in bench/results ran at
+    # commit 69e81f5 and 257f8bc: 30% faster iterations, no gain on the
+    # balanced pool, a point lost at 200-300 labels on the long-tailed
+    # one; removed
     # typical-mass-tr-ts-wu1 (each round's rates warmed up over its first
     # tenth, --warmup 0.1) in bench/results ran at commit 569ead1; no gain,
     # removed

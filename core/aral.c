@@ -40,7 +40,6 @@ struct aral {
     tape *td[2], *tg[2], *te, *ts;
     tape *id, *ie, *is; /* inference, ARAL_CHUNK rows */
     bool joint;         /* one batch-norm group for E's two batches */
-    bool no_sampler;    /* S and E's term against it are not trained */
     /* E's batch [xl ; xu], gathered in place, its condition [true labels ;
      * pseudo-labels] and its output gradient. */
     float *xj, *ohj, *gj;
@@ -443,11 +442,6 @@ void aral_set_joint_encoding(aral *m, bool on)
     m->joint = on;
 }
 
-void aral_set_sampler_training(aral *m, bool on)
-{
-    m->no_sampler = !on;
-}
-
 /* Fresh batches for E, gathered into xj: nl labeled rows (labels in yl,
  * one-hot in ohj) and below them nu unlabeled rows, which are also copied
  * into xd at row `at` for D's pseudo-labels (which go to unlabeled_oh). */
@@ -522,9 +516,7 @@ static void step_ge(aral *m, const aral_set *set)
     add_dz(m, mat_rows(dz, n2, nu), lv_u, m->g_e);
     mat gel = rows_of(m->g_e2, nl, w);
     mat_zero(gel);
-    double f = m->no_sampler
-                   ? 0.0
-                   : sampler_pair(m, mu_l, mu_u, 1.0f, false, gel, geu);
+    double f = sampler_pair(m, mu_l, mu_u, 1.0f, false, gel, geu);
     encode_backward(m, gel, geu);
     optim_adam_step(m->e, m->rate * m->e->adam.lr);
     optim_adam_step(m->g, m->rate * m->g->adam.lr);
@@ -655,11 +647,7 @@ int aral_train(aral *m, const aral_set *set, int iters,
         step_d(m, set);
         average_d(m);
         step_ge(m, set);
-        if (m->no_sampler)
-            m->last.s = 0;
-        else
-            step_s(m, set);
-        m->last.has_s = !m->no_sampler;
+        step_s(m, set);
         if (progress && !progress(ctx, it, iters, &m->last))
             rc = ARAL_ECANCELED;
     }

@@ -45,11 +45,9 @@ typedef struct aral_set {
     int n_unlabeled;
 } aral_set;
 
-/* Losses of the last iteration. has_s is false when the round did not
- * train S (aral_set_sampler_training); s is 0 then. */
+/* Losses of the last iteration. */
 typedef struct aral_losses {
     float d, d_class, fm, rec, kl, ge, s;
-    bool has_s;
 } aral_losses;
 
 /* Called after every iteration (i from 1 to iters); return false to stop
@@ -73,16 +71,6 @@ int aral_classes(const aral *m);
  * A departure from the reference, measured in bench/, never the default
  * here; arald turns it on for typical-aral's rounds (server/worker.c). */
 void aral_set_joint_encoding(aral *m, bool on);
-
-/* On (the default, the paper): each iteration trains S and gives E its
- * term for fooling S. Off: neither runs, S keeps its weights, and an
- * iteration costs about 30% less time (bench/run_sampler_cost.sh). A
- * measuring instrument, never arald's: off, the default strategy gained
- * nothing on the balanced pool and lost about a point of balanced
- * accuracy at 200-300 labels on the long-tailed one (bench/results,
- * sel_*typical-mass-tr-tw-n12-ns), so S trains even where the strategy
- * never reads S(z). */
-void aral_set_sampler_training(aral *m, bool on);
 
 /* Training beyond the reference, all off by default (the reference's
  * way); bench/run_selection.sh measures them:

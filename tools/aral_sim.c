@@ -7,8 +7,7 @@
  *
  * usage: aral-sim --data DIR [--initial N] [--budget B] [--cycles C]
  *                 [--iters I] [--strategy NAME] [--seed N] [--threads N]
- *                 [--joint-bn 0|1] [--sampler 0|1] [--valid N]
- *                 [--imbalance R]
+ *                 [--joint-bn 0|1] [--valid N] [--imbalance R]
  *                 [--initial-strategy random|typical|typical-pixels]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--noise IN,HIDDEN]
@@ -21,9 +20,6 @@
  * mid-round: without the average --ema makes at a round's end).
  * --joint-bn 1 gives E's labeled and unlabeled batches one set of
  * batch-norm statistics (see aral_set_joint_encoding); the default 0 is
- * the reference's way.
- * --sampler 0 trains neither S nor E's term for fooling it (see
- * aral_set_sampler_training; measured, not arald's); the default 1 is
  * the reference's way.
  * --valid N holds N pool samples out of everything (never picked, never
  * trained on) and reports accuracy on them: settings are chosen there,
@@ -55,8 +51,7 @@
 
 typedef struct opts {
     const char *data;
-    int initial, budget, cycles, iters, threads, joint, sampler, valid;
-    int eval_every;
+    int initial, budget, cycles, iters, threads, joint, valid, eval_every;
     long seed;
     double imbalance;
     strategy strat;
@@ -78,7 +73,7 @@ static _Noreturn void usage(const char *why)
             "aral-sim: %s\nusage: aral-sim --data DIR [--initial N] "
             "[--budget B] [--cycles C] [--iters I] "
             "[--strategy %s] [--seed N] [--threads N] "
-            "[--joint-bn 0|1] [--sampler 0|1] [--valid N] [--imbalance R] "
+            "[--joint-bn 0|1] [--valid N] [--imbalance R] "
             "[--initial-strategy random|typical] [--balanced 0|1] "
             "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
             "[--eval-every K] "
@@ -138,7 +133,6 @@ static opts parse(int argc, char **argv)
               .imbalance = 1.0,
               .strat = STRATEGY_DEFAULT,
               .start = "random",
-              .sampler = 1,
               .k_factor = 1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -162,8 +156,6 @@ static opts parse(int argc, char **argv)
             o.seed = int_arg(v, 0, 1 << 30, k);
         else if (!strcmp(k, "--joint-bn"))
             o.joint = int_arg(v, 0, 1, k);
-        else if (!strcmp(k, "--sampler"))
-            o.sampler = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--valid"))
             o.valid = int_arg(v, 0, 1 << 24, k);
         else if (!strcmp(k, "--eval-every"))
@@ -426,12 +418,10 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
                        accuracy v, double train, double query,
                        const int *counts)
 {
-    char noise[64] = ""; /* only when set: older lines stay as they were */
+    char noise[48] = ""; /* only when set: older lines stay as they were */
     if (o->train.own_noise)
         snprintf(noise, sizeof(noise), " noise %g,%g", o->train.noise_in,
                  o->train.noise_hidden);
-    if (!o->sampler)
-        strcat(noise, " sampler 0");
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
            "%g%s\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "
@@ -522,7 +512,6 @@ int main(int argc, char **argv)
     if (!m || !order || !pred)
         fail("out of memory");
     aral_set_joint_encoding(m, o.joint);
-    aral_set_sampler_training(m, o.sampler);
     aral_set_training(m, &o.train);
     if (o.imbalance < 1)
         make_imbalanced(&p, &o, (uint32_t *)order);
@@ -536,10 +525,10 @@ int main(int argc, char **argv)
                  o.train.noise_hidden);
     fprintf(stderr,
             "# aral-sim %s, %d threads, strategy %s, seed %ld, "
-            "joint-bn %d, sampler %d, balanced %d, decay %d, ema span %g, "
+            "joint-bn %d, balanced %d, decay %d, ema span %g, "
             "noise %s, k-factor %d, pool %d, valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed, o.joint,
-            o.sampler, o.train.balanced, o.train.decay, o.train.ema_span, noise,
+            o.train.balanced, o.train.decay, o.train.ema_span, noise,
             o.k_factor, p.n_unl, p.n_valid);
     reveal_initial(&p, &o, order);
     print_initial(&p);

@@ -403,66 +403,6 @@ static int t_own_noise(void)
     return 0;
 }
 
-/* Last iteration's losses, and whether any iteration reported S's. */
-typedef struct s_seen {
-    aral_losses last;
-    bool any_s;
-} s_seen;
-
-static bool note_s(void *ctx, int i, int iters, const aral_losses *l)
-{
-    s_seen *t = ctx;
-    (void)i, (void)iters;
-    t->last = *l;
-    t->any_s |= l->has_s;
-    return true;
-}
-
-/* S's weights, copied (caller frees). */
-static float *s_params(aral *m)
-{
-    net *s = aral_net(m, 'S');
-    float *p = malloc(sizeof(float) * s->n_param);
-    if (p)
-        memcpy(p, s->param, sizeof(float) * s->n_param);
-    return p;
-}
-
-/* With S's training off a round leaves S as it was and reports no S
- * loss while D, G and E still train; turned on again, S trains. */
-static int t_sampler_training_off(void)
-{
-    make_clusters(&S, 3);
-    int n_lab = pick_labeled(&S, 10, 0xf, lab, labels, unl, &n_unl);
-    aral_set set = {{N, DIM, NULL, S.x}, lab, labels, n_lab, unl, n_unl};
-    aral *on = aral_new(DIM, K, 9), *off = aral_new(DIM, K, 9);
-    CHECK(on && off);
-    aral_set_sampler_training(off, false);
-    float *s0 = s_params(off),
-          *d0 = malloc(sizeof(float) * aral_net(off, 'D')->n_param);
-    CHECK(s0 && d0);
-    size_t s_bytes = sizeof(float) * aral_net(off, 'S')->n_param;
-    size_t d_bytes = sizeof(float) * aral_net(off, 'D')->n_param;
-    memcpy(d0, aral_net(off, 'D')->param, d_bytes);
-    s_seen a = {0}, b = {0};
-    CHECK(aral_train(on, &set, 30, note_s, &a) == 0);
-    CHECK(aral_train(off, &set, 30, note_s, &b) == 0);
-    CHECK(a.last.has_s && a.last.s > 0);
-    CHECK(memcmp(aral_net(on, 'S')->param, s0, s_bytes) != 0);
-    CHECK(!b.any_s && b.last.s == 0);
-    CHECK(!memcmp(aral_net(off, 'S')->param, s0, s_bytes));
-    CHECK(memcmp(aral_net(off, 'D')->param, d0, d_bytes) != 0);
-    CHECK(b.last.d_class > 0 && b.last.ge > 0);
-    aral_set_sampler_training(off, true);
-    s_seen c = {0};
-    CHECK(aral_train(off, &set, 5, note_s, &c) == 0);
-    CHECK(c.last.has_s && c.last.s > 0);
-    CHECK(memcmp(aral_net(off, 'S')->param, s0, s_bytes) != 0);
-    free(s0), free(d0);
-    aral_free(on), aral_free(off);
-    return 0;
-}
-
 static int t_strategies_rank_everything(void)
 {
     make_clusters(&S, 3);
@@ -537,7 +477,6 @@ static const test_case cases[] = {
     {"strategies rank every candidate once", t_strategies_rank_everything},
     {"aral training options learn", t_training_options_learn},
     {"aral own noise", t_own_noise},
-    {"aral with S's training off leaves S alone", t_sampler_training_off},
 };
 
 int main(int argc, char **argv)
