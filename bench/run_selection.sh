@@ -87,7 +87,7 @@ args_of() {
     *-jb) echo "$(args_of "${1%-jb}") --joint-bn 1" ;;
     # [imb-]typical-mass-tr-tw-n12-ns (neither S nor E's term for
     # fooling it trained: aral-sim --sampler 0, which existed from
-    # 19d99fe to ed82445) in bench/results, committed in 69e81f5 and
+    # 19d99fe to ed82445) in bench/results, committed in c4852e1 and
     # 257f8bc: 30% faster iterations, no gain on the balanced pool, a
     # point lost at 200-300 labels on the long-tailed one; removed
     # typical-mass-tr-ts-wu1 (each round's rates warmed up over its first
