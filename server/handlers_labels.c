@@ -61,7 +61,7 @@ static void parse_item(const struct req *rq, const json *j, int idx,
                    "label must be one of the project's class names");
     const char *who = ann ? json_str(ann) : rq->who;
     if (!who || !*who || strlen(who) >= STORE_NAME_MAX)
-        item_error(errors, idx, "bad_annotator", "annotator is 1-63 chars");
+        item_error(errors, idx, "bad_annotator", "annotator is 1-63 bytes");
     else
         snprintf(it->annotator, sizeof(it->annotator), "%s", who);
 }

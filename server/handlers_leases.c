@@ -21,8 +21,7 @@ static const char *annotator_of(const struct req *rq, const json *body,
     const char *s = json_str(a);
     if (!s || !*s || strlen(s) >= STORE_NAME_MAX) {
         resp_problem(rs, rq, 422, "bad_annotator",
-                     "annotator is a string of 1-%d characters",
-                     STORE_NAME_MAX - 1);
+                     "annotator is a string of 1-%d bytes", STORE_NAME_MAX - 1);
         return NULL;
     }
     return s;

@@ -38,6 +38,24 @@ static bool strings_ok(const cJSON *j)
     return true;
 }
 
+/* Whether a string holds the escape \u0000. cJSON decodes it to a NUL
+ * that ends the C string early, so "a\u0000junk" would read as "a" and
+ * pass every later check. Backslashes occur only inside strings, and
+ * skipping each escaped character keeps "\\u0000" (a backslash, then
+ * the text u0000) legal. */
+static bool has_nul_escape(const char *buf, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (buf[i] != '\\')
+            continue;
+        if (buf[i + 1] == 'u' && len - i >= 6 &&
+            !memcmp(buf + i + 2, "0000", 4))
+            return true;
+        i++; /* the escaped character */
+    }
+    return false;
+}
+
 json *json_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
     const char *end = NULL;
@@ -63,7 +81,7 @@ json *json_parse(const char *buf, size_t len, char *err, size_t errlen)
         return NULL;
     }
     if ((cJSON_IsString(j) && !json_text_ok(j->valuestring, 1 << 30)) ||
-        !strings_ok(j)) {
+        !strings_ok(j) || has_nul_escape(buf, len)) {
         snprintf(err, errlen, "invalid UTF-8 or control character in a string");
         cJSON_Delete(j);
         return NULL;

@@ -1,6 +1,7 @@
 """Bad input gets a 4xx problem+json with a stable code and changes
 nothing: the database digest before and after every case is the same."""
 import http.client
+import json
 
 from harness import (Daemon, db_digest, idx_bytes, image_bytes, is_problem,
                      png_bytes, run)
@@ -42,6 +43,40 @@ def test_malformed_json():
             r = raw_post(path, body)
             p = is_problem(r, 400, "bad_json")
             assert p["detail"], p
+
+
+@unchanged
+def test_nul_escape_in_a_string():
+    # \u0000 decodes to a NUL that would end the C string early: "Bag\u0000x"
+    # must not become the label "Bag", nor "a\u0000b" the annotator "a".
+    free = D.get("/v1/samples?state=unlabeled&limit=1").json["items"][0]
+    for path, body in (
+            ("/v1/labels", b'{"sample_id": %d, "label": "Bag\\u0000x", '
+             b'"annotator": "x"}' % free["sample_id"]),
+            ("/v1/leases", b'{"annotator": "a\\u0000b", "n": 1}'),
+            ("/v1/leases", b'{"annotator\\u0000": "a", "n": 1}')):
+        p = is_problem(raw_post(path, body), 400, "bad_json")
+        assert "control character" in p["detail"], p
+
+
+@unchanged
+def test_annotator_over_63_bytes():
+    for name in ("b" * 64, "\u00e9" * 32):  # 64 bytes of UTF-8 both
+        r = D.post("/v1/leases", {"annotator": name, "n": 1})
+        assert "63 bytes" in is_problem(r, 422, "bad_annotator")["detail"]
+
+
+def test_escaped_backslash_before_u0000_is_text():
+    name = "q\\u0000"  # a backslash, then the text u0000
+    r = raw_post("/v1/leases", b'{"annotator": "q\\\\u0000", "n": 1}')
+    assert r.status == 200, r.body
+    lease = r.json["items"][0]
+    r = D.post("/v1/labels", {"lease_id": lease["lease_id"], "label": "Bag"})
+    assert r.status == 200, r.body
+    rows = [json.loads(line) for line in D.get(
+        "/v1/export?format=jsonl").body.decode().splitlines()]
+    assert [x["annotator"] for x in rows
+            if x["sample_id"] == lease["sample_id"]] == [name], rows
 
 
 @unchanged
@@ -169,7 +204,10 @@ def teardown():
 
 setup()
 try:
-    run([test_malformed_json, test_wrong_shape_image_and_vector,
+    run([test_malformed_json, test_nul_escape_in_a_string,
+         test_annotator_over_63_bytes,
+         test_escaped_backslash_before_u0000_is_text,
+         test_wrong_shape_image_and_vector,
          test_truncated_and_corrupt_idx, test_unknown_ids,
          test_label_outside_classes_refuses_the_whole_batch,
          test_body_over_the_limit, test_bad_queries_and_tokens,
