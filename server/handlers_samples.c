@@ -157,15 +157,27 @@ static void item_error(batch *b, int index, const char *code, const char *msg)
     json_push(b->errors, e);
 }
 
+/* The largest magnitude a vector may hold. A float32 is finite up to
+ * 3.4e38, but the engine squares inputs (reconstruction, batch norm, the
+ * start's covariance) and sums the squares over a row and a batch: one
+ * sample of 1e38 made every round's losses infinite, for good, since the
+ * sample stays in the pool. 1e9 keeps a whole batch's sum of squares far
+ * from overflow and is far above any feature or embedding value. */
+#define VECTOR_MAX 1e9
+
+/* 0, or ARAL_EINVAL (not dim numbers) or ARAL_ETOOBIG (a value out of
+ * range). */
 static int decode_vector(const project_info *p, const json *v, uint8_t *out)
 {
-    if (json_size(v) != p->dim)
+    if (!json_is_array(v) || json_size(v) != p->dim)
         return ARAL_EINVAL;
     int i = 0;
     for (json *x = json_first(v); x; x = json_next(x), i++) {
-        double d = json_num(x);
-        if (!isfinite(d) || fabs(d) > 3.4e38)
+        if (!json_is_number(x))
             return ARAL_EINVAL;
+        double d = json_num(x);
+        if (!isfinite(d) || fabs(d) > VECTOR_MAX)
+            return ARAL_ETOOBIG;
         float f = (float)d;
         memcpy(out + 4 * i, &f, 4); /* x86-64 and arm64: little-endian */
     }
@@ -184,8 +196,11 @@ static void decode_payload(const struct req *rq, batch *b, int idx,
         item_error(b, idx, "bad_item",
                    "give exactly one of vector or image_base64");
     } else if (vec) {
-        if (p->dim == 0 || !json_is_array(vec) ||
-            decode_vector(p, vec, it->data)) {
+        int rc = p->dim ? decode_vector(p, vec, it->data) : ARAL_EINVAL;
+        if (rc == ARAL_ETOOBIG) {
+            item_error(b, idx, "bad_value",
+                       "vector values are numbers of magnitude at most 1e9");
+        } else if (rc) {
             snprintf(why, sizeof(why),
                      "wrong shape: the project takes %s%d floats",
                      p->dim ? "vectors of " : "images, not vectors; ", p->dim);

@@ -100,6 +100,27 @@ def test_wrong_shape_image_and_vector():
     is_problem(r, 415, "unsupported_media_type")
 
 
+def test_vector_values_out_of_range():
+    # one vector of 1e38 (a finite float32) once made every round's losses
+    # infinite for good; 1e400 parses as infinity
+    with Daemon(dim=3, classes=["a", "b"]) as d:
+        before = db_digest(d.db)
+        body = b'{"items": [{"vector": [1, 2, 3]}, {"vector": [1e10, 0, 0]}, ' \
+            b'{"vector": [0, -1e400, 0]}, {"vector": [0, true, 0]}, ' \
+            b'{"vector": [1, 2]}]}'
+        r = d.request("POST", "/v1/samples", raw=body, token="ingest",
+                      headers={"Content-Type": "application/json"})
+        p = is_problem(r, 422, "invalid_samples")
+        assert [(e["index"], e["code"]) for e in p["errors"]] == [
+            (1, "bad_value"), (2, "bad_value"), (3, "wrong_shape"),
+            (4, "wrong_shape")], p
+        assert "1e9" in p["errors"][0]["detail"], p
+        assert db_digest(d.db) == before, "the database changed"
+        r = d.post("/v1/samples", {"items": [{"vector": [1e9, -1e9, 0.5]}]},
+                   token="ingest")
+        assert r.status == 200 and r.json["inserted"] == 1, r.body
+
+
 @unchanged
 def test_truncated_and_corrupt_idx():
     whole = idx_bytes([image_bytes(i) for i in range(100, 104)], gz=False)
@@ -207,7 +228,7 @@ try:
     run([test_malformed_json, test_nul_escape_in_a_string,
          test_annotator_over_63_bytes,
          test_escaped_backslash_before_u0000_is_text,
-         test_wrong_shape_image_and_vector,
+         test_wrong_shape_image_and_vector, test_vector_values_out_of_range,
          test_truncated_and_corrupt_idx, test_unknown_ids,
          test_label_outside_classes_refuses_the_whole_batch,
          test_body_over_the_limit, test_bad_queries_and_tokens,
