@@ -27,26 +27,31 @@ static uint32_t be32(const uint8_t *p)
            p[3];
 }
 
-/* Inflates a gzip buffer into a new buffer of at most READERS_MAX_FILE. */
-static int gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *olen,
-                  char *why, size_t n)
+/* Inflates a gzip buffer into a new buffer of at most max bytes. The
+ * buffer grows by doubling but never past max + 1 bytes (the extra byte
+ * tells a stream of exactly max from a longer one), so a small bomb
+ * cannot make it allocate more than the limit. ARAL_ETOOBIG past max,
+ * ARAL_ENOMEM without memory, ARAL_EINVAL for a bad stream. */
+static int gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out,
+                  size_t *olen, char *why, size_t n)
 {
     z_stream z = {0};
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
         FAIL("zlib init failed");
-    size_t cap = len * 4 + 1024, used = 0;
+    size_t cap = len < (max - 1024) / 4 ? len * 4 + 1024 : max + 1, used = 0;
     uint8_t *buf = malloc(cap);
-    int rc = Z_OK;
+    int rc = buf ? Z_OK : Z_MEM_ERROR;
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)len;
-    while (buf && rc == Z_OK) {
+    while (rc == Z_OK && used <= max) {
         if (used == cap) {
-            if (cap >= READERS_MAX_FILE)
+            size_t grow = cap > max / 2 ? max + 1 : cap * 2;
+            uint8_t *b = realloc(buf, grow);
+            if (!b) {
+                rc = Z_MEM_ERROR;
                 break;
-            uint8_t *b = realloc(buf, cap * 2);
-            if (!b)
-                break;
-            buf = b, cap *= 2;
+            }
+            buf = b, cap = grow;
         }
         z.next_out = buf + used;
         z.avail_out = (uInt)(cap - used);
@@ -56,12 +61,20 @@ static int gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *olen,
             break; /* input ended before the stream did */
     }
     inflateEnd(&z);
-    if (rc != Z_STREAM_END) {
-        free(buf);
-        FAIL("gzip data is truncated or corrupt");
+    if (rc == Z_STREAM_END && used <= max) {
+        *out = buf, *olen = used;
+        return 0;
     }
-    *out = buf, *olen = used;
-    return 0;
+    free(buf);
+    if (rc == Z_MEM_ERROR) {
+        snprintf(why, n, "out of memory inflating the gzip data");
+        return ARAL_ENOMEM;
+    }
+    if (used > max) {
+        snprintf(why, n, "gzip data inflates to more than %zu bytes", max);
+        return ARAL_ETOOBIG;
+    }
+    FAIL("gzip data is truncated or corrupt");
 }
 
 static int parse_raw_idx(const uint8_t *buf, size_t len, idx_data *out,
@@ -97,14 +110,14 @@ static int parse_raw_idx(const uint8_t *buf, size_t len, idx_data *out,
     return 0;
 }
 
-int idx_parse(const uint8_t *buf, size_t len, idx_data *out, char *why,
-              size_t n)
+int idx_parse(const uint8_t *buf, size_t len, size_t max_raw, idx_data *out,
+              char *why, size_t n)
 {
     memset(out, 0, sizeof(*out));
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
         uint8_t *raw;
         size_t rlen;
-        int rc = gunzip(buf, len, &raw, &rlen, why, n);
+        int rc = gunzip(buf, len, max_raw, &raw, &rlen, why, n);
         if (rc)
             return rc;
         rc = parse_raw_idx(raw, rlen, out, why, n);
@@ -139,7 +152,8 @@ int idx_read_file(const char *path, idx_data *out, char *why, size_t n)
     }
     int bad = ferror(f);
     fclose(f);
-    int rc = bad ? ARAL_EIO : idx_parse(buf, len, out, why, n);
+    int rc =
+        bad ? ARAL_EIO : idx_parse(buf, len, READERS_MAX_FILE, out, why, n);
     if (bad)
         snprintf(why, n, "read error on %s", path);
     free(buf);

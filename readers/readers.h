@@ -17,10 +17,13 @@ typedef struct idx_data {
 } idx_data;
 
 /* Parses an IDX buffer, gunzipping it first when it starts with the gzip
- * magic. Only unsigned-byte IDX with 1 or 3 dimensions is accepted. */
-int idx_parse(const uint8_t *buf, size_t len, idx_data *out, char *why,
-              size_t n);
-/* Reads a whole file (at most READERS_MAX_FILE) and parses it. */
+ * magic, into at most max_raw bytes (at least 1024): past that,
+ * ARAL_ETOOBIG; without memory, ARAL_ENOMEM. Only unsigned-byte IDX with
+ * 1 or 3 dimensions is accepted. */
+int idx_parse(const uint8_t *buf, size_t len, size_t max_raw, idx_data *out,
+              char *why, size_t n);
+/* Reads a whole file (at most READERS_MAX_FILE, also once inflated) and
+ * parses it. */
 int idx_read_file(const char *path, idx_data *out, char *why, size_t n);
 
 typedef struct image_shape {

@@ -369,17 +369,26 @@ static int parse_idx_body(const struct req *rq, struct resp *rs, json *out)
         resp_problem(rs, rq, 400, "bad_split", "split is pool or eval");
         return ARAL_EINVAL;
     }
-    if (idx_parse((const uint8_t *)rq->body, rq->body_len, &img, why,
-                  sizeof(why))) {
+    /* Inflated, an upload stays within the body limit too: a gzip body
+     * of 1.5 MB once made arald allocate 1.5 GB to inflate it. */
+    int rc = idx_parse((const uint8_t *)rq->body, rq->body_len,
+                       (size_t)rq->app->cfg.max_body, &img, why, sizeof(why));
+    if (rc == ARAL_ETOOBIG)
+        resp_problem(rs, rq, 413, "body_too_large",
+                     "%s (max_body, counted after gunzip)", why);
+    else if (rc == ARAL_ENOMEM) {
+        resp_problem(rs, rq, 503, "no_memory",
+                     "out of memory; nothing was imported");
+        resp_header(rs, "Retry-After", "1");
+    } else if (rc)
         resp_problem(rs, rq, 422, "bad_idx", "%s", why);
-        return ARAL_EINVAL;
-    }
+    if (rc)
+        return rc;
     idx_job j = {.img = &img,
                  .split = split,
                  .name = name && *name && strlen(name) < 200 ? name : "upload"};
     /* Shapes first: a wrong file is a 422, not a failed write. */
-    int rc =
-        import_idx_check(&rq->app->project, &img, NULL, j.why, sizeof(j.why));
+    rc = import_idx_check(&rq->app->project, &img, NULL, j.why, sizeof(j.why));
     if (rc == ARAL_EINVAL) {
         free(img.data);
         resp_problem(rs, rq, 422,

@@ -184,6 +184,15 @@ def test_body_over_the_limit():
     r = conn.getresponse()
     assert r.status == 413, r.status
     conn.close()
+    # A gzip IDX under the limit that inflates past it (84 images of 784
+    # bytes > 65536): the limit counts the inflated bytes, so a small
+    # upload cannot make arald allocate a gigabyte.
+    body = idx_bytes([image_bytes(i) for i in range(84)])
+    assert len(body) < 65536
+    r = D.request("POST", "/v1/samples", raw=body, token="ingest",
+                  headers={"Content-Type": "application/x-idx"})
+    assert "inflates to more than 65536" in \
+        is_problem(r, 413, "body_too_large")["detail"]
     assert D.get("/v1/health", token=None).status == 200
 
 
