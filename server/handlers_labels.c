@@ -46,7 +46,16 @@ static void parse_item(const struct req *rq, const json *j, int idx,
 {
     const json *lid = json_get(j, "lease_id"), *sid = json_get(j, "sample_id");
     const json *ann = json_get(j, "annotator");
+    static const char *const fields[] = {"lease_id", "sample_id", "label",
+                                         "annotator", NULL};
+    const char *bad = json_unknown_key(j, fields);
     memset(it, 0, sizeof(*it));
+    if (bad) {
+        char why[100];
+        snprintf(why, sizeof(why), "unknown member '%.64s'", bad);
+        item_error(errors, idx, "bad_item", why);
+        return;
+    }
     if (!json_is_object(j) || (lid != NULL) == (sid != NULL)) {
         item_error(errors, idx, "bad_item",
                    "give exactly one of lease_id or sample_id");
@@ -72,6 +81,11 @@ static int parse_labels(const struct req *rq, struct resp *rs, json *body,
 {
     json *list = json_get(body, "items"), *errors;
     int count = list ? json_size(list) : 1, i = 0;
+    if (list && json_size(body) > 1) { /* a batch and a single label */
+        resp_problem(rs, rq, 400, "bad_request",
+                     "a batch body holds items alone");
+        return ARAL_EINVAL;
+    }
     if ((list && !json_is_array(list)) || count < 1 ||
         count > rq->app->cfg.max_batch) {
         resp_problem(

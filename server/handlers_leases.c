@@ -77,7 +77,8 @@ static int write_leases(const struct req *rq, struct resp *rs, struct txn *t,
 
 void handle_leases_post(const struct req *rq, struct resp *rs)
 {
-    json *body = req_json_object(rq, rs);
+    static const char *const fields[] = {"annotator", "n", NULL};
+    json *body = req_json_fields(rq, rs, fields);
     if (!body)
         return;
     int64_t n = 1;

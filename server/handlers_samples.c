@@ -254,7 +254,10 @@ static int batch_alloc(const struct req *rq, batch *b, int n)
 
 static int parse_json_items(const struct req *rq, struct resp *rs, batch *b)
 {
-    json *body = req_json_object(rq, rs);
+    static const char *const item_fields[] = {
+        "vector", "image_base64", "external_id", "split", "label", NULL};
+    static const char *const fields[] = {"items", NULL};
+    json *body = req_json_fields(rq, rs, fields);
     if (!body)
         return ARAL_EINVAL;
     json *items = json_get(body, "items");
@@ -269,8 +272,15 @@ static int parse_json_items(const struct req *rq, struct resp *rs, batch *b)
     }
     int rc = batch_alloc(rq, b, n), i = 0;
     for (json *j = json_first(items); !rc && j; j = json_next(j), i++) {
+        const char *bad = json_unknown_key(j, item_fields);
         if (!json_is_object(j)) {
             item_error(b, i, "bad_item", "each item is an object");
+            continue;
+        }
+        if (bad) {
+            char why[100];
+            snprintf(why, sizeof(why), "unknown member '%.64s'", bad);
+            item_error(b, i, "bad_item", why);
             continue;
         }
         decode_meta(rq, b, i, json_str(json_get(j, "external_id")),

@@ -151,6 +151,18 @@ double json_num(const json *j)
     return json_is_number(j) ? AS(j)->valuedouble : NAN;
 }
 
+const char *json_unknown_key(const json *obj, const char *const *allowed)
+{
+    for (const json *m = json_first(obj); m; m = json_next(m)) {
+        const char *const *a = allowed;
+        while (*a && strcmp(*a, json_key(m)))
+            a++;
+        if (!*a)
+            return json_key(m);
+    }
+    return NULL;
+}
+
 json *json_first(const json *arr)
 {
     return arr ? (json *)AS(arr)->child : NULL;

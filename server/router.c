@@ -138,6 +138,19 @@ json *req_json_object(const struct req *rq, struct resp *rs)
     return j;
 }
 
+json *req_json_fields(const struct req *rq, struct resp *rs,
+                      const char *const *allowed)
+{
+    json *j = req_json_object(rq, rs);
+    const char *bad = j ? json_unknown_key(j, allowed) : NULL;
+    if (bad) {
+        resp_problem(rs, rq, 400, "bad_request", "unknown member '%.64s'", bad);
+        json_free(j);
+        return NULL;
+    }
+    return j;
+}
+
 int app_class_index(const struct app *a, const char *name)
 {
     for (int i = 0; name && i < a->project.n_classes; i++)

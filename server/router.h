@@ -86,6 +86,10 @@ void resp_problem_list(struct resp *rs, const struct req *rq, int status,
 void resp_header(struct resp *rs, const char *name, const char *value);
 /* Parses the body as a JSON object, or answers 400 and returns NULL. */
 json *req_json_object(const struct req *rq, struct resp *rs);
+/* The same, also answering 400 bad_request for a member not in allowed
+ * (NULL-terminated). */
+json *req_json_fields(const struct req *rq, struct resp *rs,
+                      const char *const *allowed);
 /* The class index of a class name, or -1. */
 int app_class_index(const struct app *a, const char *name);
 /* Path parameter i as a positive id; answers 404 with code

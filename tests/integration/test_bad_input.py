@@ -122,6 +122,35 @@ def test_vector_values_out_of_range():
 
 
 @unchanged
+def test_unknown_members_are_refused():
+    # openapi.yaml forbids other members; ignored, a misspelt "annotator"
+    # would credit the label to the token's name
+    free = D.get("/v1/samples?state=unlabeled&limit=1").json["items"][0]
+    sid = free["sample_id"]
+    for path, body, why in (
+            ("/v1/leases", {"annotator": "a", "n": 1, "ttl": 5},
+             "unknown member 'ttl'"),
+            ("/v1/labels", {"items": [{"sample_id": sid, "label": "Bag"}],
+                            "sample_id": sid, "label": "Bag"},
+             "a batch body holds items alone"),
+            ("/v1/samples", {"items": [{"vector": [0.5] * 784}],
+                             "split": "eval"}, "unknown member 'split'")):
+        assert is_problem(D.post(path, body), 400,
+                          "bad_request")["detail"] == why
+    for body in ({"sample_id": sid, "label": "Bag", "annotater": "x"},
+                 {"items": [{"sample_id": sid, "label": "Bag"},
+                            {"sample_id": sid, "label": "Bag", "note": 1}]}):
+        p = is_problem(D.post("/v1/labels", body), 422, "invalid_labels")
+        bad = p["errors"][-1]
+        assert bad["code"] == "bad_item" and "unknown member" in \
+            bad["detail"], p
+    r = D.post("/v1/samples", {"items": [{"image_base64": "", "comment": 1}]},
+               token="ingest")
+    p = is_problem(r, 422, "invalid_samples")
+    assert p["errors"][0]["detail"] == "unknown member 'comment'", p
+
+
+@unchanged
 def test_truncated_and_corrupt_idx():
     whole = idx_bytes([image_bytes(i) for i in range(100, 104)], gz=False)
     for bad in (whole[:-1], whole[:10], whole[:3], whole + b"x",
@@ -238,6 +267,7 @@ try:
          test_annotator_over_63_bytes,
          test_escaped_backslash_before_u0000_is_text,
          test_wrong_shape_image_and_vector, test_vector_values_out_of_range,
+         test_unknown_members_are_refused,
          test_truncated_and_corrupt_idx, test_unknown_ids,
          test_label_outside_classes_refuses_the_whole_batch,
          test_body_over_the_limit, test_bad_queries_and_tokens,
