@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "fault.h"
@@ -205,17 +206,35 @@ static bool role_allows(const char *role, int need)
            ((need & ROLE_INGEST) && !strcmp(role, "ingest"));
 }
 
+/* The token of "Bearer <token>" and its length, or NULL. The scheme is
+ * case-insensitive and one or more spaces may follow it (RFC 9110,
+ * 11.4); trailing whitespace is not part of the value (5.5). */
+static const char *bearer_token(const char *a, size_t *len)
+{
+    if (!a || strncasecmp(a, "Bearer ", 7))
+        return NULL;
+    a += 7;
+    while (*a == ' ')
+        a++;
+    size_t n = strlen(a);
+    while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return n && n <= 200 ? a : NULL;
+}
+
 static bool authenticate(struct req *rq, struct resp *rs)
 {
-    const char *a = rq->authorization;
-    if (!a || strncmp(a, "Bearer ", 7) || strlen(a + 7) > 200) {
+    size_t len = 0;
+    const char *a = bearer_token(rq->authorization, &len);
+    if (!a) {
         resp_problem(rs, rq, 401, "unauthorized",
                      "send Authorization: Bearer <token>");
         resp_header(rs, "WWW-Authenticate", "Bearer");
         return false;
     }
     uint8_t hash[32];
-    import_sha256(a + 7, strlen(a + 7), hash);
+    import_sha256(a, len, hash);
     if (store_token_lookup(rq->st, hash, rq->role, rq->who)) {
         resp_problem(rs, rq, 401, "unauthorized", "unknown or revoked token");
         resp_header(rs, "WWW-Authenticate", "Bearer error=\"invalid_token\"");

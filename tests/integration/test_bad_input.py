@@ -246,6 +246,21 @@ def test_bad_queries_and_tokens():
 
 
 @unchanged
+def test_authorization_scheme_and_spacing():
+    # the scheme is case-insensitive and spaces around the token are not
+    # part of it (RFC 9110, 11.4 and 5.5); other schemes stay refused
+    tok = D.tokens["admin"]
+    for value in ("bearer " + tok, "BEARER " + tok, "Bearer  " + tok,
+                  "Bearer " + tok + " "):
+        r = D.get("/v1/project", token=None, headers={"Authorization": value})
+        assert r.status == 200, (value, r.body)
+    for value in ("Basic " + tok, "Bearer", "Bearer ", "Bearer" + tok,
+                  "Bearer x" + tok):
+        r = D.get("/v1/project", token=None, headers={"Authorization": value})
+        is_problem(r, 401, "unauthorized")
+
+
+@unchanged
 def test_path_tricks():
     for trick in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
                   "/index.html%00.js", "/v1/samples/1%2F..%2F2",
@@ -271,6 +286,7 @@ try:
          test_truncated_and_corrupt_idx, test_unknown_ids,
          test_label_outside_classes_refuses_the_whole_batch,
          test_body_over_the_limit, test_bad_queries_and_tokens,
+         test_authorization_scheme_and_spacing,
          test_path_tricks])
 finally:
     teardown()
