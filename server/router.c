@@ -327,10 +327,23 @@ static void run_idempotent(struct req *rq, struct resp *rs, handler_fn fn)
 
 /* ---- dispatch. */
 
+/* 405 with the Allow header RFC 9110 (15.5.6) asks for: the methods of
+ * every route matching the path, HEAD wherever GET is. */
 static void method_not_allowed(struct req *rq, struct resp *rs)
 {
+    char allow[64] = "", params[REQ_MAX_PARAMS][64];
+    const char *p[REQ_MAX_PARAMS];
+    for (int i = 0; i < N_ROUTES; i++) {
+        if (!match(ROUTES[i].pattern, rq->path, p, params))
+            continue;
+        size_t at = strlen(allow);
+        snprintf(allow + at, sizeof(allow) - at, "%s%s%s", at ? ", " : "",
+                 ROUTES[i].method,
+                 strcmp(ROUTES[i].method, "GET") ? "" : ", HEAD");
+    }
     resp_problem(rs, rq, 405, "method_not_allowed", "%s is not allowed on %s",
                  rq->method, rq->path);
+    resp_header(rs, "Allow", allow);
 }
 
 static void dispatch(struct req *rq, struct resp *rs);
@@ -352,11 +365,13 @@ static void dispatch(struct req *rq, struct resp *rs)
         handle_static(rq, rs);
         return;
     }
+    /* HEAD is GET without the body, which libmicrohttpd leaves out. */
+    const char *method = strcmp(rq->method, "HEAD") ? rq->method : "GET";
     for (int i = 0; i < N_ROUTES; i++) {
         if (!match(ROUTES[i].pattern, rq->path, rq->params, params))
             continue;
         path_known = true;
-        if (strcmp(ROUTES[i].method, rq->method))
+        if (strcmp(ROUTES[i].method, method))
             continue;
         rq->route = i;
         if (!(ROUTES[i].roles & ROLE_PUBLIC) && !authenticate(rq, rs))

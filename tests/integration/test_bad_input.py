@@ -261,6 +261,26 @@ def test_authorization_scheme_and_spacing():
 
 
 @unchanged
+def test_head_and_the_allow_header():
+    # monitors probe with HEAD: GET's status and headers, no body
+    for path, token in (("/v1/health", None), ("/v1/model", "admin"),
+                        ("/v1/samples?limit=3", "admin")):
+        got, head = D.get(path, token=token), D.request("HEAD", path,
+                                                        token=token)
+        assert head.status == got.status == 200, (path, head.status)
+        assert head.body == b"", (path, head.body)
+        assert head.header("content-type") == got.header("content-type")
+    assert D.request("HEAD", "/v1/labels").status == 405
+    # a 405 names the methods the path takes (RFC 9110, 15.5.6)
+    for method, path, allow in (("DELETE", "/v1/leases", "POST"),
+                                ("PUT", "/v1/samples", "GET, HEAD, POST"),
+                                ("HEAD", "/v1/labels", "POST")):
+        r = D.request(method, path)
+        assert r.status == 405 and r.header("allow") == allow, \
+            (method, path, r.status, r.header("allow"))
+
+
+@unchanged
 def test_path_tricks():
     for trick in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
                   "/index.html%00.js", "/v1/samples/1%2F..%2F2",
@@ -287,6 +307,7 @@ try:
          test_label_outside_classes_refuses_the_whole_batch,
          test_body_over_the_limit, test_bad_queries_and_tokens,
          test_authorization_scheme_and_spacing,
+         test_head_and_the_allow_header,
          test_path_tricks])
 finally:
     teardown()
