@@ -270,7 +270,10 @@ def test_head_and_the_allow_header():
         assert head.status == got.status == 200, (path, head.status)
         assert head.body == b"", (path, head.body)
         assert head.header("content-type") == got.header("content-type")
-    assert D.request("HEAD", "/v1/labels").status == 405
+    # the stream's HEAD ends at once (under ASan a kept subscription
+    # would show as a leak at exit)
+    r = D.request("HEAD", "/v1/events")
+    assert r.status == 200 and r.body == b"", r.status
     # a 405 names the methods the path takes (RFC 9110, 15.5.6)
     for method, path, allow in (("DELETE", "/v1/leases", "POST"),
                                 ("PUT", "/v1/samples", "GET, HEAD, POST"),
