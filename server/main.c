@@ -499,14 +499,21 @@ static bool parse_bool(const char *v, bool *out)
     return false;
 }
 
-/* Sets one option by its config key; false if the key or value is bad. */
-static bool set_option(app_config *c, const char *k, const char *v)
+/* Sets one option by its config key: NULL, or why not (a static string,
+ * or a buffer good until the next call; options are read before any
+ * thread starts). */
+static const char *set_option(app_config *c, const char *k, const char *v)
 {
+    static char why[120];
     int64_t n;
-    bool ok = true;
 #define INT_OPT(key, field, lo, hi)                                            \
-    if (!strcmp(k, key))                                                       \
-        return util_parse_i64(v, lo, hi, &n) == 0 && ((c->field = n), true);
+    if (!strcmp(k, key)) {                                                     \
+        if (util_parse_i64(v, lo, hi, &n) == 0)                                \
+            return (c->field = n), NULL;                                       \
+        snprintf(why, sizeof(why), "%s is an integer in %lld..%lld", key,      \
+                 (long long)(lo), (long long)(hi));                            \
+        return why;                                                            \
+    }
     INT_OPT("port", port, 0, 65535)
     INT_OPT("threads", threads, 2, 64)
     INT_OPT("lease_ttl", lease_ttl_s, 1, 7 * 24 * 3600)
@@ -518,35 +525,42 @@ static bool set_option(app_config *c, const char *k, const char *v)
     INT_OPT("min_labels", min_labels, 2, 1000000)
     INT_OPT("round_iters", round_iters, 1, 1000000)
     INT_OPT("train_threads", train_threads, 1, 64)
+    INT_OPT("seed", seed, 0, INT64_MAX)
 #undef INT_OPT
     strategy st;
     if (!strcmp(k, "strategy"))
         return strategy_parse(v, &st) == 0 &&
-               snprintf(c->strategy, sizeof(c->strategy), "%s", v) > 0;
+                       snprintf(c->strategy, sizeof(c->strategy), "%s", v) > 0
+                   ? NULL
+                   : "strategy is not known (arald --help lists them)";
     if (!strcmp(k, "start_strategy"))
-        return (!strcmp(v, "typical") || !strcmp(v, "random")) &&
-               ((c->start_typical = !strcmp(v, "typical")), true);
-    if (!strcmp(k, "seed"))
-        return util_parse_i64(v, 0, INT64_MAX, &n) == 0 &&
-               ((c->seed = (uint64_t)n), true);
-    if (!strcmp(k, "db"))
-        return snprintf(c->db, sizeof(c->db), "%s", v) < (int)sizeof(c->db);
-    if (!strcmp(k, "bind"))
-        return snprintf(c->bind, sizeof(c->bind), "%s", v) <
-               (int)sizeof(c->bind);
-    if (!strcmp(k, "port_file"))
-        return snprintf(c->port_file, sizeof(c->port_file), "%s", v) <
-               (int)sizeof(c->port_file);
+        return !strcmp(v, "typical") || !strcmp(v, "random")
+                   ? (c->start_typical = !strcmp(v, "typical"), NULL)
+                   : "start_strategy is typical or random";
+#define STR_OPT(key, field)                                                    \
+    if (!strcmp(k, key))                                                       \
+        return snprintf(c->field, sizeof(c->field), "%s", v) <                 \
+                       (int)sizeof(c->field)                                   \
+                   ? NULL                                                      \
+                   : key " is too long";
+    STR_OPT("db", db)
+    STR_OPT("bind", bind)
+    STR_OPT("port_file", port_file)
+#undef STR_OPT
     if (!strcmp(k, "open"))
-        return parse_bool(v, &c->open);
+        return parse_bool(v, &c->open) ? NULL : "open is true or false";
     if (!strcmp(k, "access_log"))
-        return parse_bool(v, &c->access_log);
+        return parse_bool(v, &c->access_log) ? NULL
+                                             : "access_log is true or false";
     if (!strcmp(k, "durability")) {
-        ok = !strcmp(v, "normal") || !strcmp(v, "full");
         c->durable_full = !strcmp(v, "full");
-        return ok;
+        return !strcmp(v, "normal") || c->durable_full
+                   ? NULL
+                   : "durability is normal or full";
     }
-    return false;
+    snprintf(why, sizeof(why),
+             "unknown key %.40s (arald --help lists the keys)", k);
+    return why;
 }
 
 static char *trim(char *s)
@@ -574,11 +588,10 @@ static void load_config(app_config *c, const char *path)
             continue;
         if (eq)
             *eq = 0;
-        if (!eq || !set_option(c, trim(s), trim(eq + 1))) {
-            fprintf(stderr,
-                    "arald: %s:%d: bad line (key = value; see "
-                    "arald --help for keys)\n",
-                    path, lineno);
+        const char *why = eq ? set_option(c, trim(s), trim(eq + 1))
+                             : "not a line of key = value";
+        if (why) {
+            fprintf(stderr, "arald: %s:%d: %s\n", path, lineno, why);
             exit(2);
         }
     }
@@ -602,8 +615,10 @@ static void apply_flags(app_config *c, const args *a)
         for (char *p = key; *p; p++)
             *p = *p == '-' ? '_' : *p;
         const char *v = arg(a, flag_name);
-        if (v && !set_option(c, key, v)) {
-            fprintf(stderr, "arald: bad value for %s: %s\n", flag_name, v);
+        const char *why = v ? set_option(c, key, v) : NULL;
+        if (why) {
+            fprintf(stderr, "arald: bad value for %s: %s (%s)\n", flag_name, v,
+                    why);
             exit(2);
         }
     }

@@ -162,8 +162,17 @@ def test_config_file_and_flags():
         assert r.status == 413  # the flag (2) wins over the file (3)
     finally:
         assert srv.stop() == 0
-    bad = write(os.path.join(d, "bad.conf"), b"lease_ttl = soon\n")
-    refused(["serve", "--db", db, "--config", bad], 2, "bad.conf:1")
+    # each refusal says what is wrong with the line, not only where it is
+    for line, why in ((b"lease_ttl = soon", "lease_ttl is an integer in 1.."),
+                      (b"port = 99999", "port is an integer in 0..65535"),
+                      (b"leese_ttl = 7", "unknown key leese_ttl"),
+                      (b"durability = fast", "durability is normal or full"),
+                      (b"open = maybe", "open is true or false"),
+                      (b"just words", "not a line of key = value")):
+        bad = write(os.path.join(d, "bad.conf"), b"# first\n" + line + b"\n")
+        refused(["serve", "--db", db, "--config", bad], 2, "bad.conf:2: " + why)
+    refused(["serve", "--db", db, "--port", "99999"], 2,
+            "--port: 99999 (port is an integer in 0..65535)")
 
 
 run([test_help_names_every_flag_and_key, test_argument_errors_are_one_line,
