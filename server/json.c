@@ -153,6 +153,8 @@ double json_num(const json *j)
 
 const char *json_unknown_key(const json *obj, const char *const *allowed)
 {
+    if (!json_is_object(obj)) /* an array's members have no names */
+        return NULL;
     for (const json *m = json_first(obj); m; m = json_next(m)) {
         const char *const *a = allowed;
         while (*a && strcmp(*a, json_key(m)))

@@ -36,7 +36,8 @@ json *json_next(const json *item);
 int json_size(const json *arr);
 /* Name of an object member (for iterating an object's children). */
 const char *json_key(const json *item);
-/* The first member name of obj not in allowed (NULL-terminated), or NULL.
+/* The first member name of obj not in allowed (NULL-terminated), or NULL
+ * (also when obj is not an object).
  * The contract forbids other members (additionalProperties: false), and
  * a misspelt one ignored would be worse: {"annotater": ...} would
  * credit the token's name with the label. */

@@ -148,6 +148,13 @@ def test_unknown_members_are_refused():
                token="ingest")
     p = is_problem(r, 422, "invalid_samples")
     assert p["errors"][0]["detail"] == "unknown member 'comment'", p
+    # items that are not objects have no member names to check
+    for path, code in (("/v1/labels", "invalid_labels"),
+                       ("/v1/samples", "invalid_samples")):
+        r = D.post(path, {"items": [[1, 2], "x", None]})
+        p = is_problem(r, 422, code)
+        assert [e["code"] for e in p["errors"]] == ["bad_item"] * 3, p
+    assert D.get("/v1/health", token=None).status == 200
 
 
 @unchanged
