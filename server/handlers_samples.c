@@ -272,11 +272,11 @@ static int parse_json_items(const struct req *rq, struct resp *rs, batch *b)
     }
     int rc = batch_alloc(rq, b, n), i = 0;
     for (json *j = json_first(items); !rc && j; j = json_next(j), i++) {
-        const char *bad = json_unknown_key(j, item_fields);
         if (!json_is_object(j)) {
             item_error(b, i, "bad_item", "each item is an object");
             continue;
         }
+        const char *bad = json_unknown_key(j, item_fields);
         if (bad) {
             char why[100];
             snprintf(why, sizeof(why), "unknown member '%.64s'", bad);

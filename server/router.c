@@ -327,20 +327,11 @@ static void run_idempotent(struct req *rq, struct resp *rs, handler_fn fn)
 
 /* ---- dispatch. */
 
-/* 405 with the Allow header RFC 9110 (15.5.6) asks for: the methods of
- * every route matching the path, HEAD wherever GET is. */
-static void method_not_allowed(struct req *rq, struct resp *rs)
+/* 405 with the Allow header RFC 9110 (15.5.6) asks for: allow lists the
+ * methods of the routes matching the path. */
+static void method_not_allowed(struct req *rq, struct resp *rs,
+                               const char *allow)
 {
-    char allow[64] = "", params[REQ_MAX_PARAMS][64];
-    const char *p[REQ_MAX_PARAMS];
-    for (int i = 0; i < N_ROUTES; i++) {
-        if (!match(ROUTES[i].pattern, rq->path, p, params))
-            continue;
-        size_t at = strlen(allow);
-        snprintf(allow + at, sizeof(allow) - at, "%s%s%s", at ? ", " : "",
-                 ROUTES[i].method,
-                 strcmp(ROUTES[i].method, "GET") ? "" : ", HEAD");
-    }
     resp_problem(rs, rq, 405, "method_not_allowed", "%s is not allowed on %s",
                  rq->method, rq->path);
     resp_header(rs, "Allow", allow);
@@ -357,8 +348,7 @@ void router_dispatch(struct req *rq, struct resp *rs)
 
 static void dispatch(struct req *rq, struct resp *rs)
 {
-    char params[REQ_MAX_PARAMS][64];
-    bool path_known = false;
+    char params[REQ_MAX_PARAMS][64], allow[64] = "";
     rq->route = ROUTE_NONE;
     if (strncmp(rq->path, "/v1/", 4) && strcmp(rq->path, "/v1")) {
         rq->route = ROUTE_STATIC;
@@ -370,9 +360,13 @@ static void dispatch(struct req *rq, struct resp *rs)
     for (int i = 0; i < N_ROUTES; i++) {
         if (!match(ROUTES[i].pattern, rq->path, rq->params, params))
             continue;
-        path_known = true;
-        if (strcmp(ROUTES[i].method, method))
+        if (strcmp(ROUTES[i].method, method)) { /* HEAD wherever GET is */
+            size_t at = strlen(allow);
+            snprintf(allow + at, sizeof(allow) - at, "%s%s%s", at ? ", " : "",
+                     ROUTES[i].method,
+                     strcmp(ROUTES[i].method, "GET") ? "" : ", HEAD");
             continue;
+        }
         rq->route = i;
         if (!(ROUTES[i].roles & ROLE_PUBLIC) && !authenticate(rq, rs))
             return;
@@ -391,8 +385,8 @@ static void dispatch(struct req *rq, struct resp *rs)
             ROUTES[i].fn(rq, rs);
         return;
     }
-    if (path_known)
-        method_not_allowed(rq, rs);
+    if (*allow)
+        method_not_allowed(rq, rs, allow);
     else
         resp_problem(rs, rq, 404, "not_found", "no such endpoint: %s",
                      rq->path);
