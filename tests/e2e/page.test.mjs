@@ -166,7 +166,9 @@ test("20 labels by keyboard, the last undone, one skipped: the database holds th
 });
 
 test("a reload keeps the leases; a lost lease is explained", async () => {
-  const d = await startDaemon(["--lease-ttl", "2"]);
+  // long enough for a sign-in and a reload under ASan on a busy machine: with
+  // 2 s, a lease ran out before the reload restored it and a fifth was taken
+  const d = await startDaemon(["--lease-ttl", "8"]);
   const problems = [];
   try {
     const page = await openPage(d, "/", problems);
@@ -180,8 +182,10 @@ test("a reload keeps the leases; a lost lease is explained", async () => {
     await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
     assert.equal(await shown(page), first);  // the same sample, no new lease
     assert.equal(held(), "4");
-    // the leases run out (2 s) and another annotator takes every sample
-    await new Promise((r) => setTimeout(r, 2500));
+    // the leases run out and another annotator takes every sample
+    const ends = await page.evaluate(() =>
+      Math.max(...JSON.parse(localStorage.getItem("arald.leases")).map((l) => Date.parse(l.expires_at))));
+    await new Promise((r) => setTimeout(r, Math.max(0, ends - Date.now()) + 300));
     for (let k = 0; k < 2; k++) await d.call("POST", "/v1/leases", { annotator: "bob", n: 100 });
     await page.keyboard.press("1");
     await page.waitForFunction(() => /ran out/.test(document.querySelector("#message").textContent));
