@@ -157,14 +157,6 @@ static void item_error(batch *b, int index, const char *code, const char *msg)
     json_push(b->errors, e);
 }
 
-/* The largest magnitude a vector may hold. A float32 is finite up to
- * 3.4e38, but the engine squares inputs (reconstruction, batch norm, the
- * start's covariance) and sums the squares over a row and a batch: one
- * sample of 1e38 made every round's losses infinite, for good, since the
- * sample stays in the pool. 1e9 keeps a whole batch's sum of squares far
- * from overflow and is far above any feature or embedding value. */
-#define VECTOR_MAX 1e9
-
 /* 0, or ARAL_EINVAL (not dim numbers) or ARAL_ETOOBIG (a value out of
  * range). */
 static int decode_vector(const project_info *p, const json *v, uint8_t *out)
@@ -176,7 +168,7 @@ static int decode_vector(const project_info *p, const json *v, uint8_t *out)
         if (!json_is_number(x))
             return ARAL_EINVAL;
         double d = json_num(x);
-        if (!isfinite(d) || fabs(d) > VECTOR_MAX)
+        if (!isfinite(d) || fabs(d) > PROJECT_VECTOR_MAX)
             return ARAL_ETOOBIG;
         float f = (float)d;
         memcpy(out + 4 * i, &f, 4); /* x86-64 and arm64: little-endian */

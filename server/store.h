@@ -34,6 +34,16 @@ typedef struct project_info {
 /* Bytes of one sample: h*w*c uint8, or dim float32. */
 size_t project_sample_bytes(const project_info *p);
 
+/* The largest magnitude a vector may hold. A float32 is finite up to
+ * 3.4e38, but the engine squares inputs (reconstruction, batch norm, the
+ * start's covariance) and sums the squares over a row and a batch: one
+ * sample of 1e38 made every round's losses infinite, for good, since the
+ * sample stays in the pool. 1e9 keeps a whole batch's sum of squares far
+ * from overflow and is far above any feature or embedding value. The
+ * import refuses more; the worker leaves out what a database of an older
+ * arald holds. */
+#define PROJECT_VECTOR_MAX 1e9
+
 typedef struct sample_row {
     int64_t id;
     char external_id[256];

@@ -62,6 +62,7 @@ struct worker {
      * differed from the ordered one (-1: it does not), and how long the
      * last start took */
     int64_t start_pool, seen_pool, seen_ms, waiting_since, start_took_ms;
+    int logged_out; /* read_data's left-out rows, as last logged */
     worker_status s;
 };
 
@@ -71,6 +72,8 @@ typedef struct round_data {
     aral_data x;
     int *lab, *labels, *unl, *pool_idx, *eval_idx;
     int n_lab, n_unl, n_pool, n_eval, classes_seen;
+    int n_out, n_out_lab; /* rows left out (row_usable), labeled of them */
+    int64_t first_out;    /* the lowest id left out */
 } round_data;
 
 /* Phases are timed on the monotonic clock in microseconds: a publish
@@ -166,6 +169,30 @@ static void data_free(round_data *d)
     free(d->pool_idx), free(d->eval_idx);
 }
 
+/* A vector row whose values the engine can square and sum (store.h's
+ * PROJECT_VECTOR_MAX); image rows always are. */
+static bool row_usable(const round_data *d, int row)
+{
+    if (!d->x.f32)
+        return true;
+    const float *v = d->x.f32 + (size_t)row * d->x.dim;
+    for (int j = 0; j < d->x.dim; j++)
+        if (!(fabsf(v[j]) <= PROJECT_VECTOR_MAX)) /* NaN too */
+            return false;
+    return true;
+}
+
+/* A row left out of training, scoring and the evaluation: it stays in
+ * the pool, served after the ranked samples (app_publish_read). */
+static void leave_out(round_data *d, int i, int classes)
+{
+    int64_t id = d->pool.ids[i];
+    if (!d->n_out++ || id < d->first_out)
+        d->first_out = id;
+    int y = d->pool.label[i];
+    d->n_out_lab += !d->pool.eval[i] && y >= 0 && y < classes;
+}
+
 static int split_rows(round_data *d, int classes)
 {
     int n = d->pool.n ? d->pool.n : 1, seen[STORE_MAX_CLASSES] = {0};
@@ -178,6 +205,10 @@ static int split_rows(round_data *d, int classes)
         return ARAL_ENOMEM;
     for (int i = 0; i < d->pool.n; i++) {
         int y = d->pool.label[i];
+        if (!row_usable(d, i)) {
+            leave_out(d, i, classes);
+            continue;
+        }
         if (d->pool.eval[i]) {
             if (d->pool.known[i] >= 0 && d->pool.known[i] < classes)
                 d->eval_idx[d->n_eval++] = i;
@@ -199,14 +230,22 @@ static int read_data(worker *w, round_data *d)
     const project_info *p = &w->a->project;
     memset(d, 0, sizeof(*d));
     int rc = store_pool_read(w->st, project_sample_bytes(p), &d->pool);
-    if (!rc)
-        rc = split_rows(d, p->n_classes);
     int dim = p->dim > 0 ? p->dim : p->height * p->width * p->channels;
     d->x = (aral_data){d->pool.n, dim, NULL, NULL};
     if (p->dim > 0)
         d->x.f32 = (const float *)d->pool.data;
     else
         d->x.u8 = d->pool.data;
+    if (!rc)
+        rc = split_rows(d, p->n_classes);
+    if (!rc && d->n_out != w->logged_out) /* once, not every round */
+        fprintf(stderr,
+                "arald: worker: %d samples (sample %lld the first) hold "
+                "vector values over 1e9 or not finite; they are left out "
+                "of training and served unranked\n",
+                d->n_out, (long long)d->first_out);
+    if (!rc)
+        w->logged_out = d->n_out;
     return rc;
 }
 
@@ -631,7 +670,7 @@ static void run_round(worker *w, round_row *row, round_data *d)
     }
     if (!rc) {
         r->model_version = version; /* not published yet: ours alone */
-        publish(w, r, row, version, d->n_lab);
+        publish(w, r, row, version, d->n_lab + d->n_out_lab);
     } else {
         ranking_release(r);
         record_failure(w, row, rc,

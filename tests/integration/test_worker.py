@@ -527,6 +527,46 @@ def test_failed_round_is_recorded_and_the_ranking_stays():
         wait_model(d, 2)
 
 
+def test_vectors_out_of_range_in_an_old_database_are_left_out():
+    # Before the import refused values over 1e9, one such sample made
+    # every round's losses infinite, for good. A database that holds some
+    # still trains: they are left out, named in the log, served last.
+    with daemon() as d:
+        assert d.stop() == 0
+        con = sqlite3.connect(d.db)
+        bad = {5: 1e38, 6: float("nan"), 450: -1e30}  # 450: an eval sample
+        for sid, v in bad.items():
+            data, = con.execute("SELECT data FROM sample_data WHERE id = ?",
+                                (sid,)).fetchone()
+            x = list(struct.unpack("<8f", data))
+            x[3] = v
+            con.execute("UPDATE sample_data SET data = ? WHERE id = ?",
+                        (struct.pack("<8f", *x), sid))
+        con.commit()
+        con.close()
+        d.start()
+        wait_start(d)
+        assert set(queue_ids(d, 1000)[-2:]) == {5, 6}
+        label_leased(d, 20)
+        m, _ = wait_model(d, 1)
+        assert [r[1] for r in rounds(d)] == ["published"], rounds(d)
+        assert m["eval_accuracy"] is not None and m["labeled"] == 20, m
+        tail = d.get("/v1/queue?limit=1000").json["items"][-2:]
+        assert {i["sample_id"] for i in tail} == {5, 6}
+        assert all(i["score"] is None for i in tail), tail
+        assert "3 samples (sample 5 the first) hold vector values over 1e9" \
+            in d.read_log()
+        # labeled, it counts among the labels the next round waits for,
+        # though the round leaves it out
+        r = d.post("/v1/labels", {"sample_id": 5, "label": truth(5),
+                                  "annotator": "x"})
+        assert r.status == 200, r.body
+        label_leased(d, 19)
+        m, _ = wait_model(d, 2)
+        assert m["labeled"] == 40 and m["labels_since_model"] == 0, m
+        assert [r[1] for r in rounds(d)] == ["published"] * 2, rounds(d)
+
+
 def test_other_strategies_serve_in_their_order():
     # Each strategy's key, as leases carry it in "score": minus the entropy
     # for entropy, S(z) for aral, the rank in the order for typical-aral
@@ -677,6 +717,7 @@ if __name__ == "__main__":
          test_damaged_checkpoint_keeps_the_daemon_serving,
          test_a_model_stored_in_checkpoint_format_1_still_serves,
          test_failed_round_is_recorded_and_the_ranking_stays,
+        test_vectors_out_of_range_in_an_old_database_are_left_out,
          test_other_strategies_serve_in_their_order,
          test_a_ranking_stored_before_schema_3_serves_without_s,
          test_one_class_is_not_enough_and_the_order_stays_random,
