@@ -29,34 +29,40 @@ struct route {
     const char *method, *pattern, *name;
     handler_fn fn;
     int roles;
+    bool args; /* reads query arguments: a repeated one is refused */
 };
 
 static const struct route ROUTES[] = {
-    {"GET", "/v1/health", "health", handle_health, ROLE_PUBLIC},
-    {"GET", "/v1/ready", "ready", handle_ready, ROLE_PUBLIC},
-    {"GET", "/v1/openapi.yaml", "openapi", handle_openapi, ROLE_PUBLIC},
-    {"GET", "/v1/version", "version", handle_version, ROLE_TOKEN},
-    {"GET", "/v1/metrics", "metrics", handle_metrics, ROLE_ADMIN_ONLY},
-    {"GET", "/v1/project", "project", handle_project, ROLE_TOKEN},
-    {"GET", "/v1/samples", "samples_list", handle_samples_list, ROLE_TOKEN},
-    {"POST", "/v1/samples", "samples_post", handle_samples_post, ROLE_INGEST},
-    {"GET", "/v1/samples/:id", "sample_get", handle_sample_get, ROLE_TOKEN},
+    {"GET", "/v1/health", "health", handle_health, ROLE_PUBLIC, false},
+    {"GET", "/v1/ready", "ready", handle_ready, ROLE_PUBLIC, false},
+    {"GET", "/v1/openapi.yaml", "openapi", handle_openapi, ROLE_PUBLIC, false},
+    {"GET", "/v1/version", "version", handle_version, ROLE_TOKEN, false},
+    {"GET", "/v1/metrics", "metrics", handle_metrics, ROLE_ADMIN_ONLY, false},
+    {"GET", "/v1/project", "project", handle_project, ROLE_TOKEN, false},
+    {"GET", "/v1/samples", "samples_list", handle_samples_list, ROLE_TOKEN,
+     true},
+    {"POST", "/v1/samples", "samples_post", handle_samples_post, ROLE_INGEST,
+     true},
+    {"GET", "/v1/samples/:id", "sample_get", handle_sample_get, ROLE_TOKEN,
+     false},
     {"GET", "/v1/samples/:id/image", "sample_image", handle_sample_image,
-     ROLE_TOKEN},
-    {"POST", "/v1/leases", "leases_post", handle_leases_post, ROLE_ANNOTATE},
+     ROLE_TOKEN, false},
+    {"POST", "/v1/leases", "leases_post", handle_leases_post, ROLE_ANNOTATE,
+     false},
     {"DELETE", "/v1/leases/:id", "lease_delete", handle_lease_delete,
-     ROLE_ANNOTATE},
-    {"GET", "/v1/queue", "queue", handle_queue, ROLE_TOKEN},
-    {"POST", "/v1/labels", "labels_post", handle_labels_post, ROLE_ANNOTATE},
+     ROLE_ANNOTATE, true},
+    {"GET", "/v1/queue", "queue", handle_queue, ROLE_TOKEN, true},
+    {"POST", "/v1/labels", "labels_post", handle_labels_post, ROLE_ANNOTATE,
+     false},
     {"POST", "/v1/labels/:id/undo", "label_undo", handle_label_undo,
-     ROLE_ANNOTATE},
-    {"GET", "/v1/export", "export", handle_export, ROLE_INGEST},
-    {"GET", "/v1/model", "model", handle_model, ROLE_TOKEN},
+     ROLE_ANNOTATE, false},
+    {"GET", "/v1/export", "export", handle_export, ROLE_INGEST, true},
+    {"GET", "/v1/model", "model", handle_model, ROLE_TOKEN, false},
     {"POST", "/v1/model/retrain", "model_retrain", handle_model_retrain,
-     ROLE_ADMIN_ONLY},
-    {"GET", "/v1/rounds", "rounds", handle_rounds, ROLE_TOKEN},
-    {"GET", "/v1/rounds/:id", "round", handle_round, ROLE_TOKEN},
-    {"GET", "/v1/events", "events", handle_events, ROLE_TOKEN},
+     ROLE_ADMIN_ONLY, false},
+    {"GET", "/v1/rounds", "rounds", handle_rounds, ROLE_TOKEN, true},
+    {"GET", "/v1/rounds/:id", "round", handle_round, ROLE_TOKEN, false},
+    {"GET", "/v1/events", "events", handle_events, ROLE_TOKEN, false},
 };
 #define N_ROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))
 #define ROUTE_STATIC N_ROUTES
@@ -80,6 +86,17 @@ const char *req_query(const struct req *rq, const char *key)
     for (int i = 0; i < rq->n_query; i++)
         if (!strcmp(rq->query[i].k, key))
             return rq->query[i].v;
+    return NULL;
+}
+
+/* The first query argument given twice, or NULL. The handlers read the
+ * first of each; a second would be dropped without a word. */
+static const char *query_repeated(const struct req *rq)
+{
+    for (int i = 1; i < rq->n_query; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(rq->query[i].k, rq->query[j].k))
+                return rq->query[i].k;
     return NULL;
 }
 
@@ -377,6 +394,12 @@ static void dispatch(struct req *rq, struct resp *rs)
         }
         if (rq->query_overflow) {
             resp_problem(rs, rq, 400, "bad_query", "too many query arguments");
+            return;
+        }
+        const char *twice = ROUTES[i].args ? query_repeated(rq) : NULL;
+        if (twice) {
+            resp_problem(rs, rq, 400, "bad_query",
+                         "query argument %s given twice", twice);
             return;
         }
         if (!strcmp(rq->method, "POST") && rq->idem_key)

@@ -240,6 +240,15 @@ def test_bad_queries_and_tokens():
     is_problem(D.get("/v1/queue?limit=100000"), 400, "bad_query")
     is_problem(D.get("/v1/rounds?limit=0"), 400, "bad_query")
     is_problem(D.get("/v1/rounds?cursor=-1"), 400, "bad_query")
+    # a repeated argument is refused, not read as its first value
+    for path in ("/v1/queue?limit=5&limit=7", "/v1/export?format=csv&format=jsonl",
+                 "/v1/samples?state=labeled&limit=2&state=unlabeled"):
+        p = is_problem(D.get(path), 400, "bad_query")
+        assert "given twice" in p["detail"], p
+    assert "limit given twice" in is_problem(
+        D.get("/v1/queue?limit=5&limit=5"), 400, "bad_query")["detail"]
+    # a route that reads no arguments ignores them, repeated or not
+    assert D.get("/v1/health?x=1&x=2", token=None).status == 200
     is_problem(D.get("/v1/rounds/abc"), 404, "unknown_round")
     is_problem(D.get("/v1/rounds/7"), 404, "unknown_round")
     is_problem(D.post("/v1/model/retrain", token="ingest"), 403,
