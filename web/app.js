@@ -248,6 +248,13 @@ async function signOut() {
 
 $("signout").addEventListener("click", () => { signOut(); });
 
+// arald takes names of at most 63 bytes of UTF-8; say so before signing
+// in, not in an error after it (maxlength would count characters)
+$("annotator").addEventListener("input", (e) => {
+  const n = new TextEncoder().encode(e.target.value.trim()).length;
+  e.target.setCustomValidity(n > 63 ? `At most 63 bytes of UTF-8: this name has ${n}.` : "");
+});
+
 $("login").addEventListener("submit", (e) => {
   e.preventDefault();
   store.token = $("token").value.trim();

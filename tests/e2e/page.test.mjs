@@ -172,6 +172,12 @@ test("a reload keeps the leases; a lost lease is explained", async () => {
   const problems = [];
   try {
     const page = await openPage(d, "/", problems);
+    // a name over arald's 63 bytes is stopped by the form, with the reason
+    await signIn(page, d, "annotate", "é".repeat(32));
+    assert.match(await page.evaluate(() => document.querySelector("#annotator").validationMessage),
+                 /63 bytes of UTF-8: this name has 64/);
+    assert.equal(await page.isVisible("#login"), true);
+    assert.equal(d.sql("SELECT count(*) FROM leases"), "0");
     await signIn(page, d);
     await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
     const first = await shown(page);
