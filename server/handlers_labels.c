@@ -48,11 +48,9 @@ static void parse_item(const struct req *rq, const json *j, int idx,
     const json *ann = json_get(j, "annotator");
     static const char *const fields[] = {"lease_id", "sample_id", "label",
                                          "annotator", NULL};
-    const char *bad = json_unknown_key(j, fields);
+    char why[100];
     memset(it, 0, sizeof(*it));
-    if (bad) {
-        char why[100];
-        snprintf(why, sizeof(why), "unknown member '%.64s'", bad);
+    if (json_unknown_why(j, fields, why, sizeof(why))) {
         item_error(errors, idx, "bad_item", why);
         return;
     }

@@ -268,10 +268,8 @@ static int parse_json_items(const struct req *rq, struct resp *rs, batch *b)
             item_error(b, i, "bad_item", "each item is an object");
             continue;
         }
-        const char *bad = json_unknown_key(j, item_fields);
-        if (bad) {
-            char why[100];
-            snprintf(why, sizeof(why), "unknown member '%.64s'", bad);
+        char why[100];
+        if (json_unknown_why(j, item_fields, why, sizeof(why))) {
             item_error(b, i, "bad_item", why);
             continue;
         }

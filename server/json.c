@@ -151,7 +151,8 @@ double json_num(const json *j)
     return json_is_number(j) ? AS(j)->valuedouble : NAN;
 }
 
-const char *json_unknown_key(const json *obj, const char *const *allowed)
+/* The first member name of obj not in allowed, or NULL. */
+static const char *json_unknown_key(const json *obj, const char *const *allowed)
 {
     if (!json_is_object(obj)) /* an array's members have no names */
         return NULL;
@@ -163,6 +164,15 @@ const char *json_unknown_key(const json *obj, const char *const *allowed)
             return json_key(m);
     }
     return NULL;
+}
+
+bool json_unknown_why(const json *obj, const char *const *allowed, char *why,
+                      size_t n)
+{
+    const char *bad = json_unknown_key(obj, allowed);
+    if (bad)
+        snprintf(why, n, "unknown member '%.64s'", bad);
+    return bad != NULL;
 }
 
 json *json_first(const json *arr)

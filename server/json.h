@@ -36,12 +36,14 @@ json *json_next(const json *item);
 int json_size(const json *arr);
 /* Name of an object member (for iterating an object's children). */
 const char *json_key(const json *item);
-/* The first member name of obj not in allowed (NULL-terminated), or NULL
- * (also when obj is not an object).
- * The contract forbids other members (additionalProperties: false), and
- * a misspelt one ignored would be worse: {"annotater": ...} would
- * credit the token's name with the label. */
-const char *json_unknown_key(const json *obj, const char *const *allowed);
+/* Whether obj has a member not in allowed (NULL-terminated): then why
+ * (n bytes) gets "unknown member 'NAME'", the message every refusal
+ * gives. False when obj is not an object. The contract forbids other
+ * members (additionalProperties: false), and a misspelt one ignored
+ * would be worse: {"annotater": ...} would credit the token's name with
+ * the label. */
+bool json_unknown_why(const json *obj, const char *const *allowed, char *why,
+                      size_t n);
 
 /* Builders. Each returns the new node (owned by the parent once added). */
 json *json_new_object(void);

@@ -160,9 +160,9 @@ json *req_json_fields(const struct req *rq, struct resp *rs,
                       const char *const *allowed)
 {
     json *j = req_json_object(rq, rs);
-    const char *bad = j ? json_unknown_key(j, allowed) : NULL;
-    if (bad) {
-        resp_problem(rs, rq, 400, "bad_request", "unknown member '%.64s'", bad);
+    char why[100];
+    if (j && json_unknown_why(j, allowed, why, sizeof(why))) {
+        resp_problem(rs, rq, 400, "bad_request", "%s", why);
         json_free(j);
         return NULL;
     }
