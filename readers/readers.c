@@ -27,32 +27,43 @@ static uint32_t be32(const uint8_t *p)
            p[3];
 }
 
-/* Inflates a gzip buffer into a new buffer of at most max bytes. The
- * buffer grows by doubling but never past max + 1 bytes (the extra byte
- * tells a stream of exactly max from a longer one), so a small bomb
- * cannot make it allocate more than the limit. ARAL_ETOOBIG past max,
- * ARAL_ENOMEM without memory, ARAL_EINVAL for a bad stream. */
+/* Grows *buf of *cap bytes by doubling (to `first` bytes when empty),
+ * but never past max + 1 bytes: the extra byte tells data of exactly max
+ * bytes from longer data, and a small input that claims more (a gzip
+ * bomb, a huge file) cannot make us allocate past the limit. 0,
+ * ARAL_ETOOBIG (*cap is max + 1 already) or ARAL_ENOMEM (*buf kept). */
+static int grow_capped(uint8_t **buf, size_t *cap, size_t first, size_t max)
+{
+    if (*cap > max)
+        return ARAL_ETOOBIG;
+    size_t want = !*cap ? first : *cap > max / 2 ? max + 1 : *cap * 2;
+    if (want > max)
+        want = max + 1;
+    uint8_t *b = realloc(*buf, want);
+    if (!b)
+        return ARAL_ENOMEM;
+    *buf = b, *cap = want;
+    return 0;
+}
+
+/* Inflates a gzip buffer into a new buffer of at most max bytes
+ * (grow_capped). ARAL_ETOOBIG past max, ARAL_ENOMEM without memory,
+ * ARAL_EINVAL for a bad stream. */
 static int gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out,
                   size_t *olen, char *why, size_t n)
 {
     z_stream z = {0};
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
         FAIL("zlib init failed");
-    size_t cap = len < (max - 1024) / 4 ? len * 4 + 1024 : max + 1, used = 0;
-    uint8_t *buf = malloc(cap);
-    int rc = buf ? Z_OK : Z_MEM_ERROR;
+    uint8_t *buf = NULL;
+    size_t cap = 0, used = 0;
+    size_t first = len < max / 4 ? len * 4 + 1024 : max + 1;
+    int rc = Z_OK, grown = 0;
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)len;
     while (rc == Z_OK && used <= max) {
-        if (used == cap) {
-            size_t grow = cap > max / 2 ? max + 1 : cap * 2;
-            uint8_t *b = realloc(buf, grow);
-            if (!b) {
-                rc = Z_MEM_ERROR;
-                break;
-            }
-            buf = b, cap = grow;
-        }
+        if (used == cap && (grown = grow_capped(&buf, &cap, first, max)))
+            break;
         z.next_out = buf + used;
         z.avail_out = (uInt)(cap - used);
         rc = inflate(&z, Z_NO_FLUSH);
@@ -61,12 +72,12 @@ static int gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out,
             break; /* input ended before the stream did */
     }
     inflateEnd(&z);
-    if (rc == Z_STREAM_END && used <= max) {
+    if (!grown && rc == Z_STREAM_END && used <= max) {
         *out = buf, *olen = used;
         return 0;
     }
     free(buf);
-    if (rc == Z_MEM_ERROR) {
+    if (grown == ARAL_ENOMEM || rc == Z_MEM_ERROR) {
         snprintf(why, n, "out of memory inflating the gzip data");
         return ARAL_ENOMEM;
     }
@@ -133,29 +144,26 @@ int idx_read_file(const char *path, idx_data *out, char *why, size_t n)
     if (!f)
         FAIL("cannot open %s", path);
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            uint8_t *b = cap <= READERS_MAX_FILE ? realloc(buf, cap) : NULL;
-            if (!b) {
-                free(buf);
-                fclose(f);
-                FAIL("%s is larger than %u bytes", path, READERS_MAX_FILE);
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
+    size_t len = 0, cap = 0, got = 1;
+    int rc = 0;
+    while (got && !rc) {
+        if (len == cap)
+            rc = grow_capped(&buf, &cap, 1 << 20, READERS_MAX_FILE);
+        got = rc ? 0 : fread(buf + len, 1, cap - len, f);
         len += got;
-        if (got == 0)
-            break;
     }
-    int bad = ferror(f);
+    if (!rc && ferror(f))
+        rc = ARAL_EIO;
     fclose(f);
-    int rc =
-        bad ? ARAL_EIO : idx_parse(buf, len, READERS_MAX_FILE, out, why, n);
-    if (bad)
+    if (rc == ARAL_ETOOBIG) {
+        snprintf(why, n, "%s is larger than %u bytes", path, READERS_MAX_FILE);
+        rc = ARAL_EINVAL;
+    } else if (rc == ARAL_ENOMEM)
+        snprintf(why, n, "out of memory reading %s", path);
+    else if (rc)
         snprintf(why, n, "read error on %s", path);
+    else
+        rc = idx_parse(buf, len, READERS_MAX_FILE, out, why, n);
     free(buf);
     return rc;
 }
