@@ -61,9 +61,11 @@ export async function sampleImage(id) {
   return url;
 }
 
-// Follows /v1/events: onEvent(name, data) for every event; reconnects
-// after a drop (1 s, doubling to 30 s); onState(text) says how it goes.
-export function follow(onEvent, onState) {
+// Reads /v1/events: onEvent(name, data) for every event; reconnects
+// after a drop (1 s, doubling to 30 s); onState(text) says how it goes;
+// onEnd() once it stops for good (a refused token, or the stop function
+// it returns was called).
+function stream(onEvent, onState, onEnd) {
   let stopped = false, delay = 1000, ctrl = null;
   async function once() {
     ctrl = new AbortController();
@@ -92,16 +94,63 @@ export function follow(onEvent, onState) {
   (async () => {
     while (!stopped) {
       try { await once(); } catch (e) {
-        if (stopped) return;
-        if (e.status === 401 || e.status === 403) { onState(e.message); return; }
+        if (stopped) break;
+        if (e.status === 401 || e.status === 403) { onState(e.message); break; }
       }
-      if (stopped) return;
+      if (stopped) break;
       onState(`reconnecting in ${Math.round(delay / 1000)} s`);
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 30000);
     }
+    onEnd();
   })();
   return () => { stopped = true; ctrl?.abort(); };
+}
+
+// Follows /v1/events with one stream per browser, shared by its tabs. A
+// stream holds its connection for good, and a browser opens at most six
+// to one host over HTTP/1.1: a seventh tab of these pages never loaded.
+// The tab holding the Web Lock "arald.events" reads the stream and passes
+// each event and state on over a BroadcastChannel; a tab that joins asks
+// for the latest; when the reading tab closes or signs out, the next in
+// line takes the lock and the stream. Web Locks exist in secure contexts
+// only (https, localhost): elsewhere each tab reads its own stream while
+// it is visible. Returns the function that stops following.
+export function follow(onEvent, onState) {
+  const ch = new BroadcastChannel("arald.events"), quit = new AbortController();
+  let last = null, lastState = null, stop = null, leading = false;
+  const event = (name, data) => {
+    last = { name, data }; onEvent(name, data);
+    if (leading) ch.postMessage({ kind: "event", name, data });
+  };
+  const state = (text) => {
+    lastState = text; onState(text);
+    if (leading) ch.postMessage({ kind: "state", text });
+  };
+  ch.onmessage = ({ data: m }) => {
+    if (m.kind === "event") { last = m; onEvent(m.name, m.data); }
+    else if (m.kind === "state") { lastState = m.text; onState(m.text); }
+    else if (m.kind === "hello" && leading) {
+      if (lastState) ch.postMessage({ kind: "state", text: lastState });
+      if (last) ch.postMessage({ kind: "event", name: last.name, data: last.data });
+    }
+  };
+  if (navigator.locks) {
+    navigator.locks.request("arald.events", { signal: quit.signal }, () => new Promise((done) => {
+      leading = true;
+      stop = stream(event, state, done);
+    })).catch(() => { /* stopped while waiting in line */ });
+    ch.postMessage({ kind: "hello" });
+  } else {
+    const visible = () => {
+      if (document.hidden) { stop?.(); stop = null; }
+      else if (!stop && !quit.signal.aborted) stop = stream(event, state, () => {});
+    };
+    document.addEventListener("visibilitychange", visible);
+    quit.signal.addEventListener("abort", () => document.removeEventListener("visibilitychange", visible));
+    visible();
+  }
+  return () => { quit.abort(); stop?.(); ch.close(); };
 }
 
 // "3 min", "45 s": an ETA in words.

@@ -203,6 +203,64 @@ test("a reload keeps the leases; a lost lease is explained", async () => {
   }
 });
 
+// Tabs of one browser profile (one playwright context), each failing the
+// test on a console error; the first signs in, the others find its token
+// (localStorage is the profile's).
+async function openTabs(d, ctx, n, problems) {
+  const tabs = [];
+  for (let i = 0; i < n; i++) {
+    const p = await ctx.newPage();
+    p.on("pageerror", (e) => problems.push(`tab ${i}: ${e.message}`));
+    p.on("console", (m) => { if (m.type() === "error") problems.push(`tab ${i}: ${m.text()}`); });
+    await p.goto(d.base + "/", { timeout: 10000 });
+    if (await p.isVisible("#login")) await signIn(p, d);
+    await p.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    tabs.push(p);
+  }
+  return tabs;
+}
+
+const showsModel = (tab, v) => tab.waitForFunction(
+  (v) => new RegExp(`^Model ${v}, eval accuracy`).test(document.querySelector("#model").textContent),
+  v, { timeout: 60000 });
+
+// A browser holds at most 6 connections to a host over HTTP/1.1, and an
+// event stream holds one for good: before the tabs shared one stream, a
+// seventh tab never loaded.
+test("eight tabs share one event stream, and the next tab takes it when its tab closes", async () => {
+  const d = await startDaemon();
+  const problems = [];
+  try {
+    const tabs = await openTabs(d, await browser.newContext(), 8, problems);
+    await labelOver(d, 20);
+    for (const t of tabs) await showsModel(t, 1);
+    await tabs[0].close(); // the first tab took the stream
+    await labelOver(d, 20);
+    for (const t of tabs.slice(1)) await showsModel(t, 2);
+    // without Web Locks (plain http to another host), a hidden tab lets
+    // its stream go, and takes it back with the current state when shown
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined }));
+    const setHidden = (tab, hidden) => tab.evaluate((hidden) => {
+      Object.defineProperty(document, "hidden", { get: () => hidden, configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+    const plain = [];
+    for (let i = 0; i < 8; i++) {
+      plain.push(...await openTabs(d, ctx, 1, problems));
+      await setHidden(plain[i], true);
+    }
+    await labelOver(d, 20);
+    await waitModel(d, 3);
+    await setHidden(plain[3], false);
+    await showsModel(plain[3], 3);
+    assert.match(await plain[2].textContent("#model"), /^Model 2/);
+    assert.deepEqual(problems, []);
+  } finally {
+    d.proc.kill("SIGTERM");
+  }
+});
+
 test("a round shows on the status line and the dashboard's curve without a reload", async () => {
   const d = await startDaemon();
   const problems = [];
