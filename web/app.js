@@ -9,7 +9,7 @@ const AHEAD = 3; // leases held besides the one on screen
 const S = { project: null, annotator: localStorage.getItem("arald.annotator") || "",
             current: null, queue: [], last: null, sending: Promise.resolve(),
             refilling: false, stopEvents: null, model: null,
-            mine: 0 };
+            mine: 0, unsent: 0 };
 const mineKey = () => "arald.mine." + S.annotator;
 
 function say(text, bad = false) {
@@ -115,25 +115,54 @@ async function restoreLeases() {
 
 // ---- actions
 
+// A label goes with an Idempotency-Key, and goes again with the same key
+// while the server cannot be reached or is busy (a restart, a proxy's
+// 502, a reply lost on the way): the label is recorded once, and not lost.
+const TRANSIENT = new Set([0, 502, 503, 504]);
+const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
+                                (b) => b.toString(16).padStart(2, "0")).join("");
+
+async function sendLabel(body, onRetry) {
+  const key = newKey();
+  for (let delay = 500; ; delay = Math.min(2 * delay, 10000)) {
+    try {
+      return await api("POST", "/v1/labels", body, { headers: { "Idempotency-Key": key } });
+    } catch (e) {
+      if (!TRANSIENT.has(e.status)) throw e;
+      onRetry(e);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 function label(index) {
   const item = S.current;
   if (!item) return;
   const name = S.project.classes[index].name;
   showNext();
   const l = item.lease;
+  S.unsent++;
   S.sending = S.sending.then(async () => {
     try {
-      const out = await api("POST", "/v1/labels", { lease_id: l.lease_id, label: name });
+      const out = await sendLabel({ lease_id: l.lease_id, label: name }, (e) =>
+        say(`Sample ${l.sample_id}: ${e.message} Sending its label again…`, true));
       S.last = { id: out.items[0].label_id, sample: l.sample_id, name };
       localStorage.setItem(mineKey(), String(++S.mine));
       $("mine").textContent = S.mine;
       say(`Labeled sample ${l.sample_id} as ${name}.`);
     } catch (e) {
       say(`Sample ${l.sample_id}: ${e.message}`, true);
+    } finally {
+      S.unsent--;
     }
   });
   refill();
 }
+
+// Closing the tab with a label not yet sent would lose it: ask first.
+window.addEventListener("beforeunload", (e) => {
+  if (S.unsent) e.preventDefault();
+});
 
 function skip() {
   const item = S.current;
@@ -236,6 +265,8 @@ async function start() {
 }
 
 async function signOut() {
+  if (S.unsent) say(`Sending ${S.unsent} label(s) before signing out…`);
+  await S.sending;
   S.stopEvents?.();
   const held = [S.current, ...S.queue].filter(Boolean);
   // handed back unseen: they may come back to this annotator later

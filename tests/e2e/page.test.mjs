@@ -203,6 +203,53 @@ test("a reload keeps the leases; a lost lease is explained", async () => {
   }
 });
 
+// The network between page and server fails the way it does in the
+// field: the first label's reply is lost after arald recorded it, the
+// second meets a busy server (503) and then a refused connection.
+test("a label whose reply is lost, or that meets a busy server, is sent again and recorded once", async () => {
+  const d = await startDaemon();
+  const problems = [];
+  try {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    page.on("pageerror", (e) => problems.push(e.message));
+    page.on("console", (m) => { // the failures are the test's own doing
+      if (m.type() === "error" && !/503|ERR_CONNECTION_(RESET|REFUSED)/.test(m.text())) problems.push(m.text());
+    });
+    const sent = [];
+    await page.route("**/v1/labels", async (route) => {
+      const n = sent.push(route.request().headers()["idempotency-key"]);
+      if (n === 1) { await route.fetch(); return route.abort("connectionreset"); }
+      if (n === 3) return route.fulfill({ status: 503, contentType: "application/problem+json", headers: { "Retry-After": "1" },
+        body: JSON.stringify({ type: "about:blank", title: "busy", status: 503, code: "storage_busy" }) });
+      if (n === 4) return route.abort("connectionrefused");
+      const res = await route.fetch();
+      sent[n - 1] += res.headers()["idempotent-replayed"] === "true" ? " replayed" : "";
+      return route.fulfill({ response: res });
+    });
+    await page.goto(d.base + "/");
+    await signIn(page, d);
+    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    const said = (re) => page.waitForFunction((re) => new RegExp(re).test(document.querySelector("#message").textContent), re);
+    const a = await shown(page);
+    await page.keyboard.press("1");
+    await said(`^Labeled sample ${a} as cat`);
+    const b = await shown(page);
+    await page.keyboard.press("2");
+    await said(`^Sample ${b}: The server is busy.*Sending its label again`);
+    await said(`^Labeled sample ${b} as dog`);
+    assert.equal(sent.length, 5, sent.join(", "));
+    assert.equal(sent[1], `${sent[0]} replayed`);   // one key per label, kept
+    assert.ok(sent[2] === sent[3] && sent[3] === sent[4] && sent[2] !== sent[0], sent.join(", "));
+    assert.equal(d.sql(`SELECT group_concat(l.sample_id || ':' || c.name) FROM labels l ` +
+                       `JOIN classes c ON c.id = l.label ORDER BY l.id`), `${a}:cat,${b}:dog`);
+    assert.equal(await page.textContent("#mine"), "2");
+    assert.deepEqual(problems, []);
+  } finally {
+    d.proc.kill("SIGTERM");
+  }
+});
+
 // Tabs of one browser profile (one playwright context), each failing the
 // test on a console error; the first signs in, the others find its token
 // (localStorage is the profile's).
