@@ -6,10 +6,11 @@ import { api, store, sampleImage, follow, describeModel, ApiError } from "/api.j
 
 const $ = (id) => document.getElementById(id);
 const AHEAD = 3; // leases held besides the one on screen
+const RETRY_MS = 5000; // with nothing to show, how soon to ask again
 const S = { project: null, annotator: localStorage.getItem("arald.annotator") || "",
             current: null, queue: [], last: null, sending: Promise.resolve(),
             refilling: false, stopEvents: null, model: null,
-            mine: 0, unsent: 0 };
+            mine: 0, unsent: 0, retry: null };
 const mineKey = () => "arald.mine." + S.annotator;
 
 function say(text, bad = false) {
@@ -98,6 +99,9 @@ async function refill() {
     S.refilling = false;
     if (!S.current) showNext();
   }
+  // Nothing on screen (the pool is all leased, or arald is unreachable):
+  // ask again in a while rather than wait for a key press that cannot come.
+  if (!S.current && !S.retry) S.retry = setTimeout(() => { S.retry = null; refill(); }, RETRY_MS);
 }
 
 // Leases of a previous visit that are still this browser's to use.

@@ -203,6 +203,26 @@ test("a reload keeps the leases; a lost lease is explained", async () => {
   }
 });
 
+test("with nothing to label, the page shows a sample once one is free, without a key press", async () => {
+  const d = await startDaemon();
+  const problems = [];
+  try {
+    const taken = [];
+    for (let k = 0; k < 2; k++)
+      taken.push(...(await d.call("POST", "/v1/leases", { annotator: "bob", n: 100 })).items);
+    assert.equal(taken.length, N);
+    const page = await openPage(d, "/", problems);
+    await signIn(page, d);
+    await page.waitForFunction(() => /Nothing to label right now/.test(document.querySelector("#caption").textContent));
+    await d.call("DELETE", `/v1/leases/${taken[7].lease_id}?reason=return`, null, "annotate");
+    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28, null, { timeout: 15000 });
+    assert.equal(await shown(page), taken[7].sample_id);
+    assert.deepEqual(problems, []);
+  } finally {
+    d.proc.kill("SIGTERM");
+  }
+});
+
 // The network between page and server fails the way it does in the
 // field: the first label's reply is lost after arald recorded it, the
 // second meets a busy server (503) and then a refused connection.
