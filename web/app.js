@@ -18,8 +18,11 @@ function say(text, bad = false) {
   $("message").className = bad ? "bad" : "";
 }
 
+// The leases on screen and queued; an undone sample back on screen has none.
+const leased = () => [S.current, ...S.queue].filter((x) => x?.lease.lease_id);
+
 function saveLeases() {
-  const held = [S.current, ...S.queue].filter(Boolean).map((x) => x.lease);
+  const held = leased().map((x) => x.lease);
   localStorage.setItem("arald.leases", JSON.stringify(held));
 }
 
@@ -43,7 +46,8 @@ function showWhy(l) {
   rows.push(["model", l.model_version == null ? "none yet" : String(l.model_version)]);
   if (l.pseudo_label != null)
     rows.push(["suggestion", `${cls[l.pseudo_label].name} (${Math.round(100 * l.confidence)}%)`]);
-  rows.push(["lease ends", new Date(l.expires_at).toLocaleTimeString()]);
+  rows.push(l.lease_id ? ["lease ends", new Date(l.expires_at).toLocaleTimeString()]
+                       : ["lease", "none: your label of it was undone"]);
   $("why").replaceChildren(...rows.flatMap(([k, v]) => {
     const dt = document.createElement("dt"), dd = document.createElement("dd");
     dt.textContent = k; dd.textContent = v;
@@ -148,7 +152,9 @@ function label(index) {
   S.unsent++;
   S.sending = S.sending.then(async () => {
     try {
-      const out = await sendLabel({ lease_id: l.lease_id, label: name }, (e) =>
+      const body = l.lease_id ? { lease_id: l.lease_id, label: name }
+                              : { sample_id: l.sample_id, label: name, annotator: S.annotator };
+      const out = await sendLabel(body, (e) =>
         say(`Sample ${l.sample_id}: ${e.message} Sending its label again…`, true));
       S.last = { id: out.items[0].label_id, sample: l.sample_id, name };
       localStorage.setItem(mineKey(), String(++S.mine));
@@ -172,7 +178,8 @@ function skip() {
   const item = S.current;
   if (!item) return;
   showNext();
-  api("DELETE", `/v1/leases/${item.lease.lease_id}`)
+  if (!item.lease.lease_id) say(`Left sample ${item.lease.sample_id} to others.`);
+  else api("DELETE", `/v1/leases/${item.lease.lease_id}`)
     .then(() => say(`Skipped sample ${item.lease.sample_id}.`))
     .catch((e) => say(e.message, true));
   refill();
@@ -187,7 +194,12 @@ async function undo() {
     await api("POST", `/v1/labels/${last.id}/undo`);
     localStorage.setItem(mineKey(), String(--S.mine));
     $("mine").textContent = S.mine;
-    say(`Undid the label ${last.name} of sample ${last.sample}.`);
+    // back on screen, to be labeled again (by its id: it has no lease)
+    const s = await api("GET", `/v1/samples/${last.sample}`);
+    if (S.current) S.queue.unshift(S.current);
+    S.queue.unshift({ lease: { ...s, lease_id: null }, url: await sampleImage(s.sample_id) });
+    showNext();
+    say(`Undid the label ${last.name} of sample ${last.sample}: label it again, or skip it.`);
   } catch (e) {
     say(e.message, true);
   }
@@ -198,7 +210,7 @@ async function undo() {
 function drawClasses() {
   const keys = [["Enter", "accept the suggestion"],
                 ["s", "skip this sample (it does not come back to you)"],
-                ["u or Backspace", "undo the last label"], ["?", "this list"]];
+                ["u or Backspace", "undo the last label, and show its sample again"], ["?", "this list"]];
   $("classes").replaceChildren(...S.project.classes.map((c) => {
     const b = document.createElement("button");
     b.type = "button";
@@ -272,7 +284,7 @@ async function signOut() {
   if (S.unsent) say(`Sending ${S.unsent} label(s) before signing out…`);
   await S.sending;
   S.stopEvents?.();
-  const held = [S.current, ...S.queue].filter(Boolean);
+  const held = leased();
   // handed back unseen: they may come back to this annotator later
   await Promise.allSettled(held.map((x) => api("DELETE", `/v1/leases/${x.lease.lease_id}?reason=return`)));
   S.current = null; S.queue = [];

@@ -99,7 +99,7 @@ async function axe(page, what) {
   assert.deepEqual(res, [], `${what}: ${res.join("; ")}`);
 }
 
-test("20 labels by keyboard, the last undone, one skipped: the database holds the 19", async () => {
+test("20 labels by keyboard, the last undone and given again, one skipped: the database holds the 20", async () => {
   const d = await startDaemon();
   const problems = [];
   try {
@@ -132,18 +132,26 @@ test("20 labels by keyboard, the last undone, one skipped: the database holds th
         await page.keyboard.press("u");
         await page.waitForFunction(() => /Undid/.test(document.querySelector("#message").textContent));
         undone = id; want.delete(id);
+        await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 19);
+        // the undone sample is back on screen, and takes its label again
+        assert.equal(await shown(page), id);
+        assert.match(await page.textContent("#why"), /your label of it was undone/);
+        want.set(id, truth(id));
+        await page.keyboard.press(String(truth(id) + 1));
+        await page.waitForFunction((x) => document.querySelector("#message").textContent
+          .startsWith(`Labeled sample ${x} as`), id);
       }
     }
-    await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 19);
+    await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 20);
     assert.ok(accepted >= 5 && overridden >= 5, `accepted ${accepted}, overridden ${overridden}`);
     const rows = d.sql("SELECT s.id, s.label FROM samples s JOIN labels l ON l.id = s.label_id " +
                        "WHERE l.annotator = 'alice' ORDER BY s.id").split("\n").filter(Boolean)
       .map((r) => r.split("|").map(Number));
-    assert.equal(rows.length, 19, rows.join(" "));
+    assert.equal(rows.length, 20, rows.join(" "));
     assert.deepEqual(new Map(rows), want);
-    assert.equal(d.sql(`SELECT label IS NULL FROM samples WHERE id = ${undone}`), "1");
-    assert.equal(d.sql("SELECT count(*) FROM labels WHERE retracts IN " +
-                       `(SELECT id FROM labels WHERE sample_id = ${undone})`), "1");
+    // the undone label, its retraction, then the label given again
+    assert.equal(d.sql("SELECT group_concat((label IS NULL) || ':' || (lease_id IS NULL)) FROM " +
+                       `(SELECT * FROM labels WHERE sample_id = ${undone} ORDER BY id)`), "0:0,1:1,0:1");
     // a skip: the sample went back, and never again to alice
     assert.equal(d.sql(`SELECT group_concat(state || ':' || skipped) FROM leases ` +
                        `WHERE sample_id = ${skipped} AND annotator = 'alice'`), "released:1");
