@@ -41,7 +41,9 @@ function showWhy(l) {
   const rows = [["strategy", l.model_version == null ? before : l.strategy]];
   const sw = scoreWords(l);
   if (sw) rows.push(sw);
-  if (l.sampler != null) rows.push(["S(z)", l.sampler.toFixed(4)]);
+  // S(z) only where it orders the pool: the default's S is trained but
+  // saturated, and its value would read as a reason it is not
+  if (l.sampler != null && /aral$/.test(l.strategy)) rows.push(["S(z)", l.sampler.toFixed(4)]);
   if (l.rank != null) rows.push(["rank in the pool", String(l.rank)]);
   rows.push(["model", l.model_version == null ? "none yet" : String(l.model_version)]);
   if (l.pseudo_label != null)

@@ -108,6 +108,9 @@ test("20 labels by keyboard, the last undone and given again, one skipped: the d
     const page = await openPage(d, "/", problems);
     await signIn(page, d);
     await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+    // the default strategy does not use S(z): the page does not show it
+    assert.match(await page.textContent("#why"), /strategytypical-mass.*suggestion/);
+    assert.doesNotMatch(await page.textContent("#why"), /S\(z\)/);
     await page.screenshot({ path: join(SHOTS, "annotator.png") });
     await axe(page, "annotator page");
     const want = new Map();
