@@ -138,7 +138,7 @@ export function follow(onEvent, onState) {
   if (navigator.locks) {
     navigator.locks.request("arald.events", { signal: quit.signal }, () => new Promise((done) => {
       leading = true;
-      stop = stream(event, state, done);
+      stop = stream(event, state, () => { leading = false; done(); });
     })).catch(() => { /* stopped while waiting in line */ });
     ch.postMessage({ kind: "hello" });
   } else {
