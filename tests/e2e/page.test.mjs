@@ -43,6 +43,20 @@ async function startDaemon(extra = []) {
   return { proc, base, tokens, db, call, sql };
 }
 
+// A test's body against a fresh daemon (startDaemon's extra flags): the
+// pages it opens put console errors in problems, which must stay empty;
+// the daemon stops however the body ends.
+async function withDaemon(extra, body) {
+  const d = await startDaemon(extra);
+  const problems = [];
+  try {
+    await body(d, problems);
+    assert.deepEqual(problems, []);
+  } finally {
+    d.proc.kill("SIGTERM");
+  }
+}
+
 // Labels n samples by their truth over REST (another annotator).
 async function labelOver(d, n, annotator = "seed") {
   const got = await d.call("POST", "/v1/leases", { annotator, n });
@@ -99,187 +113,160 @@ async function axe(page, what) {
   assert.deepEqual(res, [], `${what}: ${res.join("; ")}`);
 }
 
-test("20 labels by keyboard, the last undone and given again, one skipped: the database holds the 20", async () => {
-  const d = await startDaemon();
-  const problems = [];
-  try {
-    await labelOver(d, 20);           // a model first, so there are suggestions
-    await waitModel(d, 1);
-    const page = await openPage(d, "/", problems);
-    await signIn(page, d);
-    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
-    // the default strategy does not use S(z): the page does not show it
-    assert.match(await page.textContent("#why"), /strategytypical-mass.*suggestion/);
-    assert.doesNotMatch(await page.textContent("#why"), /S\(z\)/);
-    await page.screenshot({ path: join(SHOTS, "annotator.png") });
-    await axe(page, "annotator page");
-    const want = new Map();
-    let accepted = 0, overridden = 0, skipped = null, undone = null;
-    for (let i = 0; i < 21; i++) {
-      const id = await shown(page);
-      const s = await suggestion(page);
-      if (i === 7) { skipped = id; await page.keyboard.press("s"); }
-      else if (s != null && i % 3 !== 1) { // accept the suggestion
-        want.set(id, s); accepted++; await page.keyboard.press("Enter");
-      } else {                             // another class than suggested
-        const c = s == null ? truth(id) : (s + 1) % 3;
-        want.set(id, c); overridden++; await page.keyboard.press(String(c + 1));
-      }
-      await page.waitForFunction((prev) => {
-        const t = document.querySelector("#caption").textContent;
-        return t.startsWith("sample ") && !t.startsWith(`sample ${prev} `);
-      }, id);
-      if (i === 20) {                      // undo the label just given
-        await page.waitForFunction((x) => document.querySelector("#message").textContent
-          .includes(`sample ${x} as`), id);
-        await page.keyboard.press("u");
-        await page.waitForFunction(() => /Undid/.test(document.querySelector("#message").textContent));
-        undone = id; want.delete(id);
-        await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 19);
-        // the undone sample is back on screen, and takes its label again
-        assert.equal(await shown(page), id);
-        assert.match(await page.textContent("#why"), /your label of it was undone/);
-        want.set(id, truth(id));
-        await page.keyboard.press(String(truth(id) + 1));
-        await page.waitForFunction((x) => document.querySelector("#message").textContent
-          .startsWith(`Labeled sample ${x} as`), id);
-      }
+test("20 labels by keyboard, the last undone and given again, one skipped: the database holds the 20", () => withDaemon([], async (d, problems) => {
+  await labelOver(d, 20);           // a model first, so there are suggestions
+  await waitModel(d, 1);
+  const page = await openPage(d, "/", problems);
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  // the default strategy does not use S(z): the page does not show it
+  assert.match(await page.textContent("#why"), /strategytypical-mass.*suggestion/);
+  assert.doesNotMatch(await page.textContent("#why"), /S\(z\)/);
+  await page.screenshot({ path: join(SHOTS, "annotator.png") });
+  await axe(page, "annotator page");
+  const want = new Map();
+  let accepted = 0, overridden = 0, skipped = null, undone = null;
+  for (let i = 0; i < 21; i++) {
+    const id = await shown(page);
+    const s = await suggestion(page);
+    if (i === 7) { skipped = id; await page.keyboard.press("s"); }
+    else if (s != null && i % 3 !== 1) { // accept the suggestion
+      want.set(id, s); accepted++; await page.keyboard.press("Enter");
+    } else {                             // another class than suggested
+      const c = s == null ? truth(id) : (s + 1) % 3;
+      want.set(id, c); overridden++; await page.keyboard.press(String(c + 1));
     }
-    await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 20);
-    assert.ok(accepted >= 5 && overridden >= 5, `accepted ${accepted}, overridden ${overridden}`);
-    const rows = d.sql("SELECT s.id, s.label FROM samples s JOIN labels l ON l.id = s.label_id " +
-                       "WHERE l.annotator = 'alice' ORDER BY s.id").split("\n").filter(Boolean)
-      .map((r) => r.split("|").map(Number));
-    assert.equal(rows.length, 20, rows.join(" "));
-    assert.deepEqual(new Map(rows), want);
-    // the undone label, its retraction, then the label given again
-    assert.equal(d.sql("SELECT group_concat((label IS NULL) || ':' || (lease_id IS NULL)) FROM " +
-                       `(SELECT * FROM labels WHERE sample_id = ${undone} ORDER BY id)`), "0:0,1:1,0:1");
-    // a skip: the sample went back, and never again to alice
-    assert.equal(d.sql(`SELECT group_concat(state || ':' || skipped) FROM leases ` +
-                       `WHERE sample_id = ${skipped} AND annotator = 'alice'`), "released:1");
-    // signing out hands the samples the page held back unseen, not skipped
-    const held = Number(d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice' " +
-                              "AND state = 'active'"));
-    assert.ok(held >= 1, `alice holds ${held} leases`);
-    await page.click("#signout");
-    for (let t = 0; t < 100 && d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice' " +
-                                     "AND state = 'active'") !== "0"; t++)
-      await new Promise((r) => setTimeout(r, 100));
-    const left = d.sql("SELECT sum(state = 'active') || ' ' || sum(skipped) || ' ' || " +
-                       "sum(state = 'released' AND skipped = 0) FROM leases " +
-                       "WHERE annotator = 'alice'").split(" ").map(Number);
-    assert.ok(left[0] === 0 && left[1] === 1 && left[2] >= held, left.join(" "));
-    assert.deepEqual(problems, []);
-  } finally {
-    d.proc.kill("SIGTERM");
+    await page.waitForFunction((prev) => {
+      const t = document.querySelector("#caption").textContent;
+      return t.startsWith("sample ") && !t.startsWith(`sample ${prev} `);
+    }, id);
+    if (i === 20) {                      // undo the label just given
+      await page.waitForFunction((x) => document.querySelector("#message").textContent
+        .includes(`sample ${x} as`), id);
+      await page.keyboard.press("u");
+      await page.waitForFunction(() => /Undid/.test(document.querySelector("#message").textContent));
+      undone = id; want.delete(id);
+      await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 19);
+      // the undone sample is back on screen, and takes its label again
+      assert.equal(await shown(page), id);
+      assert.match(await page.textContent("#why"), /your label of it was undone/);
+      want.set(id, truth(id));
+      await page.keyboard.press(String(truth(id) + 1));
+      await page.waitForFunction((x) => document.querySelector("#message").textContent
+        .startsWith(`Labeled sample ${x} as`), id);
+    }
   }
-});
+  await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 20);
+  assert.ok(accepted >= 5 && overridden >= 5, `accepted ${accepted}, overridden ${overridden}`);
+  const rows = d.sql("SELECT s.id, s.label FROM samples s JOIN labels l ON l.id = s.label_id " +
+                     "WHERE l.annotator = 'alice' ORDER BY s.id").split("\n").filter(Boolean)
+    .map((r) => r.split("|").map(Number));
+  assert.equal(rows.length, 20, rows.join(" "));
+  assert.deepEqual(new Map(rows), want);
+  // the undone label, its retraction, then the label given again
+  assert.equal(d.sql("SELECT group_concat((label IS NULL) || ':' || (lease_id IS NULL)) FROM " +
+                     `(SELECT * FROM labels WHERE sample_id = ${undone} ORDER BY id)`), "0:0,1:1,0:1");
+  // a skip: the sample went back, and never again to alice
+  assert.equal(d.sql(`SELECT group_concat(state || ':' || skipped) FROM leases ` +
+                     `WHERE sample_id = ${skipped} AND annotator = 'alice'`), "released:1");
+  // signing out hands the samples the page held back unseen, not skipped
+  const held = Number(d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice' " +
+                            "AND state = 'active'"));
+  assert.ok(held >= 1, `alice holds ${held} leases`);
+  await page.click("#signout");
+  for (let t = 0; t < 100 && d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice' " +
+                                   "AND state = 'active'") !== "0"; t++)
+    await new Promise((r) => setTimeout(r, 100));
+  const left = d.sql("SELECT sum(state = 'active') || ' ' || sum(skipped) || ' ' || " +
+                     "sum(state = 'released' AND skipped = 0) FROM leases " +
+                     "WHERE annotator = 'alice'").split(" ").map(Number);
+  assert.ok(left[0] === 0 && left[1] === 1 && left[2] >= held, left.join(" "));
+}));
 
-test("a reload keeps the leases; a lost lease is explained", async () => {
-  // long enough for a sign-in and a reload under ASan on a busy machine: with
-  // 2 s, a lease ran out before the reload restored it and a fifth was taken
-  const d = await startDaemon(["--lease-ttl", "8"]);
-  const problems = [];
-  try {
-    const page = await openPage(d, "/", problems);
-    // a name over arald's 63 bytes is stopped by the form, with the reason
-    await signIn(page, d, "annotate", "é".repeat(32));
-    assert.match(await page.evaluate(() => document.querySelector("#annotator").validationMessage),
-                 /63 bytes of UTF-8: this name has 64/);
-    assert.equal(await page.isVisible("#login"), true);
-    assert.equal(d.sql("SELECT count(*) FROM leases"), "0");
-    await signIn(page, d);
-    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
-    const first = await shown(page);
-    const held = () => d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice'");
-    await page.waitForFunction(() => JSON.parse(localStorage.getItem("arald.leases")).length === 4);
-    assert.equal(held(), "4");
-    await page.reload();
-    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
-    assert.equal(await shown(page), first);  // the same sample, no new lease
-    assert.equal(held(), "4");
-    // the leases run out and another annotator takes every sample
-    const ends = await page.evaluate(() =>
-      Math.max(...JSON.parse(localStorage.getItem("arald.leases")).map((l) => Date.parse(l.expires_at))));
-    await new Promise((r) => setTimeout(r, Math.max(0, ends - Date.now()) + 300));
-    for (let k = 0; k < 2; k++) await d.call("POST", "/v1/leases", { annotator: "bob", n: 100 });
-    await page.keyboard.press("1");
-    await page.waitForFunction(() => /ran out/.test(document.querySelector("#message").textContent));
-    assert.match(await page.textContent("#message"), new RegExp(`Sample ${first}: .*someone else took it`));
-    assert.equal(d.sql(`SELECT count(*) FROM labels WHERE sample_id = ${first}`), "0");
-    assert.deepEqual(problems, []);
-  } finally {
-    d.proc.kill("SIGTERM");
-  }
-});
+// Leases of 8 s: long enough for a sign-in and a reload on a busy machine
+// (with 2 s, a lease ran out before the reload restored it, and the page
+// rightly leased a fifth).
+test("a reload keeps the leases; a lost lease is explained", () => withDaemon(["--lease-ttl", "8"], async (d, problems) => {
+  const page = await openPage(d, "/", problems);
+  // a name over arald's 63 bytes is stopped by the form, with the reason
+  await signIn(page, d, "annotate", "é".repeat(32));
+  assert.match(await page.evaluate(() => document.querySelector("#annotator").validationMessage),
+               /63 bytes of UTF-8: this name has 64/);
+  assert.equal(await page.isVisible("#login"), true);
+  assert.equal(d.sql("SELECT count(*) FROM leases"), "0");
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  const first = await shown(page);
+  const held = () => d.sql("SELECT count(*) FROM leases WHERE annotator = 'alice'");
+  await page.waitForFunction(() => JSON.parse(localStorage.getItem("arald.leases")).length === 4);
+  assert.equal(held(), "4");
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  assert.equal(await shown(page), first);  // the same sample, no new lease
+  assert.equal(held(), "4");
+  // the leases run out and another annotator takes every sample
+  const ends = await page.evaluate(() =>
+    Math.max(...JSON.parse(localStorage.getItem("arald.leases")).map((l) => Date.parse(l.expires_at))));
+  await new Promise((r) => setTimeout(r, Math.max(0, ends - Date.now()) + 300));
+  for (let k = 0; k < 2; k++) await d.call("POST", "/v1/leases", { annotator: "bob", n: 100 });
+  await page.keyboard.press("1");
+  await page.waitForFunction(() => /ran out/.test(document.querySelector("#message").textContent));
+  assert.match(await page.textContent("#message"), new RegExp(`Sample ${first}: .*someone else took it`));
+  assert.equal(d.sql(`SELECT count(*) FROM labels WHERE sample_id = ${first}`), "0");
+}));
 
-test("with nothing to label, the page shows a sample once one is free, without a key press", async () => {
-  const d = await startDaemon();
-  const problems = [];
-  try {
-    const taken = [];
-    for (let k = 0; k < 2; k++)
-      taken.push(...(await d.call("POST", "/v1/leases", { annotator: "bob", n: 100 })).items);
-    assert.equal(taken.length, N);
-    const page = await openPage(d, "/", problems);
-    await signIn(page, d);
-    await page.waitForFunction(() => /Nothing to label right now/.test(document.querySelector("#caption").textContent));
-    await d.call("DELETE", `/v1/leases/${taken[7].lease_id}?reason=return`, null, "annotate");
-    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28, null, { timeout: 15000 });
-    assert.equal(await shown(page), taken[7].sample_id);
-    assert.deepEqual(problems, []);
-  } finally {
-    d.proc.kill("SIGTERM");
-  }
-});
+test("with nothing to label, the page shows a sample once one is free, without a key press", () => withDaemon([], async (d, problems) => {
+  const taken = [];
+  for (let k = 0; k < 2; k++)
+    taken.push(...(await d.call("POST", "/v1/leases", { annotator: "bob", n: 100 })).items);
+  assert.equal(taken.length, N);
+  const page = await openPage(d, "/", problems);
+  await signIn(page, d);
+  await page.waitForFunction(() => /Nothing to label right now/.test(document.querySelector("#caption").textContent));
+  await d.call("DELETE", `/v1/leases/${taken[7].lease_id}?reason=return`, null, "annotate");
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28, null, { timeout: 15000 });
+  assert.equal(await shown(page), taken[7].sample_id);
+}));
 
 // The network between page and server fails the way it does in the
 // field: the first label's reply is lost after arald recorded it, the
 // second meets a busy server (503) and then a refused connection.
-test("a label whose reply is lost, or that meets a busy server, is sent again and recorded once", async () => {
-  const d = await startDaemon();
-  const problems = [];
-  try {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    page.on("pageerror", (e) => problems.push(e.message));
-    page.on("console", (m) => { // the failures are the test's own doing
-      if (m.type() === "error" && !/503|ERR_CONNECTION_(RESET|REFUSED)/.test(m.text())) problems.push(m.text());
-    });
-    const sent = [];
-    await page.route("**/v1/labels", async (route) => {
-      const n = sent.push(route.request().headers()["idempotency-key"]);
-      if (n === 1) { await route.fetch(); return route.abort("connectionreset"); }
-      if (n === 3) return route.fulfill({ status: 503, contentType: "application/problem+json", headers: { "Retry-After": "1" },
-        body: JSON.stringify({ type: "about:blank", title: "busy", status: 503, code: "storage_busy" }) });
-      if (n === 4) return route.abort("connectionrefused");
-      const res = await route.fetch();
-      sent[n - 1] += res.headers()["idempotent-replayed"] === "true" ? " replayed" : "";
-      return route.fulfill({ response: res });
-    });
-    await page.goto(d.base + "/");
-    await signIn(page, d);
-    await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
-    const said = (re) => page.waitForFunction((re) => new RegExp(re).test(document.querySelector("#message").textContent), re);
-    const a = await shown(page);
-    await page.keyboard.press("1");
-    await said(`^Labeled sample ${a} as cat`);
-    const b = await shown(page);
-    await page.keyboard.press("2");
-    await said(`^Sample ${b}: The server is busy.*Sending its label again`);
-    await said(`^Labeled sample ${b} as dog`);
-    assert.equal(sent.length, 5, sent.join(", "));
-    assert.equal(sent[1], `${sent[0]} replayed`);   // one key per label, kept
-    assert.ok(sent[2] === sent[3] && sent[3] === sent[4] && sent[2] !== sent[0], sent.join(", "));
-    assert.equal(d.sql(`SELECT group_concat(l.sample_id || ':' || c.name) FROM labels l ` +
-                       `JOIN classes c ON c.id = l.label ORDER BY l.id`), `${a}:cat,${b}:dog`);
-    assert.equal(await page.textContent("#mine"), "2");
-    assert.deepEqual(problems, []);
-  } finally {
-    d.proc.kill("SIGTERM");
-  }
-});
+test("a label whose reply is lost, or that meets a busy server, is sent again and recorded once", () => withDaemon([], async (d, problems) => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("console", (m) => { // the failures are the test's own doing
+    if (m.type() === "error" && !/503|ERR_CONNECTION_(RESET|REFUSED)/.test(m.text())) problems.push(m.text());
+  });
+  const sent = [];
+  await page.route("**/v1/labels", async (route) => {
+    const n = sent.push(route.request().headers()["idempotency-key"]);
+    if (n === 1) { await route.fetch(); return route.abort("connectionreset"); }
+    if (n === 3) return route.fulfill({ status: 503, contentType: "application/problem+json", headers: { "Retry-After": "1" },
+      body: JSON.stringify({ type: "about:blank", title: "busy", status: 503, code: "storage_busy" }) });
+    if (n === 4) return route.abort("connectionrefused");
+    const res = await route.fetch();
+    sent[n - 1] += res.headers()["idempotent-replayed"] === "true" ? " replayed" : "";
+    return route.fulfill({ response: res });
+  });
+  await page.goto(d.base + "/");
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  const said = (re) => page.waitForFunction((re) => new RegExp(re).test(document.querySelector("#message").textContent), re);
+  const a = await shown(page);
+  await page.keyboard.press("1");
+  await said(`^Labeled sample ${a} as cat`);
+  const b = await shown(page);
+  await page.keyboard.press("2");
+  await said(`^Sample ${b}: The server is busy.*Sending its label again`);
+  await said(`^Labeled sample ${b} as dog`);
+  assert.equal(sent.length, 5, sent.join(", "));
+  assert.equal(sent[1], `${sent[0]} replayed`);   // one key per label, kept
+  assert.ok(sent[2] === sent[3] && sent[3] === sent[4] && sent[2] !== sent[0], sent.join(", "));
+  assert.equal(d.sql(`SELECT group_concat(l.sample_id || ':' || c.name) FROM labels l ` +
+                     `JOIN classes c ON c.id = l.label ORDER BY l.id`), `${a}:cat,${b}:dog`);
+  assert.equal(await page.textContent("#mine"), "2");
+}));
 
 // Tabs of one browser profile (one playwright context), each failing the
 // test on a console error; the first signs in, the others find its token
@@ -302,74 +289,60 @@ async function openTabs(d, ctx, n, problems) {
 // event stream holds one for good: before the tabs shared one stream, a
 // seventh tab never loaded. A label given over REST reaches every tab as
 // a labels event (the pool line), with no round needed.
-test("eight tabs share one event stream, and the next tab takes it when its tab closes", async () => {
-  const d = await startDaemon();
-  const problems = [];
+test("eight tabs share one event stream, and the next tab takes it when its tab closes", () => withDaemon([], async (d, problems) => {
   const counts = (tab, n) => tab.waitForFunction(
     (n) => document.querySelector("#pool").textContent.startsWith(`${n} of `), n);
-  try {
-    const tabs = await openTabs(d, await browser.newContext(), 8, problems);
-    await labelOver(d, 1);
-    for (const t of tabs) await counts(t, 1);
-    await tabs[0].close(); // the first tab took the stream
-    await labelOver(d, 1);
-    for (const t of tabs.slice(1)) await counts(t, 2);
-    // without Web Locks (plain http to another host), a hidden tab lets
-    // its stream go, and takes it back with the current state when shown
-    const ctx = await browser.newContext();
-    await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined }));
-    const setHidden = (tab, hidden) => tab.evaluate((hidden) => {
-      Object.defineProperty(document, "hidden", { get: () => hidden, configurable: true });
-      document.dispatchEvent(new Event("visibilitychange"));
-    }, hidden);
-    const plain = [];
-    for (let i = 0; i < 8; i++) {
-      plain.push(...await openTabs(d, ctx, 1, problems));
-      await setHidden(plain[i], true);
-    }
-    await labelOver(d, 1);
-    await setHidden(plain[3], false);
-    await counts(plain[3], 3);
-    assert.doesNotMatch(await plain[2].textContent("#pool"), /^3 of /);
-    assert.deepEqual(problems, []);
-  } finally {
-    d.proc.kill("SIGTERM");
+  const tabs = await openTabs(d, await browser.newContext(), 8, problems);
+  await labelOver(d, 1);
+  for (const t of tabs) await counts(t, 1);
+  await tabs[0].close(); // the first tab took the stream
+  await labelOver(d, 1);
+  for (const t of tabs.slice(1)) await counts(t, 2);
+  // without Web Locks (plain http to another host), a hidden tab lets
+  // its stream go, and takes it back with the current state when shown
+  const ctx = await browser.newContext();
+  await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined }));
+  const setHidden = (tab, hidden) => tab.evaluate((hidden) => {
+    Object.defineProperty(document, "hidden", { get: () => hidden, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+  const plain = [];
+  for (let i = 0; i < 8; i++) {
+    plain.push(...await openTabs(d, ctx, 1, problems));
+    await setHidden(plain[i], true);
   }
-});
+  await labelOver(d, 1);
+  await setHidden(plain[3], false);
+  await counts(plain[3], 3);
+  assert.doesNotMatch(await plain[2].textContent("#pool"), /^3 of /);
+}));
 
-test("a round shows on the status line and the dashboard's curve without a reload", async () => {
-  const d = await startDaemon();
-  const problems = [];
-  try {
-    // before any model, the label-free start orders the pool (default)
-    for (let i = 0; i < 200 && (await d.call("GET", "/v1/queue?limit=1")).strategy !== "typical"; i++)
-      await new Promise((r) => setTimeout(r, 50));
-    const ann = await openPage(d, "/", problems);
-    await signIn(ann, d);
-    await ann.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
-    assert.match(await ann.textContent("#why"), /typical: a typical sample of the pool itself/);
-    const dash = await openPage(d, "/dashboard", problems);
-    await signIn(dash, d, "admin");
-    await dash.waitForSelector("#curve-svg");
-    await ann.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
-    await dash.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
-    await ann.screenshot({ path: join(SHOTS, "annotator-before-round.png") });
-    await dash.screenshot({ path: join(SHOTS, "dashboard-before-round.png"), fullPage: true });
-    await axe(dash, "dashboard");
-    assert.equal(await dash.locator("#curve-svg circle.point").count(), 0);
-    await labelOver(d, 20);
-    await ann.waitForFunction(() => /^Model 1, eval accuracy/.test(document.querySelector("#model").textContent),
-                              null, { timeout: 60000 });
-    await dash.waitForFunction(() => document.querySelectorAll("#curve-svg circle.point").length === 1,
-                               null, { timeout: 60000 });
-    await dash.waitForFunction(() => document.querySelectorAll("#rounds tbody tr").length === 1);
-    await dash.waitForFunction(() => [...document.querySelectorAll("#per-class tbody tr")]
-      .reduce((n, tr) => n + Number(tr.cells[1].textContent), 0) === 20);
-    await ann.screenshot({ path: join(SHOTS, "annotator-after-round.png") });
-    await dash.screenshot({ path: join(SHOTS, "dashboard-after-round.png"), fullPage: true });
-    await axe(dash, "dashboard after a round");
-    assert.deepEqual(problems, []);
-  } finally {
-    d.proc.kill("SIGTERM");
-  }
-});
+test("a round shows on the status line and the dashboard's curve without a reload", () => withDaemon([], async (d, problems) => {
+  // before any model, the label-free start orders the pool (default)
+  for (let i = 0; i < 200 && (await d.call("GET", "/v1/queue?limit=1")).strategy !== "typical"; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  const ann = await openPage(d, "/", problems);
+  await signIn(ann, d);
+  await ann.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  assert.match(await ann.textContent("#why"), /typical: a typical sample of the pool itself/);
+  const dash = await openPage(d, "/dashboard", problems);
+  await signIn(dash, d, "admin");
+  await dash.waitForSelector("#curve-svg");
+  await ann.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
+  await dash.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
+  await ann.screenshot({ path: join(SHOTS, "annotator-before-round.png") });
+  await dash.screenshot({ path: join(SHOTS, "dashboard-before-round.png"), fullPage: true });
+  await axe(dash, "dashboard");
+  assert.equal(await dash.locator("#curve-svg circle.point").count(), 0);
+  await labelOver(d, 20);
+  await ann.waitForFunction(() => /^Model 1, eval accuracy/.test(document.querySelector("#model").textContent),
+                            null, { timeout: 60000 });
+  await dash.waitForFunction(() => document.querySelectorAll("#curve-svg circle.point").length === 1,
+                             null, { timeout: 60000 });
+  await dash.waitForFunction(() => document.querySelectorAll("#rounds tbody tr").length === 1);
+  await dash.waitForFunction(() => [...document.querySelectorAll("#per-class tbody tr")]
+    .reduce((n, tr) => n + Number(tr.cells[1].textContent), 0) === 20);
+  await ann.screenshot({ path: join(SHOTS, "annotator-after-round.png") });
+  await dash.screenshot({ path: join(SHOTS, "dashboard-after-round.png"), fullPage: true });
+  await axe(dash, "dashboard after a round");
+}));
