@@ -32,7 +32,8 @@ static const char USAGE[] =
     "commands:\n"
     "  init   --db FILE --classes NAME,NAME,... (--shape HxWxC | --dim N)\n"
     "         [--keys K,K,...] [--name NAME]\n"
-    "         create a project database; keys default to 1..9, 0, a..z\n"
+    "         create a project database; keys default to 1..9, 0, a..z;\n"
+    "         a sample has at most 16384 values (H*W*C, or N)\n"
     "  import --db FILE (--idx IMAGES[.gz] [--labels LABELS[.gz]] | --images "
     "DIR)\n"
     "         [--split pool|eval]\n"
@@ -197,11 +198,14 @@ static void parse_shape(const args *a, project_info *p)
 {
     const char *shape = arg(a, "--shape"), *dim = arg(a, "--dim");
     int64_t d;
+    char why[300];
     if ((shape != NULL) == (dim != NULL))
         die("%s", "give exactly one of --shape HxWxC or --dim N");
     if (dim) {
-        if (util_parse_i64(dim, 1, 1 << 20, &d))
-            die("--dim must be 1..1048576, not %s", dim);
+        snprintf(why, sizeof(why), "--dim must be 1..%d, not %.40s",
+                 PROJECT_MAX_VALUES, dim);
+        if (util_parse_i64(dim, 1, PROJECT_MAX_VALUES, &d))
+            die("%s", why);
         p->dim = (int)d;
         return;
     }
@@ -211,6 +215,14 @@ static void parse_shape(const args *a, project_info *p)
         p->height < 1 || p->width < 1 || p->height > 4096 || p->width > 4096 ||
         (p->channels != 1 && p->channels != 3))
         die("--shape must be HxWxC with C 1 or 3, not %s", shape);
+    long values = (long)p->height * p->width * p->channels;
+    snprintf(why, sizeof(why),
+             "--shape %s is %ld values a sample; ARAL reads a sample as one "
+             "vector of at most %d (128x128x1): resize the images, or import "
+             "an embedding of each as a vector project (--dim)",
+             shape, values, PROJECT_MAX_VALUES);
+    if (values > PROJECT_MAX_VALUES)
+        die("%s", why);
 }
 
 static void default_keys(project_info *p)

@@ -31,6 +31,14 @@ typedef struct project_info {
     char keys[STORE_MAX_CLASSES][8];
 } project_info;
 
+/* The most values a sample may have (h*w*c, or dim). ARAL's networks
+ * read a sample as one vector, and their first and last layers grow with
+ * it: aral-sim on 1,400 random images, 20 iterations on 2 threads, peaked
+ * at 230 MB in 1.9 s at 28x28 and at 1.6 GB in 14.6 s at 128x128 (16384
+ * values). A photo-sized project (224x224x3, 150528) would take GBs of
+ * weights and hours a round, or fail every round out of memory. */
+#define PROJECT_MAX_VALUES 16384
+
 /* Bytes of one sample: h*w*c uint8, or dim float32. */
 size_t project_sample_bytes(const project_info *p);
 

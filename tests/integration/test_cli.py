@@ -74,6 +74,16 @@ def test_argument_errors_are_one_line():
     refused(["init", "--db", os.path.join(d, "x.db"), "--classes", "a,b",
              "--shape", "28x28"], 1, "HxWxC")
     refused(["init", "--db", os.path.join(d, "y.db"), "--classes", "a"], 1)
+    # a photo-sized project would take tens of GB a round: refused, with
+    # the way out; 128x128x1 (16384 values) is the largest taken
+    refused(["init", "--db", os.path.join(d, "p.db"), "--classes", "a,b",
+             "--shape", "224x224x3"], 1, "150528 values a sample")
+    refused(["init", "--db", os.path.join(d, "v.db"), "--classes", "a,b",
+             "--dim", "16385"], 1, "1..16384")
+    for name, size in (("s.db", ["--shape", "128x128x1"]),
+                       ("w.db", ["--dim", "16384"])):
+        arald("init", "--db", os.path.join(d, name), "--classes", "a,b", *size)
+    assert not os.path.exists(os.path.join(d, "p.db"))
     refused(["init", "--db", db, "--classes", "a,b", "--dim", "3"], 1,
             "exists")
     refused(["import", "--db", os.path.join(d, "none.db"), "--idx", "x"], 1,
