@@ -74,8 +74,8 @@ def test_argument_errors_are_one_line():
     refused(["init", "--db", os.path.join(d, "x.db"), "--classes", "a,b",
              "--shape", "28x28"], 1, "HxWxC")
     refused(["init", "--db", os.path.join(d, "y.db"), "--classes", "a"], 1)
-    # a photo-sized project would take tens of GB a round: refused, with
-    # the way out; 128x128x1 (16384 values) is the largest taken
+    # a photo-sized project would take GBs of weights and hours a round:
+    # refused, with the way out; 128x128x1 (16384 values) is the largest
     refused(["init", "--db", os.path.join(d, "p.db"), "--classes", "a,b",
              "--shape", "224x224x3"], 1, "150528 values a sample")
     refused(["init", "--db", os.path.join(d, "v.db"), "--classes", "a,b",

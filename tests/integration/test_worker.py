@@ -720,7 +720,7 @@ if __name__ == "__main__":
          test_damaged_checkpoint_keeps_the_daemon_serving,
          test_a_model_stored_in_checkpoint_format_1_still_serves,
          test_failed_round_is_recorded_and_the_ranking_stays,
-        test_vectors_out_of_range_in_an_old_database_are_left_out,
+         test_vectors_out_of_range_in_an_old_database_are_left_out,
          test_other_strategies_serve_in_their_order,
          test_a_ranking_stored_before_schema_3_serves_without_s,
          test_one_class_is_not_enough_and_the_order_stays_random,
