@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "util.h"
 
 #define MAX_STORES 256
 
@@ -127,6 +128,21 @@ void app_publish_read(struct app *a, ranking *r)
 /* 16384 frames of 4 KiB: the WAL stays under ~64 MiB under any load. */
 #define WAL_RESTART_FRAMES 16384
 
+/* Idempotency keys are kept a day (as Stripe keeps them): a retry comes
+ * within seconds or minutes, and each label the page sends stores one,
+ * so kept for good they would grow the file with every label. */
+#define IDEM_KEEP_MS (24 * 3600 * 1000LL)
+#define IDEM_PRUNE_EVERY_MS (3600 * 1000LL)
+
+static void prune_keys(store *st)
+{
+    int n;
+    int rc = store_idem_prune(st, util_now_ms() - IDEM_KEEP_MS, &n);
+    if (rc)
+        fprintf(stderr, "arald: old idempotency keys not deleted (%s)\n",
+                aral_strerror(rc));
+}
+
 static pthread_t ckpt_thread;
 static atomic_bool ckpt_stop;
 static bool ckpt_running;
@@ -142,7 +158,13 @@ static void *checkpointer(void *arg)
         return NULL;
     }
     int frames;
+    int64_t next_prune = 0; /* monotonic ms: at start, then hourly */
     while (!atomic_load(&ckpt_stop)) {
+        int64_t now = util_mono_us() / 1000;
+        if (now >= next_prune) {
+            next_prune = now + IDEM_PRUNE_EVERY_MS;
+            prune_keys(st);
+        }
         /* Copy outside the write lock first, so that the restart (which
          * holds it) has only the last few frames left to copy. */
         if (store_checkpoint(st, &frames) == 0 && frames > WAL_RESTART_FRAMES)

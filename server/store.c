@@ -1268,6 +1268,32 @@ int store_models_prune(store *st, int64_t newest)
                           newest);
 }
 
+#define IDEM_PRUNE_BATCH 500
+
+int store_idem_prune(store *st, int64_t before, int *deleted)
+{
+    *deleted = 0;
+    for (int n = IDEM_PRUNE_BATCH; n == IDEM_PRUNE_BATCH;) {
+        int rc = store_begin(st);
+        /* rowid order is insertion order: the old keys come first */
+        if (!rc)
+            rc = exec_with(st,
+                           "DELETE FROM idempotency WHERE rowid IN (SELECT"
+                           " rowid FROM idempotency WHERE created_at < ?1"
+                           " LIMIT 500)",
+                           before);
+        n = rc ? 0 : sqlite3_changes(writer.db);
+        if (rc) {
+            store_rollback(st);
+            return rc;
+        }
+        if ((rc = store_commit(st)))
+            return rc;
+        *deleted += n;
+    }
+    return 0;
+}
+
 int store_model_latest(store *st, int64_t *version, uint8_t **ckpt, size_t *len,
                        char sha256[65])
 {

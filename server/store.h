@@ -226,6 +226,10 @@ int store_model_put(store *st, const uint8_t *ckpt, size_t len,
  * both to the file for good (15 MB and 1.4 MB for the 60k demo pool);
  * SQLite reuses the pages for the next round's. */
 int store_models_prune(store *st, int64_t newest);
+/* Deletes the idempotency keys stored before `before` (ms), in
+ * transactions of a few hundred rows, so that no writer waits long;
+ * *deleted gets how many. */
+int store_idem_prune(store *st, int64_t before, int *deleted);
 /* The newest model (ARAL_ENOTFOUND if none); caller frees *ckpt. */
 int store_model_latest(store *st, int64_t *version, uint8_t **ckpt, size_t *len,
                        char sha256[65]);

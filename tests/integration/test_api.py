@@ -3,6 +3,8 @@ lists, images, idempotency, auth, static files."""
 import csv
 import io
 import json
+import sqlite3
+import time
 
 from harness import (FASHION, Daemon, db_digest, idx_bytes, image_bytes,
                      is_problem, png_bytes, run, vectors)
@@ -160,6 +162,35 @@ def test_idempotency_replays_and_conflicts():
         assert len(d.get("/v1/export").body.splitlines()) == 1
 
 
+def test_idempotency_keys_are_kept_a_day():
+    # every label the page sends stores a key: kept for good, they would
+    # grow the file with every label; a key older than a day is deleted
+    # (at start, then hourly) and its replay runs the request again
+    with Daemon(dim=4, classes=["a", "b"]) as d:
+        import_vectors(d, 10)
+        old = d.post("/v1/leases", {"n": 1}, headers={"Idempotency-Key": "old"})
+        new = d.post("/v1/leases", {"n": 1}, headers={"Idempotency-Key": "new"})
+        assert old.status == new.status == 200
+        assert d.stop() == 0
+        con = sqlite3.connect(d.db)
+        con.execute("UPDATE idempotency SET created_at = created_at - ?"
+                    " WHERE key = 'old'", (24 * 3600 * 1000 + 1000,))
+        con.commit()
+        d.start()
+        keys = lambda: {k for (k,) in con.execute("SELECT key FROM idempotency")}
+        deadline = time.time() + 10
+        while "old" in keys() and time.time() < deadline:
+            time.sleep(0.05)
+        assert keys() == {"new"}, keys()
+        con.close()
+        again = d.post("/v1/leases", {"n": 1}, headers={"Idempotency-Key": "old"})
+        assert again.status == 200 and again.header("idempotent-replayed") is None
+        assert again.json["items"][0]["sample_id"] != \
+            old.json["items"][0]["sample_id"]
+        same = d.post("/v1/leases", {"n": 1}, headers={"Idempotency-Key": "new"})
+        assert same.header("idempotent-replayed") == "true"
+
+
 def test_auth_roles():
     with Daemon(dim=4, classes=["a", "b"]) as d:
         assert d.get("/v1/health", token=None).json == {"status": "ok"}
@@ -227,6 +258,7 @@ run([test_round_trip_export_holds_exactly_acknowledged_labels,
      test_samples_list_states_and_cursor,
      test_images_png_jpeg_idx_and_png_render,
      test_idempotency_replays_and_conflicts,
+     test_idempotency_keys_are_kept_a_day,
      test_auth_roles,
      test_project_version_metrics_queue,
      test_static_page_and_path_tricks])
