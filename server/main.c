@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,11 +140,15 @@ static void only_known(const args *a, const char *known)
     }
 }
 
-static _Noreturn void die(const char *fmt, const char *detail)
+static _Noreturn __attribute__((format(printf, 1, 2))) void die(const char *fmt,
+                                                                ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "arald: ");
-    fprintf(stderr, fmt, detail);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
+    va_end(ap);
     exit(1);
 }
 
@@ -198,14 +203,11 @@ static void parse_shape(const args *a, project_info *p)
 {
     const char *shape = arg(a, "--shape"), *dim = arg(a, "--dim");
     int64_t d;
-    char why[300];
     if ((shape != NULL) == (dim != NULL))
         die("%s", "give exactly one of --shape HxWxC or --dim N");
     if (dim) {
-        snprintf(why, sizeof(why), "--dim must be 1..%d, not %.40s",
-                 PROJECT_MAX_VALUES, dim);
         if (util_parse_i64(dim, 1, PROJECT_MAX_VALUES, &d))
-            die("%s", why);
+            die("--dim must be 1..%d, not %s", PROJECT_MAX_VALUES, dim);
         p->dim = (int)d;
         return;
     }
@@ -216,13 +218,11 @@ static void parse_shape(const args *a, project_info *p)
         (p->channels != 1 && p->channels != 3))
         die("--shape must be HxWxC with C 1 or 3, not %s", shape);
     long values = (long)p->height * p->width * p->channels;
-    snprintf(why, sizeof(why),
-             "--shape %s is %ld values a sample; ARAL reads a sample as one "
-             "vector of at most %d (128x128x1): resize the images, or import "
-             "an embedding of each as a vector project (--dim)",
-             shape, values, PROJECT_MAX_VALUES);
     if (values > PROJECT_MAX_VALUES)
-        die("%s", why);
+        die("--shape %s is %ld values a sample; ARAL reads a sample as one "
+            "vector of at most %d (128x128x1): resize the images, or import "
+            "an embedding of each as a vector project (--dim)",
+            shape, values, PROJECT_MAX_VALUES);
 }
 
 static void default_keys(project_info *p)
