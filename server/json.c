@@ -45,14 +45,13 @@ static bool strings_ok(const cJSON *j)
  * the text u0000) legal. */
 static bool has_nul_escape(const char *buf, size_t len)
 {
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (buf[i] != '\\')
-            continue;
-        if (buf[i + 1] == 'u' && len - i >= 6 &&
-            !memcmp(buf + i + 2, "0000", 4))
+    const char *end = buf + len;
+    /* memchr: a body of base64 images has no backslash to stop at */
+    for (const char *p = memchr(buf, '\\', len); p && end - p >= 2;
+         p = memchr(p + 2, '\\', (size_t)(end - p - 2))) {
+        if (p[1] == 'u' && end - p >= 6 && !memcmp(p + 2, "0000", 4))
             return true;
-        i++; /* the escaped character */
-    }
+    } /* p + 2: the escaped character is skipped */
     return false;
 }
 
