@@ -80,15 +80,21 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-// A page that fails the test on any console error or uncaught exception.
+// Puts the page's uncaught exceptions and console errors in problems,
+// but for those the test causes itself (by default a refused request,
+// whose words the test checks).
+function watch(page, name, problems, ours = /status of 409/) {
+  page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !ours.test(m.text())) problems.push(`${name}: ${m.text()}`);
+  });
+  return page;
+}
+
+// A page in a browser profile of its own, watched.
 async function openPage(d, path, problems) {
   const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => problems.push(`${path}: ${e.message}`));
-  page.on("console", (m) => {
-    // a refused request is the test's own doing (it checks the words shown)
-    if (m.type() === "error" && !/status of 409/.test(m.text())) problems.push(`${path}: ${m.text()}`);
-  });
+  const page = watch(await ctx.newPage(), path, problems);
   await page.goto(d.base + path);
   return page;
 }
@@ -233,11 +239,7 @@ test("with nothing to label, the page shows a sample once one is free, without a
 // second meets a busy server (503) and then a refused connection.
 test("a label whose reply is lost, or that meets a busy server, is sent again and recorded once", () => withDaemon([], async (d, problems) => {
   const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => problems.push(e.message));
-  page.on("console", (m) => { // the failures are the test's own doing
-    if (m.type() === "error" && !/503|ERR_CONNECTION_(RESET|REFUSED)/.test(m.text())) problems.push(m.text());
-  });
+  const page = watch(await ctx.newPage(), "/", problems, /503|ERR_CONNECTION_(RESET|REFUSED)/);
   const sent = [];
   await page.route("**/v1/labels", async (route) => {
     const n = sent.push(route.request().headers()["idempotency-key"]);
@@ -268,15 +270,13 @@ test("a label whose reply is lost, or that meets a busy server, is sent again an
   assert.equal(await page.textContent("#mine"), "2");
 }));
 
-// Tabs of one browser profile (one playwright context), each failing the
-// test on a console error; the first signs in, the others find its token
-// (localStorage is the profile's).
+// Tabs of one browser profile (one playwright context), watched; the
+// first signs in, the others find its token (localStorage is the
+// profile's).
 async function openTabs(d, ctx, n, problems) {
   const tabs = [];
   for (let i = 0; i < n; i++) {
-    const p = await ctx.newPage();
-    p.on("pageerror", (e) => problems.push(`tab ${i}: ${e.message}`));
-    p.on("console", (m) => { if (m.type() === "error") problems.push(`tab ${i}: ${m.text()}`); });
+    const p = watch(await ctx.newPage(), `tab ${i}`, problems);
     await p.goto(d.base + "/", { timeout: 10000 });
     if (await p.isVisible("#login")) await signIn(p, d);
     await p.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
