@@ -11,7 +11,7 @@ const S = { project: null, annotator: localStorage.getItem("arald.annotator") ||
             current: null, queue: [], last: null, sending: Promise.resolve(),
             refilling: false, stopEvents: null, model: null,
             mine: 0, unsent: 0, retry: null };
-const mineKey = () => "arald.mine." + S.annotator;
+const mineKey = (who = S.annotator) => "arald.mine." + who;
 
 function say(text, bad = false) {
   $("message").textContent = text;
@@ -132,17 +132,57 @@ const TRANSIENT = new Set([0, 502, 503, 504]);
 const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
                                 (b) => b.toString(16).padStart(2, "0")).join("");
 
-async function sendLabel(body, onRetry) {
-  const key = newKey();
+async function sendLabel(e, onRetry) {
+  const headers = { "Idempotency-Key": e.key, Authorization: "Bearer " + e.token };
   for (let delay = 500; ; delay = Math.min(2 * delay, 10000)) {
     try {
-      return await api("POST", "/v1/labels", body, { headers: { "Idempotency-Key": key } });
-    } catch (e) {
-      if (!TRANSIENT.has(e.status)) throw e;
-      onRetry(e);
+      return await api("POST", "/v1/labels", e.body, { headers });
+    } catch (err) {
+      if (!TRANSIENT.has(err.status)) throw err;
+      onRetry(err);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+// Labels not yet answered stay in localStorage with their key and token
+// (a key is the token's), so a tab closed, crashed or reloaded while one
+// was on its way loses nothing: the browser's next visit sends it again,
+// and a label the server already has comes back as a replay.
+const OUTBOX = "arald.outbox";
+function outbox() {
+  try { return JSON.parse(localStorage.getItem(OUTBOX) || "[]"); } catch { return []; }
+}
+// Takes the entry out; whoever takes it reports it (a tab of the same
+// browser may have sent it too), so a label is counted once.
+function outboxTake(key) {
+  const all = outbox(), rest = all.filter((e) => e.key !== key);
+  localStorage.setItem(OUTBOX, JSON.stringify(rest));
+  return rest.length < all.length;
+}
+
+function countMine(annotator, by) {
+  const n = Number(localStorage.getItem(mineKey(annotator)) || 0) + by;
+  localStorage.setItem(mineKey(annotator), String(n));
+  if (annotator === S.annotator) $("mine").textContent = S.mine = n;
+}
+
+function deliver(e, earlier = false) {
+  S.unsent++;
+  S.sending = S.sending.then(async () => {
+    try {
+      const out = await sendLabel(e, (err) =>
+        say(`Sample ${e.sample}: ${err.message} Sending its label again…`, true));
+      if (!outboxTake(e.key)) return;
+      S.last = { id: out.items[0].label_id, sample: e.sample, name: e.name };
+      countMine(e.annotator, 1);
+      say(`Labeled sample ${e.sample} as ${e.name}` + (earlier ? ", a label left unsent last time." : "."));
+    } catch (err) {
+      if (outboxTake(e.key)) say(`Sample ${e.sample}: ${err.message}`, true);
+    } finally {
+      S.unsent--;
+    }
+  });
 }
 
 function label(index) {
@@ -151,27 +191,16 @@ function label(index) {
   const name = S.project.classes[index].name;
   showNext();
   const l = item.lease;
-  S.unsent++;
-  S.sending = S.sending.then(async () => {
-    try {
-      const body = l.lease_id ? { lease_id: l.lease_id, label: name }
-                              : { sample_id: l.sample_id, label: name, annotator: S.annotator };
-      const out = await sendLabel(body, (e) =>
-        say(`Sample ${l.sample_id}: ${e.message} Sending its label again…`, true));
-      S.last = { id: out.items[0].label_id, sample: l.sample_id, name };
-      localStorage.setItem(mineKey(), String(++S.mine));
-      $("mine").textContent = S.mine;
-      say(`Labeled sample ${l.sample_id} as ${name}.`);
-    } catch (e) {
-      say(`Sample ${l.sample_id}: ${e.message}`, true);
-    } finally {
-      S.unsent--;
-    }
-  });
+  const body = l.lease_id ? { lease_id: l.lease_id, label: name }
+                          : { sample_id: l.sample_id, label: name, annotator: S.annotator };
+  const e = { key: newKey(), token: store.token, annotator: S.annotator, sample: l.sample_id, name, body };
+  localStorage.setItem(OUTBOX, JSON.stringify([...outbox(), e]));
+  deliver(e);
   refill();
 }
 
-// Closing the tab with a label not yet sent would lose it: ask first.
+// A label not yet sent waits for this browser's next visit, which may
+// never come: ask before the tab closes.
 window.addEventListener("beforeunload", (e) => {
   if (S.unsent) e.preventDefault();
 });
@@ -194,8 +223,7 @@ async function undo() {
   S.last = null;
   try {
     await api("POST", `/v1/labels/${last.id}/undo`);
-    localStorage.setItem(mineKey(), String(--S.mine));
-    $("mine").textContent = S.mine;
+    countMine(S.annotator, -1);
     // back on screen, to be labeled again (by its id: it has no lease)
     const s = await api("GET", `/v1/samples/${last.sample}`);
     if (S.current) S.queue.unshift(S.current);
@@ -275,6 +303,7 @@ async function start() {
   $("mine").textContent = S.mine;
   drawClasses();
   showPool(S.project.counts.labeled);
+  for (const e of outbox()) deliver(e, true);
   await restoreLeases();
   showNext();
   await refill();

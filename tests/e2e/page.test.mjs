@@ -270,6 +270,44 @@ test("a label whose reply is lost, or that meets a busy server, is sent again an
   assert.equal(await page.textContent("#mine"), "2");
 }));
 
+// The tab is closed while its labels cannot reach arald: the first was
+// recorded but its reply lost, the second never arrived. The browser's
+// next visit sends both again with their keys: each is recorded once.
+test("labels unsent when the tab closes are sent on the next visit, each recorded once", () => withDaemon([], async (d, problems) => {
+  const ctx = await browser.newContext();
+  const page = watch(await ctx.newPage(), "/", problems, /ERR_CONNECTION_(RESET|REFUSED)/);
+  const keys = [];
+  await page.route("**/v1/labels", async (route) => {
+    const n = keys.push(route.request().headers()["idempotency-key"]);
+    if (n === 1) await route.fetch();
+    return route.abort(n === 1 ? "connectionreset" : "connectionrefused");
+  });
+  await page.goto(d.base + "/");
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  const said = (p, re) => p.waitForFunction((re) => new RegExp(re).test(document.querySelector("#message").textContent), re);
+  const a = await shown(page);
+  await page.keyboard.press("1");
+  await said(page, `^Sample ${a}: .*Sending its label again`);
+  const b = await shown(page);
+  await page.keyboard.press("2");
+  await page.close(); // as a crash would: no prompt, nothing more sent
+  assert.equal(d.sql("SELECT group_concat(sample_id) FROM labels"), String(a));
+
+  const next = watch(await ctx.newPage(), "/ again", problems);
+  const replayed = [];
+  next.on("response", (r) => {
+    if (r.url().endsWith("/v1/labels")) replayed.push(r.headers()["idempotent-replayed"] || "no");
+  });
+  await next.goto(d.base + "/");
+  await said(next, `^Labeled sample ${b} as dog, a label left unsent last time`);
+  assert.deepEqual(replayed, ["true", "no"]);
+  assert.equal(d.sql(`SELECT group_concat(l.sample_id || ':' || c.name) FROM labels l ` +
+                     `JOIN classes c ON c.id = l.label ORDER BY l.id`), `${a}:cat,${b}:dog`);
+  assert.equal(await next.textContent("#mine"), "2");
+  assert.equal(await next.evaluate(() => localStorage.getItem("arald.outbox")), "[]");
+}));
+
 // Tabs of one browser profile (one playwright context), watched; the
 // first signs in, the others find its token (localStorage is the
 // profile's).
