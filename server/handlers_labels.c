@@ -325,14 +325,19 @@ static void append(export_stream *e, const char *s, size_t n)
     e->len += n;
 }
 
-/* CSV field: quoted when it holds a comma, quote or line break. */
+/* CSV field: quoted when it holds a comma, quote or line break. A field
+ * that starts like a formula goes after an apostrophe, as OWASP advises
+ * against CSV injection: annotators choose their names and importers
+ * their external ids, and a spreadsheet would run "=..." for whoever
+ * opens the export. The JSONL export keeps every value as it is. */
 static void csv_field(export_stream *e, const char *s)
 {
-    if (!strpbrk(s, ",\"\r\n")) {
+    bool formula = *s && strchr("=+-@\t\r", *s);
+    if (!formula && !strpbrk(s, ",\"\r\n")) {
         append(e, s, strlen(s));
         return;
     }
-    append(e, "\"", 1);
+    append(e, formula ? "\"'" : "\"", formula ? 2 : 1);
     for (const char *p = s; *p; p++) {
         if (*p == '"')
             append(e, "\"", 1); /* a quote is written twice */

