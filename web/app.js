@@ -45,9 +45,10 @@ function showWhy(l) {
   // saturated, and its value would read as a reason it is not
   if (l.sampler != null && /aral$/.test(l.strategy)) rows.push(["S(z)", l.sampler.toFixed(4)]);
   if (l.rank != null) rows.push(["rank in the pool", String(l.rank)]);
-  rows.push(["model", l.model_version == null ? "none yet" : String(l.model_version)]);
+  rows.push(["picked by model", l.model_version == null ? "none yet" : String(l.model_version)]);
   if (l.pseudo_label != null)
-    rows.push(["suggestion", `${cls[l.pseudo_label].name} (${Math.round(100 * l.confidence)}%)`]);
+    rows.push(["suggestion", `${cls[l.pseudo_label].name} (${Math.round(100 * l.confidence)}%)` +
+                             (l.suggested_by != null ? `, model ${l.suggested_by}` : "")]);
   rows.push(l.lease_id ? ["lease ends", new Date(l.expires_at).toLocaleTimeString()]
                        : ["lease", "none: your label of it was undone"]);
   $("why").replaceChildren(...rows.flatMap(([k, v]) => {
@@ -108,6 +109,24 @@ async function refill() {
   // Nothing on screen (the pool is all leased, or arald is unreachable):
   // ask again in a while rather than wait for a key press that cannot come.
   if (!S.current && !S.retry) S.retry = setTimeout(() => { S.retry = null; refill(); }, RETRY_MS);
+}
+
+// A model published after a sample was leased suggests a label for it
+// (samples leased before the first model have none): fetch that, rather
+// than leave the suggestion to the samples leased after it. The pick's
+// own reasons (strategy, rank, model) stay the lease's.
+async function freshen(version) {
+  for (const x of [S.current, ...S.queue]) {
+    if (!x || (x.lease.suggested_by ?? x.lease.model_version ?? -1) >= version) continue;
+    try {
+      const s = await api("GET", `/v1/samples/${x.lease.sample_id}`);
+      if (s.model_version == null) continue;
+      x.lease = { ...x.lease, pseudo_label: s.pseudo_label, confidence: s.confidence,
+                  suggested_by: s.model_version };
+      if (x === S.current) { showWhy(x.lease); showSuggestion(x.lease); }
+    } catch { /* labeled or gone meanwhile: nothing to suggest */ }
+  }
+  saveLeases();
 }
 
 // Leases of a previous visit that are still this browser's to use.
@@ -269,6 +288,7 @@ function showPool(labeled) {
 }
 
 function showModel(m) {
+  if (m.model_version != null && m.model_version !== S.model?.model_version) freshen(m.model_version);
   S.model = m;
   $("model").textContent = describeModel(m);
   const busy = m.state !== "idle" && m.iterations_total > 0;

@@ -375,6 +375,11 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   await labelOver(d, 20);
   await ann.waitForFunction(() => /^Model 1, eval accuracy/.test(document.querySelector("#model").textContent),
                             null, { timeout: 60000 });
+  // the sample on screen was leased before any model; the model's
+  // suggestion for it shows without waiting for the next lease
+  await ann.waitForFunction(() => /suggestion.*, model 1/.test(document.querySelector("#why").textContent));
+  assert.match(await ann.textContent("#why"), /leased before any model/);
+  assert.notEqual(await suggestion(ann), null);
   await dash.waitForFunction(() => document.querySelectorAll("#curve-svg circle.point").length === 1,
                              null, { timeout: 60000 });
   await dash.waitForFunction(() => document.querySelectorAll("#rounds tbody tr").length === 1);
