@@ -57,6 +57,7 @@ static const struct route ROUTES[] = {
     {"POST", "/v1/labels/:id/undo", "label_undo", handle_label_undo,
      ROLE_ANNOTATE, false},
     {"GET", "/v1/export", "export", handle_export, ROLE_INGEST, true},
+    {"GET", "/v1/stats", "stats", handle_stats, ROLE_INGEST, false},
     {"GET", "/v1/model", "model", handle_model, ROLE_TOKEN, false},
     {"POST", "/v1/model/retrain", "model_retrain", handle_model_retrain,
      ROLE_ADMIN_ONLY, false},

@@ -50,6 +50,8 @@ enum stmt_id {
     S_LABEL_RETRACTED,
     S_LABEL_CURRENT,
     S_EXPORT,
+    S_STATS_CLASSES,
+    S_STATS_ANNOTATORS,
     S_IDEM_GET,
     S_IDEM_PUT,
     S_TOKEN_INSERT,
@@ -135,6 +137,13 @@ static const char *const SQL[S_COUNT] = {
         "SELECT s.id, s.external_id, l.id, l.label, l.annotator, l.created_at,"
         " l.model_version FROM samples s JOIN labels l ON l.id = s.label_id"
         " WHERE s.id > ?1 AND s.label IS NOT NULL ORDER BY s.id LIMIT ?2",
+    [S_STATS_CLASSES] = "SELECT label, count(*) FROM samples"
+                        " WHERE label IS NOT NULL GROUP BY label",
+    [S_STATS_ANNOTATORS] =
+        "SELECT l.annotator, count(*), min(l.created_at), max(l.created_at)"
+        " FROM samples s JOIN labels l ON l.id = s.label_id"
+        " WHERE s.label IS NOT NULL AND l.created_at >= ?1"
+        " GROUP BY l.annotator ORDER BY l.annotator",
     [S_IDEM_GET] = "SELECT body_hash, status, response FROM idempotency"
                    " WHERE principal = ?1 AND key = ?2",
     [S_IDEM_PUT] = "INSERT INTO idempotency(principal, key, body_hash, status,"
@@ -1010,6 +1019,34 @@ int store_export_page(store *st, int64_t after, int limit,
         r.created_at = sqlite3_column_int64(s, 5);
         r.model_version = col_int(s, 6, -1);
         fn(ctx, &r);
+    }
+    done(s);
+    return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+int store_label_stats(store *st, int64_t since, int64_t *per_class, int classes,
+                      void (*fn)(void *ctx, const annotator_stats *a),
+                      void *ctx)
+{
+    sqlite3_stmt *s = stmt(st, S_STATS_CLASSES);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int c = sqlite3_column_int(s, 0);
+        if (c >= 0 && c < classes)
+            per_class[c] = sqlite3_column_int64(s, 1);
+    }
+    done(s);
+    if (rc != SQLITE_DONE)
+        return map_rc(rc);
+    s = stmt(st, S_STATS_ANNOTATORS);
+    sqlite3_bind_int64(s, 1, since);
+    annotator_stats a;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        copy_text(a.annotator, sizeof(a.annotator), s, 0);
+        a.labels = sqlite3_column_int64(s, 1);
+        a.first_at = sqlite3_column_int64(s, 2);
+        a.last_at = sqlite3_column_int64(s, 3);
+        fn(ctx, &a);
     }
     done(s);
     return rc == SQLITE_DONE ? 0 : map_rc(rc);

@@ -172,6 +172,18 @@ int store_label_undo(store *st, int64_t label_id, const char *annotator,
 int store_export_page(store *st, int64_t after, int limit,
                       void (*fn)(void *ctx, const export_row *r), void *ctx);
 
+typedef struct annotator_stats {
+    char annotator[STORE_NAME_MAX];
+    int64_t labels, first_at, last_at; /* ms */
+} annotator_stats;
+
+/* The labels in force: per_class[c] (classes entries, left as they are
+ * for a class without labels), then fn once per annotator for those
+ * created at or after `since` (ms), by name. */
+int store_label_stats(store *st, int64_t since, int64_t *per_class, int classes,
+                      void (*fn)(void *ctx, const annotator_stats *a),
+                      void *ctx);
+
 /* Idempotency: ARAL_ENOTFOUND when the key is new; else the stored
  * status, body hash and response (caller frees *response). */
 int store_idem_get(store *st, const char *principal, const char *key,

@@ -364,6 +364,8 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   await ann.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
   assert.match(await ann.textContent("#why"), /typical: a typical sample of the pool itself/);
   const dash = await openPage(d, "/dashboard", problems);
+  const exports = []; // the dashboard counts through /v1/stats, never the export
+  dash.on("request", (r) => { if (r.url().includes("/v1/export")) exports.push(r.url()); });
   await signIn(dash, d, "admin");
   await dash.waitForSelector("#curve-svg");
   await ann.waitForFunction(() => /pool's typical samples come first/.test(document.querySelector("#model").textContent));
@@ -385,6 +387,9 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   await dash.waitForFunction(() => document.querySelectorAll("#rounds tbody tr").length === 1);
   await dash.waitForFunction(() => [...document.querySelectorAll("#per-class tbody tr")]
     .reduce((n, tr) => n + Number(tr.cells[1].textContent), 0) === 20);
+  await dash.waitForFunction(() => [...document.querySelectorAll("#rate tbody tr")]
+    .map((tr) => tr.cells[0].textContent + ":" + tr.cells[1].textContent).join() === "seed:20");
+  assert.deepEqual(exports, []);
   await ann.screenshot({ path: join(SHOTS, "annotator-after-round.png") });
   await dash.screenshot({ path: join(SHOTS, "dashboard-after-round.png"), fullPage: true });
   await axe(dash, "dashboard after a round");

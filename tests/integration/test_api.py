@@ -79,6 +79,44 @@ def test_csv_export_keeps_formulas_from_running_in_a_spreadsheet():
         assert {r["annotator"] for r in rows} == {who}
 
 
+def test_stats_count_labels_in_force_per_class_and_recent_annotator():
+    """The dashboard's tables from GET /v1/stats: labels in force per
+    class (an undone label does not count), and per annotator those given
+    in the last 24 hours, agreeing with the export they replace."""
+    with Daemon(dim=2, classes=["a", "b", "c"]) as d:
+        ids = import_vectors(d, 9, dim=2)
+        def give(who, sids, label):
+            r = d.post("/v1/labels", {"items": [
+                {"sample_id": i, "label": label, "annotator": who}
+                for i in sids]})
+            assert r.status == 200, r.body
+            return [it["label_id"] for it in r.json["items"]]
+        give("ann", ids[:4], "a")
+        undone = give("ann", ids[4:5], "b")[0]
+        assert d.post(f"/v1/labels/{undone}/undo").status == 200
+        give("bob", ids[5:8], "b")
+        give("old", ids[8:], "a")
+        assert d.stop() == 0
+        con = sqlite3.connect(d.db)
+        con.execute("UPDATE labels SET created_at = created_at - ?"
+                    " WHERE annotator = 'old'", (24 * 3600 * 1000 + 1000,))
+        con.commit()
+        con.close()
+        d.start()
+        st = d.get("/v1/stats", token="ingest").json
+        assert st["classes"] == [{"class": "a", "labels": 5},
+                                 {"class": "b", "labels": 3},
+                                 {"class": "c", "labels": 0}], st
+        rows = [json.loads(x) for x in
+                d.get("/v1/export", token="ingest").body.decode().split()]
+        for who in ("ann", "bob"):
+            mine = sorted(r["created_at"] for r in rows if r["annotator"] == who)
+            assert {"annotator": who, "labels": len(mine), "first_at": mine[0],
+                    "last_at": mine[-1]} in st["annotators"], st
+        assert [a["annotator"] for a in st["annotators"]] == ["ann", "bob"]
+        is_problem(d.get("/v1/stats", token="annotate"), 403, "forbidden")
+
+
 def test_export_streams_many_pages():
     with Daemon(dim=2, classes=["a", "b"]) as d:
         ids = import_vectors(d, 1000, dim=2) + import_vectors(d, 500, 2, 7)
@@ -284,6 +322,7 @@ def test_static_page_and_path_tricks():
 run([test_round_trip_export_holds_exactly_acknowledged_labels,
      test_export_streams_many_pages,
      test_csv_export_keeps_formulas_from_running_in_a_spreadsheet,
+     test_stats_count_labels_in_force_per_class_and_recent_annotator,
      test_undo_appends_and_returns_sample_to_queue,
      test_samples_list_states_and_cursor,
      test_images_png_jpeg_idx_and_png_render,
