@@ -19,6 +19,18 @@ def import_vectors(d, n, dim=4, seed=1, split="pool"):
     return [it["sample_id"] for it in r.json["items"]]
 
 
+def older_than_a_day(d, table, where):
+    """Stops arald, dates the rows of table that match where a day and a
+    second back, and starts it again on the same file."""
+    assert d.stop() == 0
+    con = sqlite3.connect(d.db)
+    con.execute(f"UPDATE {table} SET created_at = created_at - ? WHERE {where}",
+                (24 * 3600 * 1000 + 1000,))
+    con.commit()
+    con.close()
+    d.start()
+
+
 def test_round_trip_export_holds_exactly_acknowledged_labels():
     with Daemon(dim=4, classes=["cat", "dog", "bird"],
                 serve_args=["--start-strategy", "random"]) as d:
@@ -96,13 +108,7 @@ def test_stats_count_labels_in_force_per_class_and_recent_annotator():
         assert d.post(f"/v1/labels/{undone}/undo").status == 200
         give("bob", ids[5:8], "b")
         give("old", ids[8:], "a")
-        assert d.stop() == 0
-        con = sqlite3.connect(d.db)
-        con.execute("UPDATE labels SET created_at = created_at - ?"
-                    " WHERE annotator = 'old'", (24 * 3600 * 1000 + 1000,))
-        con.commit()
-        con.close()
-        d.start()
+        older_than_a_day(d, "labels", "annotator = 'old'")
         st = d.get("/v1/stats", token="ingest").json
         assert st["classes"] == [{"class": "a", "labels": 5},
                                  {"class": "b", "labels": 3},
@@ -238,12 +244,8 @@ def test_idempotency_keys_are_kept_a_day():
         old = d.post("/v1/leases", {"n": 1}, headers={"Idempotency-Key": "old"})
         new = d.post("/v1/leases", {"n": 1}, headers={"Idempotency-Key": "new"})
         assert old.status == new.status == 200
-        assert d.stop() == 0
+        older_than_a_day(d, "idempotency", "key = 'old'")
         con = sqlite3.connect(d.db)
-        con.execute("UPDATE idempotency SET created_at = created_at - ?"
-                    " WHERE key = 'old'", (24 * 3600 * 1000 + 1000,))
-        con.commit()
-        d.start()
         keys = lambda: {k for (k,) in con.execute("SELECT key FROM idempotency")}
         deadline = time.time() + 10
         while "old" in keys() and time.time() < deadline:
