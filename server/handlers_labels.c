@@ -250,16 +250,53 @@ void handle_labels_post(const struct req *rq, struct resp *rs)
     json_free(body);
 }
 
+typedef struct undo_job {
+    int64_t id;
+    const char *lease_for; /* NULL: no lease asked for */
+} undo_job;
+
+/* The undone sample, free again, leased to who, so that they can label
+ * it again: it ranked high enough to be picked, so the next lease
+ * request of anyone would take it first. Null when it is not free (an
+ * earlier label stays in force) or who skipped it. */
+static int lease_undone(const struct req *rq, struct txn *t, int64_t sample,
+                        const char *who, json **out)
+{
+    ranking *r = lease_table_ranking(rq->app->leases);
+    int64_t version = r ? r->model_version : -1, id;
+    ranking_release(r);
+    int64_t expires = rq->now + rq->app->cfg.lease_ttl_s * 1000LL;
+    int rc =
+        store_lease_insert(rq->st, sample, who, rq->now, expires, version, &id);
+    *out = NULL;
+    if (rc == ARAL_ECONFLICT)
+        return 0;
+    if (rc)
+        return rc;
+    char when[40];
+    util_iso8601(expires, when, sizeof(when));
+    *out = json_new_object();
+    json_set_int(*out, "lease_id", id);
+    json_set_int(*out, "sample_id", sample);
+    json_set_str(*out, "expires_at", when);
+    t->leases++;
+    return 0;
+}
+
 static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,
                       void *ctx)
 {
-    int64_t id = *(int64_t *)ctx, retraction;
+    const undo_job *job = ctx;
+    int64_t id = job->id, retraction;
     int current;
     label_row l;
+    json *lease = NULL;
     int rc = store_label_get(rq->st, id, &l);
     if (!rc)
         rc = store_label_undo(rq->st, id, rq->who, rq->now, &retraction,
                               &current);
+    if (!rc && job->lease_for && current < 0)
+        rc = lease_undone(rq, t, l.sample_id, job->lease_for, &lease);
     if (!rc)
         rc = txn_note_sample(t, rq->st, l.sample_id);
     t->labels_changed = !rc;
@@ -270,23 +307,48 @@ static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,
         resp_problem(rs, rq, 409, "already_retracted",
                      "label %lld is a retraction or already retracted",
                      (long long)id);
-    if (rc)
+    if (rc) {
+        json_free(lease);
         return rc;
+    }
     json *o = json_new_object();
     json_set_int(o, "label_id", retraction);
     json_set_int(o, "retracts", id);
     json_set_int(o, "sample_id", l.sample_id);
     json_set_str(o, "label",
                  current >= 0 ? rq->app->project.classes[current] : NULL);
+    if (lease)
+        json_set(o, "lease", lease);
+    else if (job->lease_for)
+        json_set_null(o, "lease");
     resp_json(rs, 200, o);
     return 0;
 }
 
+/* An empty body undoes; {"lease": true, "annotator"?} also leases the
+ * sample back (to the token's name by default, as POST /v1/leases). */
 void handle_label_undo(const struct req *rq, struct resp *rs)
 {
-    int64_t id;
-    if (req_param_id(rq, rs, 0, "label", &id))
-        app_write(rq, rs, write_undo, &id);
+    static const char *const fields[] = {"lease", "annotator", NULL};
+    undo_job job = {0, NULL};
+    json *body = NULL;
+    if (rq->body_len) {
+        if (!(body = req_json_fields(rq, rs, fields)))
+            return;
+        const json *want = json_get(body, "lease");
+        if (want && !json_is_bool(want)) {
+            resp_problem(rs, rq, 400, "bad_request", "lease is true or false");
+            json_free(body);
+            return;
+        }
+        if (json_true(want) && !(job.lease_for = req_annotator(rq, body, rs))) {
+            json_free(body);
+            return;
+        }
+    }
+    if (req_param_id(rq, rs, 0, "label", &job.id))
+        app_write(rq, rs, write_undo, &job);
+    json_free(body);
 }
 
 /* ---- export: pages of 512 rows, rendered into a buffer per page.

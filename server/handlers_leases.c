@@ -11,22 +11,6 @@
 #define LEASE_MAX_N LEASE_TAKE_MAX
 #define QUEUE_LIMIT_MAX 1000
 
-/* The annotator named in the body, else the token's name. */
-static const char *annotator_of(const struct req *rq, const json *body,
-                                struct resp *rs)
-{
-    const json *a = json_get(body, "annotator");
-    if (!a)
-        return rq->who;
-    const char *s = json_str(a);
-    if (!s || !*s || strlen(s) >= STORE_NAME_MAX) {
-        resp_problem(rs, rq, 422, "bad_annotator",
-                     "annotator is a string of 1-%d bytes", STORE_NAME_MAX - 1);
-        return NULL;
-    }
-    return s;
-}
-
 static json *render_grant(const struct req *rq, const lease_grant *g,
                           const ranking *r)
 {
@@ -83,7 +67,7 @@ void handle_leases_post(const struct req *rq, struct resp *rs)
         return;
     int64_t n = 1;
     const json *jn = json_get(body, "n");
-    lease_job job = {annotator_of(rq, body, rs), 1};
+    lease_job job = {req_annotator(rq, body, rs), 1};
     if (job.who && jn && (!json_int(jn, &n) || n < 1 || n > LEASE_MAX_N)) {
         resp_problem(rs, rq, 422, "bad_n", "n is an integer in 1..%d",
                      LEASE_MAX_N);

@@ -416,6 +416,21 @@ static void dispatch(struct req *rq, struct resp *rs)
                      rq->path);
 }
 
+const char *req_annotator(const struct req *rq, const json *body,
+                          struct resp *rs)
+{
+    const json *a = json_get(body, "annotator");
+    if (!a)
+        return rq->who;
+    const char *s = json_str(a);
+    if (!s || !*s || strlen(s) >= STORE_NAME_MAX) {
+        resp_problem(rs, rq, 422, "bad_annotator",
+                     "annotator is a string of 1-%d bytes", STORE_NAME_MAX - 1);
+        return NULL;
+    }
+    return s;
+}
+
 bool req_param_id(const struct req *rq, struct resp *rs, int i,
                   const char *what, int64_t *out)
 {

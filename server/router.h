@@ -90,6 +90,10 @@ json *req_json_object(const struct req *rq, struct resp *rs);
  * (NULL-terminated). */
 json *req_json_fields(const struct req *rq, struct resp *rs,
                       const char *const *allowed);
+/* The annotator the body names (borrowed from it), else the token's
+ * name; answers 422 bad_annotator and returns NULL for a bad one. */
+const char *req_annotator(const struct req *rq, const json *body,
+                          struct resp *rs);
 /* The class index of a class name, or -1. */
 int app_class_index(const struct app *a, const char *name);
 /* Path parameter i as a positive id; answers 404 with code

@@ -241,12 +241,16 @@ async function undo() {
   const last = S.last;
   S.last = null;
   try {
-    await api("POST", `/v1/labels/${last.id}/undo`);
+    // leased back to this annotator with the undo: otherwise the next
+    // lease request of anyone would take it first
+    const out = await api("POST", `/v1/labels/${last.id}/undo`, { lease: true, annotator: S.annotator });
     countMine(S.annotator, -1);
-    // back on screen, to be labeled again (by its id: it has no lease)
+    // back on screen, to be labeled again (by its id if it has no lease:
+    // an earlier label of it is in force)
     const s = await api("GET", `/v1/samples/${last.sample}`);
+    const lease = out.lease ? { ...s, ...out.lease } : { ...s, lease_id: null };
     if (S.current) S.queue.unshift(S.current);
-    S.queue.unshift({ lease: { ...s, lease_id: null }, url: await sampleImage(s.sample_id) });
+    S.queue.unshift({ lease, url: await sampleImage(s.sample_id) });
     showNext();
     say(`Undid the label ${last.name} of sample ${last.sample}: label it again, or skip it.`);
   } catch (e) {

@@ -153,9 +153,12 @@ test("20 labels by keyboard, the last undone and given again, one skipped: the d
       await page.waitForFunction(() => /Undid/.test(document.querySelector("#message").textContent));
       undone = id; want.delete(id);
       await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 19);
-      // the undone sample is back on screen, and takes its label again
+      // the undone sample is back on screen, leased to alice again (no
+      // one else's lease request can take it), and takes its label again
       assert.equal(await shown(page), id);
-      assert.match(await page.textContent("#why"), /your label of it was undone/);
+      assert.match(await page.textContent("#why"), /lease ends/);
+      assert.equal(d.sql(`SELECT annotator || ':' || state FROM leases WHERE sample_id = ${id} ` +
+                         "ORDER BY id DESC LIMIT 1"), "alice:active");
       want.set(id, truth(id));
       await page.keyboard.press(String(truth(id) + 1));
       await page.waitForFunction((x) => document.querySelector("#message").textContent
@@ -169,9 +172,10 @@ test("20 labels by keyboard, the last undone and given again, one skipped: the d
     .map((r) => r.split("|").map(Number));
   assert.equal(rows.length, 20, rows.join(" "));
   assert.deepEqual(new Map(rows), want);
-  // the undone label, its retraction, then the label given again
+  // the undone label, its retraction, then the label given again (through
+  // the lease the undo took)
   assert.equal(d.sql("SELECT group_concat((label IS NULL) || ':' || (lease_id IS NULL)) FROM " +
-                     `(SELECT * FROM labels WHERE sample_id = ${undone} ORDER BY id)`), "0:0,1:1,0:1");
+                     `(SELECT * FROM labels WHERE sample_id = ${undone} ORDER BY id)`), "0:0,1:1,0:0");
   // a skip: the sample went back, and never again to alice
   assert.equal(d.sql(`SELECT group_concat(state || ':' || skipped) FROM leases ` +
                      `WHERE sample_id = ${skipped} AND annotator = 'alice'`), "released:1");

@@ -181,9 +181,57 @@ def test_a_skipped_sample_never_comes_back_to_its_skipper():
         assert [i["sample_id"] for i in z] == [sid]
 
 
+def test_undo_can_lease_the_sample_back_to_the_undoer():
+    # an undone sample ranked high enough to be picked: the next lease
+    # request of anyone takes it first, so the undoer who means to label
+    # it again asks for it to be leased to them with the undo
+    with Daemon(dim=3, classes=["a", "b"],
+                serve_args=["--start-strategy", "random"]) as d:
+        fill(d, 20)
+        lease = d.post("/v1/leases", {"annotator": "alice", "n": 1},
+                       token="annotate").json["items"][0]
+        sid = lease["sample_id"]
+        lid = d.post("/v1/labels", {"lease_id": lease["lease_id"],
+                                    "label": "a"}, token="annotate") \
+            .json["items"][0]["label_id"]
+        undo = f"/v1/labels/{lid}/undo"
+        for body, status, code in (({"lease": "yes"}, 400, "bad_request"),
+                                   ({"lease": True, "annotator": ""}, 422,
+                                    "bad_annotator"),
+                                   ({"lease": True, "who": "x"}, 400,
+                                    "bad_request")):
+            is_problem(d.post(undo, body, token="annotate"), status, code)
+        assert d.get(f"/v1/samples/{sid}").json["label"] == "a"
+        r = d.post(undo, {"lease": True, "annotator": "alice"},
+                   token="annotate")
+        assert r.status == 200 and r.json["label"] is None, r.body
+        again = r.json["lease"]
+        assert again["sample_id"] == sid and again["lease_id"] != \
+            lease["lease_id"]
+        assert d.get(f"/v1/samples/{sid}").json["state"] == "leased"
+        others = d.post("/v1/leases", {"annotator": "bob", "n": 19},
+                        token="annotate").json["items"]
+        assert sid not in [i["sample_id"] for i in others]
+        r = d.post("/v1/labels", {"lease_id": again["lease_id"],
+                                  "label": "b"}, token="annotate")
+        assert r.status == 200, r.body
+        # an earlier label stays in force: nothing to lease
+        first = d.post("/v1/labels", {"sample_id": sid, "label": "a"}) \
+            .json["items"][0]["label_id"]
+        last = d.post("/v1/labels", {"sample_id": sid, "label": "b"}) \
+            .json["items"][0]["label_id"]
+        r = d.post(f"/v1/labels/{last}/undo", {"lease": True})
+        assert r.status == 200 and r.json["label"] == "a" and \
+            r.json["lease"] is None, r.body
+        # without a body, as before: no lease, and no lease field
+        r = d.post(f"/v1/labels/{first}/undo")
+        assert r.status == 200 and "lease" not in r.json, r.body
+
+
 run([test_eight_clients_thousand_leases_never_share_a_sample,
      test_failed_requests_in_a_commit_group_change_nothing,
      test_expired_lease_goes_back_to_the_queue,
      test_release_and_relabel_rules,
      test_labeled_samples_are_never_leased,
-     test_a_skipped_sample_never_comes_back_to_its_skipper])
+     test_a_skipped_sample_never_comes_back_to_its_skipper,
+     test_undo_can_lease_the_sample_back_to_the_undoer])
