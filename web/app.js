@@ -95,9 +95,18 @@ async function refill() {
       const need = AHEAD + 1 - S.queue.length - (S.current ? 1 : 0);
       if (need <= 0) break;
       const got = await api("POST", "/v1/leases", { annotator: S.annotator, n: need });
-      for (const l of got.items) S.queue.push(await withImage(l));
+      let failed = null;
+      for (const l of got.items) {
+        try {
+          S.queue.push(await withImage(l));
+        } catch (e) { // not shown: handed back unseen, not held till it expires
+          failed = e;
+          api("DELETE", `/v1/leases/${l.lease_id}?reason=return`).catch(() => {});
+        }
+      }
       if (!S.current) showNext();
       saveLeases();
+      if (failed) throw failed;
       if (got.items.length < need) break; // the queue ran dry
     }
   } catch (e) {

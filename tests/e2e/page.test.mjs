@@ -274,6 +274,29 @@ test("a label whose reply is lost, or that meets a busy server, is sent again an
   assert.equal(await page.textContent("#mine"), "2");
 }));
 
+// A leased sample whose image cannot be fetched is not shown: the page
+// hands its lease back unseen rather than hold the sample from everyone
+// until the lease runs out (ten minutes by default).
+test("a lease whose image fails to load is handed back, not held", () => withDaemon([], async (d, problems) => {
+  const ctx = await browser.newContext();
+  const page = watch(await ctx.newPage(), "/", problems, /503/);
+  let broken = null;
+  await page.route("**/v1/samples/*/image", (route) => {
+    if (broken != null) return route.continue();
+    broken = Number(route.request().url().split("/").at(-2));
+    return route.fulfill({ status: 503, contentType: "application/problem+json", headers: { "Retry-After": "1" },
+      body: JSON.stringify({ type: "about:blank", title: "busy", status: 503, code: "storage_busy" }) });
+  });
+  await page.goto(d.base + "/");
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  assert.notEqual(broken, null);
+  assert.notEqual(await shown(page), broken);
+  const state = () => d.sql(`SELECT state || ':' || skipped FROM leases WHERE sample_id = ${broken}`);
+  for (let t = 0; t < 50 && state() !== "released:0"; t++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(state(), "released:0");
+}));
+
 // The tab is closed while its labels cannot reach arald: the first was
 // recorded but its reply lost, the second never arrived. The browser's
 // next visit sends both again with their keys: each is recorded once.
