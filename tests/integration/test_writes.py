@@ -138,9 +138,10 @@ def test_failed_commit_of_leases_labels_undo_release_changes_nothing():
                    headers={"Idempotency-Key": "c-label"})
         assert r.status == 200 and not r.header("idempotent-replayed"), r.body
         label_id = r.json["items"][0]["label_id"]
-        r = unchanged(d, lambda: d.post(f"/v1/labels/{label_id}/undo",
-                                        headers=fault("commit")))
-        is_problem(r, 503, "storage_error")
+        for body in (None, {"lease": True}):
+            r = unchanged(d, lambda: d.post(f"/v1/labels/{label_id}/undo",
+                                            body, headers=fault("commit")))
+            is_problem(r, 503, "storage_error")
         r = unchanged(d, lambda: d.request(
             "DELETE", f"/v1/leases/{lease[1]['lease_id']}",
             headers=fault("commit")))
