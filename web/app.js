@@ -101,7 +101,7 @@ async function refill() {
           S.queue.push(await withImage(l));
         } catch (e) { // not shown: handed back unseen, not held till it expires
           failed = e;
-          api("DELETE", `/v1/leases/${l.lease_id}?reason=return`).catch(() => {});
+          giveBack(l.lease_id, false).catch(() => {});
         }
       }
       if (!S.current) showNext();
@@ -213,6 +213,23 @@ function deliver(e, earlier = false) {
   });
 }
 
+// Gives a lease back, as a skip or unseen (?reason=return), and again a
+// few times while arald cannot be reached: a lease not given back holds
+// its sample from everyone until it runs out. A lease closed already (a
+// reply lost after arald closed it) counts as given back.
+async function giveBack(id, skip) {
+  const path = `/v1/leases/${id}` + (skip ? "" : "?reason=return");
+  for (let delay = 500; ; delay *= 2) {
+    try {
+      return await api("DELETE", path);
+    } catch (e) {
+      if (e.code === "lease_closed") return null;
+      if (!TRANSIENT.has(e.status) || delay > 8000) throw e;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 function label(index) {
   const item = S.current;
   if (!item) return;
@@ -238,7 +255,7 @@ function skip() {
   if (!item) return;
   showNext();
   if (!item.lease.lease_id) say(`Left sample ${item.lease.sample_id} to others.`);
-  else api("DELETE", `/v1/leases/${item.lease.lease_id}`)
+  else giveBack(item.lease.lease_id, true)
     .then(() => say(`Skipped sample ${item.lease.sample_id}.`))
     .catch((e) => say(e.message, true));
   refill();
@@ -350,7 +367,7 @@ async function signOut() {
   S.stopEvents?.();
   const held = leased();
   // handed back unseen: they may come back to this annotator later
-  await Promise.allSettled(held.map((x) => api("DELETE", `/v1/leases/${x.lease.lease_id}?reason=return`)));
+  await Promise.allSettled(held.map((x) => giveBack(x.lease.lease_id, false)));
   S.current = null; S.queue = [];
   localStorage.removeItem("arald.leases");
   store.token = "";

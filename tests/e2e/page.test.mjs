@@ -297,6 +297,26 @@ test("a lease whose image fails to load is handed back, not held", () => withDae
   assert.equal(state(), "released:0");
 }));
 
+// A skip that cannot reach arald is sent again: a lease not given back
+// would hold its sample from everyone until it runs out.
+test("a skip that meets a dropped connection is sent again", () => withDaemon([], async (d, problems) => {
+  const ctx = await browser.newContext();
+  const page = watch(await ctx.newPage(), "/", problems, /ERR_CONNECTION_RESET/);
+  let deletes = 0;
+  await page.route("**/v1/leases/*", (route) => {
+    if (route.request().method() !== "DELETE" || deletes++ > 0) return route.continue();
+    return route.abort("connectionreset");
+  });
+  await page.goto(d.base + "/");
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  const id = await shown(page);
+  await page.keyboard.press("s");
+  await page.waitForFunction((x) => document.querySelector("#message").textContent === `Skipped sample ${x}.`, id);
+  assert.equal(deletes, 2);
+  assert.equal(d.sql(`SELECT state || ':' || skipped FROM leases WHERE sample_id = ${id}`), "released:1");
+}));
+
 // The tab is closed while its labels cannot reach arald: the first was
 // recorded but its reply lost, the second never arrived. The browser's
 // next visit sends both again with their keys: each is recorded once.
