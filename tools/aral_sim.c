@@ -19,8 +19,9 @@
  * accuracy every K iterations of a cycle to stderr (D as it stands
  * mid-round: without the average --ema makes at a round's end).
  * --joint-bn 1 gives E's labeled and unlabeled batches one set of
- * batch-norm statistics (see aral_set_joint_encoding); the default 0 is
- * the reference's way.
+ * batch-norm statistics (see aral_set_joint_encoding); 0 is the
+ * reference's way. By default each strategy trains as arald trains it:
+ * 1 for typical-aral, 0 otherwise.
  * --valid N holds N pool samples out of everything (never picked, never
  * trained on) and reports accuracy on them: settings are chosen there,
  * never on the test set.
@@ -133,6 +134,7 @@ static opts parse(int argc, char **argv)
               .imbalance = 1.0,
               .strat = STRATEGY_DEFAULT,
               .start = "random",
+              .joint = -1,
               .k_factor = 1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -187,6 +189,8 @@ static opts parse(int argc, char **argv)
     }
     if (!o.data)
         usage("--data is required");
+    if (o.joint < 0) /* as arald trains each strategy (server/worker.c) */
+        o.joint = o.strat == STRATEGY_TYPICAL_ARAL;
     return o;
 }
 

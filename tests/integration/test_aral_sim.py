@@ -85,6 +85,25 @@ def test_cycles_print_json_lines_and_learn():
         shutil.rmtree(d)
 
 
+def test_strategies_train_as_arald_trains_them():
+    """typical-aral's E shares batch-norm statistics between the labeled
+    and unlabeled batches, as arald trains it; the others keep the
+    paper's two sets; --joint-bn says otherwise when given."""
+    d = dataset(n_train=60, n_test=10)
+    try:
+        for args, joint in [(("--strategy", "typical-aral"), 1),
+                            (("--strategy", "aral"), 0), ((), 0),
+                            (("--strategy", "typical-aral", "--joint-bn", "0"),
+                             0),
+                            (("--strategy", "aral", "--joint-bn", "1"), 1)]:
+            code, out, err = sim(d, "--initial", "20", "--iters", "1",
+                                 "--cycles", "1", *args)
+            assert code == 0, err
+            assert f"joint-bn {joint}," in err, (args, err)
+    finally:
+        shutil.rmtree(d)
+
+
 def test_validation_imbalance_and_typical_start():
     d = dataset(n_train=600)
     try:
@@ -193,5 +212,6 @@ def test_bad_flags_are_refused():
 
 
 run([test_cycles_print_json_lines_and_learn, test_same_seed_same_lines,
+     test_strategies_train_as_arald_trains_them,
      test_validation_imbalance_and_typical_start,
      test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused])
