@@ -81,6 +81,11 @@ args_of() {
     # D's training noise at 0.1 on the input and 0.2 elsewhere instead of
     # the reference's 0.3 and 0.5 (--noise), on top of a config above
     *-n12) echo "$(args_of "${1%-n12}") --noise 0.1,0.2" ;;
+    # the entropy of D's predictions on the unlabeled batch minimised,
+    # weight 0.1 (the bad-GAN code's on SVHN) or 0.3 (--entropy), on top
+    # of a config above
+    *-e01) echo "$(args_of "${1%-e01}") --entropy 0.1" ;;
+    *-e03) echo "$(args_of "${1%-e03}") --entropy 0.3" ;;
     # E's labeled and unlabeled batches in one set of batch-norm
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above
