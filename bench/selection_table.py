@@ -150,6 +150,10 @@ ABLATION = [
      "start in whitened components, --imbalance"),
     ("typical-mass-tr-tw-n12-jb", "typical-mass-tr-tw-n12",
      "E's batches share batch-norm statistics"),
+    ("typical-mass-tr-tw-n12-e01", "typical-mass-tr-tw-n12",  # 683616c
+     "D's unlabeled entropy minimised, weight 0.1"),
+    ("typical-mass-tr-tw-n12-e03", "typical-mass-tr-tw-n12",  # 683616c
+     "D's unlabeled entropy minimised, weight 0.3"),
     ("typical-mass-tr-tw-n12", "typical-mass-tr-tw-n12-ns",
      "S trained though the default never reads it"),
     ("imb-typical-mass-tr-tw-n12", "imb-typical-mass-tr-tw-n12-ns",

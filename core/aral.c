@@ -44,7 +44,6 @@ struct aral {
      * pseudo-labels] and its output gradient. */
     float *xj, *ohj, *gj;
     float *xd, *gd;   /* D's passes: up to 3 batches, gradient */
-    float *g_ent;     /* the entropy term's gradient, one batch */
     float *mus, *gms; /* S: [mu_l ; mu_u] and its gradient */
     /* batch buffers, ARAL_BATCH rows each unless said */
     float *z, *eps;
@@ -134,14 +133,13 @@ static bool alloc_buffers(aral *m)
     /* D's batches and scoring chunks are gathered straight into its tape
      * inputs, which net_forward then reads in place. */
     m->xd = tape_input(m->td[0]), m->gd = tensor_alloc(3 * b * k);
-    m->g_ent = tensor_alloc(b * k);
     m->mus = tensor_alloc(2 * b * lat), m->gms = tensor_alloc(2 * b);
     m->gj = tensor_alloc(2 * b * 2 * lat);
     m->yl = calloc(b, sizeof(int)), m->yg = calloc(b, sizeof(int));
     m->pseudo = calloc(b, sizeof(int)), m->cpseudo = calloc(c, sizeof(int));
-    return m->g_big && m->xd && m->gd && m->g_ent && m->mus && m->gms &&
-           m->xj && m->ohj && m->gj && m->oh_g && m->g_out && m->fm_scratch &&
-           m->cx && m->coh && m->yl && m->yg && m->pseudo && m->cpseudo;
+    return m->g_big && m->xd && m->gd && m->mus && m->gms && m->xj && m->ohj &&
+           m->gj && m->oh_g && m->g_out && m->fm_scratch && m->cx && m->coh &&
+           m->yl && m->yg && m->pseudo && m->cpseudo;
 }
 
 static bool alloc_tapes(aral *m)
@@ -195,7 +193,7 @@ void aral_free(aral *m)
     net_free(m->d), net_free(m->g), net_free(m->e), net_free(m->s);
     float *f[] = {m->g_big, m->z,          m->eps, m->g_e, m->g_e2, m->oh_g,
                   m->g_out, m->fm_scratch, m->coh, m->xj,  m->ohj,  m->gj,
-                  m->gd,    m->g_ent,      m->mus, m->gms, m->ema};
+                  m->gd,    m->mus,        m->gms, m->ema};
     for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
         tensor_free(f[i]);
     free(m->yl), free(m->yg), free(m->pseudo), free(m->cpseudo);
@@ -359,11 +357,6 @@ static void step_d(aral *m, const aral_set *set)
     double lu = loss_gan_real(mat_rows(out, nl, nu), mat_rows(g, nl, nu), 0.5f);
     double lg = loss_gan_fake(mat_rows(out, nl + nu, nu),
                               mat_rows(g, nl + nu, nu), 0.5f);
-    if (m->opt.entropy > 0) {
-        mat ge = rows_of(m->g_ent, nu, k);
-        loss_softmax_entropy(mat_rows(out, nl, nu), ge, m->opt.entropy);
-        mat_axpy(mat_rows(g, nl, nu), 1.0f, ge);
-    }
     net_backward(m->d, m->td[0], last, g, true, false);
     optim_adam_step(m->d, m->rate * m->d->adam.lr);
     m->last.d_class = (float)ce;
@@ -613,8 +606,6 @@ void aral_set_training(aral *m, const aral_training *t)
         m->opt.own_noise = false;
     if (!m->opt.own_noise)
         m->opt.noise_in = m->opt.noise_hidden = 0;
-    if (!(t->entropy >= 0 && t->entropy <= 10)) /* NaN too */
-        m->opt.entropy = 0;
     set_noise(m, &m->opt);
 }
 

@@ -87,16 +87,12 @@ void aral_set_joint_encoding(aral *m, bool on);
  *             the input and noise_hidden before every other layer,
  *             instead of the reference's 0.3 and 0.5 (tuned for rounds
  *             a hundred times longer). Checkpoints keep the reference's
- *             spec either way: noise is training-only;
- *   entropy   the weight of the mean entropy of D's predictions on the
- *             unlabeled batch, added to D's loss (the bad-GAN code's
- *             conditional entropy term, 0.1 on SVHN there); 0 is off. */
+ *             spec either way: noise is training-only. */
 typedef struct aral_training {
     bool balanced, decay;
     float ema_span;
     bool own_noise;
     float noise_in, noise_hidden;
-    float entropy;
 } aral_training;
 /* Sets them (the average's buffer is allocated here; without memory for
  * it, or for a span outside (0, 1], the average is left off, as

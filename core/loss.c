@@ -85,27 +85,6 @@ double loss_gan_fake(mat logits, mat grad, float weight)
     return gan_loss(logits, grad, weight, 0);
 }
 
-/* H = lse - sum p x; dH/dx_i = -p_i (x_i - sum_j p_j x_j). */
-double loss_softmax_entropy(mat logits, mat grad, float weight)
-{
-    double total = 0.0;
-    int n = logits.rows, k = logits.cols;
-    float p[512];
-    assert(k <= 512);
-    for (int r = 0; r < n; r++) {
-        const float *x = mat_row(logits, r);
-        double lse = row_lse(x, k, p), mean = 0.0;
-        for (int j = 0; j < k; j++)
-            mean += (double)p[j] * x[j];
-        total += lse - mean;
-        if (grad.data)
-            for (int j = 0; j < k; j++)
-                mat_row(grad, r)[j] =
-                    (float)(-p[j] * (x[j] - mean) * weight / n);
-    }
-    return total / n;
-}
-
 double loss_bce_prob(mat p, float target, mat grad, float weight)
 {
     assert(p.cols == 1);

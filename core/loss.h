@@ -19,11 +19,6 @@ double loss_gan_real(mat logits, mat grad, float weight);
 /* Fake side: mean(softplus(lse(l))) = mean(-log(1 - D(x))). */
 double loss_gan_fake(mat logits, mat grad, float weight);
 
-/* Mean entropy of the softmax of logits, -sum p log p per row: the
- * conditional entropy term of the bad-GAN code (Dai et al. 2017), whose
- * minimisation on unlabeled rows pushes D's decisions away from them. */
-double loss_softmax_entropy(mat logits, mat grad, float weight);
-
 /* Mean binary cross-entropy of probabilities p (rows x 1) against a
  * constant target (0 or 1); p is clamped as PyTorch does (log >= -100). */
 double loss_bce_prob(mat p, float target, mat grad, float weight);

@@ -11,11 +11,10 @@
  *                 [--initial-strategy random|typical|typical-pixels]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--noise IN,HIDDEN]
- *                 [--eval-every K] [--k-factor F] [--entropy W]
+ *                 [--eval-every K] [--k-factor F]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
- * --balanced, --decay, --ema, --noise and --entropy set aral_training
- * (aral.h); all off by
+ * --balanced, --decay, --ema and --noise set aral_training (aral.h); all off by
  * default, the reference's training. --eval-every K prints D's test
  * accuracy every K iterations of a cycle to stderr (D as it stands
  * mid-round: without the average --ema makes at a round's end).
@@ -79,7 +78,7 @@ static _Noreturn void usage(const char *why)
             "[--initial-strategy random|typical] [--balanced 0|1] "
             "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
             "[--eval-every K] "
-            "[--k-factor F] [--entropy W]\n",
+            "[--k-factor F]\n",
             why, strategy_names());
     exit(2);
 }
@@ -173,8 +172,6 @@ static opts parse(int argc, char **argv)
             o.train.decay = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--noise"))
             noise_arg(v, &o.train);
-        else if (!strcmp(k, "--entropy"))
-            o.train.entropy = (float)ratio_arg(v, k, 0, 10, true);
         else if (!strcmp(k, "--k-factor"))
             o.k_factor = int_arg(v, 1, 8, k);
         else if (!strcmp(k, "--strategy")) {
@@ -425,13 +422,10 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
                        accuracy v, double train, double query,
                        const int *counts)
 {
-    char noise[80] = ""; /* only when set: older lines stay as they were */
+    char noise[48] = ""; /* only when set: older lines stay as they were */
     if (o->train.own_noise)
         snprintf(noise, sizeof(noise), " noise %g,%g", o->train.noise_in,
                  o->train.noise_hidden);
-    if (o->train.entropy > 0)
-        snprintf(noise + strlen(noise), sizeof(noise) - strlen(noise),
-                 " entropy %g", o->train.entropy);
     printf("{\"strategy\": \"%s\", \"initial_strategy\": \"%s\", "
            "\"imbalance\": %g, \"training\": \"balanced %d decay %d ema span "
            "%g%s\", \"cycle\": %d, \"labeled\": %d, \"test_acc\": %.4f, "

@@ -143,9 +143,6 @@ def test_same_seed_same_lines():
         quiet = lines(sim(d, *args, "--noise", "0.1,0.2")[1])
         assert all(r["training"].endswith(" noise 0.1,0.2") for r in quiet)
         assert "noise" not in runs[0][0]["training"]
-        sure = lines(sim(d, *args, "--entropy", "0.1")[1])
-        assert all(r["training"].endswith(" entropy 0.1") for r in sure)
-        assert "entropy" not in runs[0][0]["training"]
     finally:
         shutil.rmtree(d)
 
@@ -194,8 +191,6 @@ def test_bad_flags_are_refused():
                            (("--imbalance", "0"), "number in (0, 1]"),
                            (("--ema", "1.5"), "number in [0, 1]"),
                            (("--ema", ""), "number in [0, 1]"),
-                           (("--entropy", "-0.1"), "number in [0, 10]"),
-                           (("--entropy", "nan"), "number in [0, 10]"),
                            (("--noise", "0.1"), "IN,HIDDEN"),
                            (("--noise", "0.1,2"), "IN,HIDDEN"),
                            (("--noise", "0.1,x"), "IN,HIDDEN"),

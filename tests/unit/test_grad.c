@@ -412,12 +412,6 @@ static double gan_real(mat in, mat g, float w, void *ctx)
     return loss_gan_real(in, g, w);
 }
 
-static double entropy(mat in, mat g, float w, void *ctx)
-{
-    (void)ctx;
-    return loss_softmax_entropy(in, g, w);
-}
-
 static double gan_fake(mat in, mat g, float w, void *ctx)
 {
     (void)ctx;
@@ -483,11 +477,6 @@ static int t_loss_gan_real(void)
     return check_loss(gan_real, ROWS, 4, NULL, -3, 3);
 }
 
-static int t_loss_entropy(void)
-{
-    return check_loss(entropy, ROWS, 4, NULL, -3, 3);
-}
-
 static int t_loss_gan_fake(void)
 {
     return check_loss(gan_fake, ROWS, 4, NULL, -3, 3);
@@ -535,8 +524,6 @@ static int t_loss_values(void)
     /* lse = log 2: real = -log(2/3), fake = log 3. */
     CHECK(fabs(loss_gan_real(m, (mat){0}, 1) - log(1.5)) < 1e-6);
     CHECK(fabs(loss_gan_fake(m, (mat){0}, 1) - log(3.0)) < 1e-6);
-    /* Two equal logits: the entropy of a fair coin. */
-    CHECK(fabs(loss_softmax_entropy(m, (mat){0}, 1) - log(2.0)) < 1e-6);
     float p[1] = {0.25f};
     CHECK(fabs(loss_bce_prob(mat_view(p, 1, 1), 1, (mat){0}, 1) - log(4.0)) <
           1e-6);
@@ -621,7 +608,6 @@ static const test_case cases[] = {
     {"grad loss softmax cross-entropy", t_loss_ce},
     {"grad loss gan real (lse, softplus)", t_loss_gan_real},
     {"grad loss gan fake", t_loss_gan_fake},
-    {"grad loss softmax entropy", t_loss_entropy},
     {"grad loss bce on probabilities", t_loss_bce_prob},
     {"grad loss bce on logits", t_loss_bce_logits},
     {"grad loss mse", t_loss_mse},
