@@ -7,11 +7,11 @@
  * it would on a real one. Points: "begin" (store_begin cannot take the
  * write lock), "busy" (a write statement returns SQLITE_BUSY), "commit"
  * (COMMIT fails), "read" (reading the pool's ids fails at its K-th
- * row), "alloc" (the labels batch allocation), "export" (an
- * export page cannot be built; counted per export stream), "train" (a
- * round's training ends in non-finite losses; carried by POST
- * /v1/model/retrain to the worker's round, where the store points
- * apply too).
+ * row), "alloc" (the labels batch allocation, an IDX upload's inflate
+ * and parse), "export" (an export page cannot be built; counted per
+ * export stream), "train" (a round's training ends in non-finite
+ * losses; carried by POST /v1/model/retrain to the worker's round,
+ * where the store points apply too).
  * Off, fault_hit is one load of a flag and never fires.
  */
 #pragma once

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "fault.h"
 #include "handlers.h"
 #include "import.h"
 #include "txn.h"
@@ -371,8 +372,11 @@ static int parse_idx_body(const struct req *rq, struct resp *rs, json *out)
     }
     /* Inflated, an upload stays within the body limit too: a gzip body
      * of 1.5 MB once made arald allocate 1.5 GB to inflate it. */
-    int rc = idx_parse((const uint8_t *)rq->body, rq->body_len,
-                       (size_t)rq->app->cfg.max_body, &img, why, sizeof(why));
+    int rc =
+        fault_hit("alloc")
+            ? ARAL_ENOMEM
+            : idx_parse((const uint8_t *)rq->body, rq->body_len,
+                        (size_t)rq->app->cfg.max_body, &img, why, sizeof(why));
     if (rc == ARAL_ETOOBIG)
         resp_problem(rs, rq, 413, "body_too_large",
                      "%s (max_body, counted after gunzip)", why);

@@ -12,8 +12,8 @@ import random
 import sqlite3
 import time
 
-from harness import (Daemon, db_digest, in_threads, is_problem, run,
-                     vectors)
+from harness import (Daemon, db_digest, idx_bytes, image_bytes, in_threads,
+                     is_problem, run, vectors)
 
 FAULTS = {"ARALD_TEST_FAULTS": "1"}
 
@@ -191,6 +191,22 @@ def test_out_of_memory_for_a_batch_is_503():
                                      "label": "A"}).status == 200
 
 
+def test_out_of_memory_for_an_idx_upload_is_503():
+    """The IDX body inflated and parsed into memory: without the memory
+    for it, a 503 that asks to retry, and nothing imported."""
+    with Daemon(env=FAULTS) as d:
+        body = idx_bytes([image_bytes(i) for i in range(5)])
+        post = (lambda h: d.request(
+            "POST", "/v1/samples", token="ingest", raw=body,
+            headers={"Content-Type": "application/x-idx", **h}))
+        r = unchanged(d, lambda: post(fault("alloc")))
+        is_problem(r, 503, "no_memory")
+        assert r.headers.get("retry-after") == "1", r.headers
+        r = post({})
+        assert r.status == 200 and r.json["inserted"] == 5, r.body
+        assert consistent(d) == 5
+
+
 def test_export_that_fails_is_503_or_a_cut_transfer():
     with daemon(600) as d:
         items = [{"sample_id": i, "label": "A"} for i in range(1, 601)]
@@ -287,6 +303,7 @@ if __name__ == "__main__":
          test_failed_import_adds_nothing_to_the_pool,
          test_pool_read_that_fails_after_an_import_catches_up_on_next_write,
          test_out_of_memory_for_a_batch_is_503,
+         test_out_of_memory_for_an_idx_upload_is_503,
          test_export_that_fails_is_503_or_a_cut_transfer,
          test_write_lock_held_by_another_process_is_503_busy,
          test_property_queue_matches_database_after_concurrent_mixed_writes])
