@@ -213,18 +213,20 @@ function deliver(e, earlier = false) {
   });
 }
 
-// Gives a lease back, as a skip or unseen (?reason=return), and again a
-// few times while arald cannot be reached: a lease not given back holds
-// its sample from everyone until it runs out. A lease closed already (a
-// reply lost after arald closed it) counts as given back.
-async function giveBack(id, skip) {
+// Gives a lease back, as a skip or unseen (?reason=return), and again
+// while arald cannot be reached (about 15 s in all; `once` for a
+// sign-out, which must not keep the annotator waiting): a lease not
+// given back holds its sample from everyone until it runs out. A lease
+// closed already (a reply lost after arald closed it) counts as given
+// back.
+async function giveBack(id, skip, once = false) {
   const path = `/v1/leases/${id}` + (skip ? "" : "?reason=return");
   for (let delay = 500; ; delay *= 2) {
     try {
       return await api("DELETE", path);
     } catch (e) {
       if (e.code === "lease_closed") return null;
-      if (!TRANSIENT.has(e.status) || delay > 8000) throw e;
+      if (once || !TRANSIENT.has(e.status) || delay > 8000) throw e;
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -367,7 +369,7 @@ async function signOut() {
   S.stopEvents?.();
   const held = leased();
   // handed back unseen: they may come back to this annotator later
-  await Promise.allSettled(held.map((x) => giveBack(x.lease.lease_id, false)));
+  await Promise.allSettled(held.map((x) => giveBack(x.lease.lease_id, false, true)));
   S.current = null; S.queue = [];
   localStorage.removeItem("arald.leases");
   store.token = "";

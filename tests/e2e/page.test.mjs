@@ -317,6 +317,29 @@ test("a skip that meets a dropped connection is sent again", () => withDaemon([]
   assert.equal(d.sql(`SELECT state || ':' || skipped FROM leases WHERE sample_id = ${id}`), "released:1");
 }));
 
+// A sign-out while arald cannot be reached asks once for each lease and
+// does not keep the annotator waiting on retries: the leases run out.
+test("a sign-out that cannot reach arald does not retry", () => withDaemon([], async (d, problems) => {
+  const ctx = await browser.newContext();
+  const page = watch(await ctx.newPage(), "/", problems, /ERR_CONNECTION_RESET/);
+  let deletes = 0;
+  await page.route("**/v1/leases/*", (route) => {
+    if (route.request().method() !== "DELETE") return route.continue();
+    deletes++;
+    return route.abort("connectionreset");
+  });
+  await page.goto(d.base + "/");
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  const held = Number(d.sql("SELECT count(*) FROM leases WHERE state = 'active'"));
+  assert.ok(held >= 1, `alice holds ${held} leases`);
+  await page.click("#signout");
+  await page.waitForSelector("#login", { state: "visible" });
+  await new Promise((r) => setTimeout(r, 1500)); // a retry would come after 0.5 s
+  assert.equal(deletes, held);
+  assert.equal(d.sql("SELECT count(*) FROM leases WHERE state = 'active'"), String(held));
+}));
+
 // The tab is closed while its labels cannot reach arald: the first was
 // recorded but its reply lost, the second never arrived. The browser's
 // next visit sends both again with their keys: each is recorded once.
