@@ -778,9 +778,7 @@ static ranking *start_ranking(worker *w, const round_data *d)
  * START_SETTLE_MS or has waited its longest. */
 static bool start_due(worker *w, int64_t pool, int64_t now)
 {
-    if (w->seen_pool < 0) /* the pool the daemon started with: settled */
-        w->seen_pool = pool;
-    else if (pool != w->seen_pool)
+    if (pool != w->seen_pool)
         w->seen_pool = pool, w->seen_ms = now;
     if (pool == 0 || pool == w->start_pool) {
         w->waiting_since = -1;
@@ -957,6 +955,19 @@ static void *main_loop(void *arg)
 
 /* ---- start, stop, status. */
 
+/* The pool the daemon starts with counts as settled: the start orders it
+ * at once. Taken here, before HTTP serves, not at the thread's first
+ * look: imports that land before that look are a pool still changing,
+ * and ordering a part of them at once served that part first. */
+static void settled_pool(worker *w)
+{
+    lease_counts_t c;
+    int64_t now = util_now_ms();
+    lease_counts(w->a->leases, now, &c);
+    w->seen_pool = c.pool;
+    w->seen_ms = now - START_SETTLE_MS;
+}
+
 /* Model version's stored ranking, and what its round used and measured;
  * NULL (with *rc) when it cannot be read. */
 static ranking *load_stored(worker *w, int64_t version, int *rc)
@@ -1024,15 +1035,15 @@ worker *worker_start(struct app *a, char *err, size_t n)
         return NULL;
     }
     w->a = a, w->skip_at = -1;
-    /* the pool at start counts as settled: order it at once */
-    w->start_pool = w->seen_pool = w->waiting_since = -1;
-    w->seen_ms = util_now_ms() - START_SETTLE_MS;
+    w->start_pool = w->waiting_since = -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     snprintf(w->s.state, sizeof(w->s.state), "idle");
     w->s.eval_accuracy = -1;
     w->s.model_version = -1;
     int rc = resume(w);
+    if (!rc)
+        settled_pool(w);
     if (rc)
         snprintf(err, n, "cannot load the pool: %s", aral_strerror(rc));
     else if (pthread_create(&w->thread, NULL, main_loop, w))
