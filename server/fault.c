@@ -4,12 +4,21 @@
 #include <string.h>
 
 static bool enabled;
+static int worker_delay_ms;
 static _Thread_local fault_plan armed;
 
 void fault_init(void)
 {
     const char *e = getenv("ARALD_TEST_FAULTS");
     enabled = e && !strcmp(e, "1");
+    const char *d = getenv("ARALD_TEST_WORKER_DELAY_MS");
+    int ms = enabled && d ? atoi(d) : 0;
+    worker_delay_ms = ms > 0 && ms <= 10000 ? ms : 0;
+}
+
+int fault_worker_delay_ms(void)
+{
+    return worker_delay_ms;
 }
 
 void fault_arm(const char *header)

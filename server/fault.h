@@ -35,3 +35,7 @@ fault_plan fault_current(void);
  * reached; fault_take does the same on a plan of the caller's. */
 bool fault_hit(const char *point);
 bool fault_take(fault_plan *p, const char *point);
+/* Milliseconds the worker thread waits before its first look at the
+ * pool: ARALD_TEST_WORKER_DELAY_MS (0..10000), read by fault_init; 0
+ * when faults are off. Lets a test land requests before that look. */
+int fault_worker_delay_ms(void);

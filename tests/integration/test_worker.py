@@ -195,6 +195,21 @@ def test_before_any_model_the_first_leases_cover_every_group():
         assert all(i["model_version"] == 1 for i in q["items"]), q
 
 
+def test_imports_before_the_workers_first_look_wait_to_settle():
+    """Only the pool arald starts with counts as settled. Imports that
+    land before the worker thread first looks (held back here by the
+    test hook) are a pool still changing: the start waits for them to
+    settle, not ordering the part imported so far (the big group's 300)
+    and serving it first."""
+    env = {"ARALD_TEST_FAULTS": "1", "ARALD_TEST_WORKER_DELAY_MS": "300"}
+    with Daemon(dim=8, classes=NAMES, serve_args=FAST, env=env) as d:
+        items = groups_pool()
+        group = import_groups(d, items[:300])
+        time.sleep(0.4)  # the worker looks meanwhile: 300 samples so far
+        group.update(import_groups(d, items[300:], sizes=(0, 60, 30, 10)))
+        first_start_leases(d, group, 20)
+
+
 def test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten():
     """Inputs wider than the start's principal components take (2048
     values) are clustered as they are: the first leases still cover
@@ -710,6 +725,7 @@ if __name__ == "__main__":
          test_typical_aral_trains_s_without_saturating,
          test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten,
          test_before_any_model_the_first_leases_cover_every_group,
+         test_imports_before_the_workers_first_look_wait_to_settle,
          test_a_pool_imported_without_pause_is_ordered_meanwhile,
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
          test_restart_serves_the_stored_model_without_a_round,
