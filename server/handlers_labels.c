@@ -553,9 +553,8 @@ void handle_stats(const struct req *rq, struct resp *rs)
     int64_t per_class[STORE_MAX_CLASSES] = {0};
     int64_t since = rq->now - STATS_WINDOW_MS;
     json *o = json_new_object(), *who = json_new_array();
-    store *st = app_store(rq->app);
-    if (!st || store_label_stats(st, since, per_class, p->n_classes,
-                                 stats_annotator, who)) {
+    if (!rq->st || store_label_stats(rq->st, since, per_class, p->n_classes,
+                                     stats_annotator, who)) {
         json_free(o), json_free(who);
         resp_problem(rs, rq, 503, "storage_busy",
                      "the counts could not be read; try again");

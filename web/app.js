@@ -160,17 +160,23 @@ const TRANSIENT = new Set([0, 502, 503, 504]);
 const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
                                 (b) => b.toString(16).padStart(2, "0")).join("");
 
-async function sendLabel(e, onRetry) {
-  const headers = { "Idempotency-Key": e.key, Authorization: "Bearer " + e.token };
-  for (let delay = 500; ; delay = Math.min(2 * delay, 10000)) {
+// call() again while it fails for a transient reason: after 0.5 s, then
+// twice as long each time up to maxDelay, `tries` calls in all.
+async function retrying(call, { onRetry = () => {}, maxDelay = 10000, tries = Infinity } = {}) {
+  for (let n = 1, delay = 500; ; n++, delay = Math.min(2 * delay, maxDelay)) {
     try {
-      return await api("POST", "/v1/labels", e.body, { headers });
-    } catch (err) {
-      if (!TRANSIENT.has(err.status)) throw err;
-      onRetry(err);
+      return await call();
+    } catch (e) {
+      if (!TRANSIENT.has(e.status) || n >= tries) throw e;
+      onRetry(e);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+function sendLabel(e, onRetry) {
+  const headers = { "Idempotency-Key": e.key, Authorization: "Bearer " + e.token };
+  return retrying(() => api("POST", "/v1/labels", e.body, { headers }), { onRetry });
 }
 
 // Labels not yet answered stay in localStorage with their key and token
@@ -214,22 +220,18 @@ function deliver(e, earlier = false) {
 }
 
 // Gives a lease back, as a skip or unseen (?reason=return), and again
-// while arald cannot be reached (about 15 s in all; `once` for a
+// while arald cannot be reached (6 tries over about 15 s; one for a
 // sign-out, which must not keep the annotator waiting): a lease not
 // given back holds its sample from everyone until it runs out. A lease
 // closed already (a reply lost after arald closed it) counts as given
 // back.
-async function giveBack(id, skip, once = false) {
+function giveBack(id, skip, once = false) {
   const path = `/v1/leases/${id}` + (skip ? "" : "?reason=return");
-  for (let delay = 500; ; delay *= 2) {
-    try {
-      return await api("DELETE", path);
-    } catch (e) {
-      if (e.code === "lease_closed") return null;
-      if (once || !TRANSIENT.has(e.status) || delay > 8000) throw e;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  const call = () => api("DELETE", path).catch((e) => {
+    if (e.code === "lease_closed") return null;
+    throw e;
+  });
+  return retrying(call, { tries: once ? 1 : 6 });
 }
 
 function label(index) {
