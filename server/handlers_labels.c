@@ -263,24 +263,17 @@ static int lease_undone(const struct req *rq, struct txn *t, int64_t sample,
                         const char *who, json **out)
 {
     ranking *r = lease_table_ranking(rq->app->leases);
-    int64_t version = r ? r->model_version : -1, id;
-    ranking_release(r);
-    int64_t expires = rq->now + rq->app->cfg.lease_ttl_s * 1000LL;
-    int rc =
-        store_lease_insert(rq->st, sample, who, rq->now, expires, version, &id);
+    lease_grant g = {0, sample, rq->now + rq->app->cfg.lease_ttl_s * 1000LL,
+                     r ? ranking_pos(r, sample) : -1};
+    int rc = store_lease_insert(rq->st, sample, who, rq->now, g.expires_at,
+                                r ? r->model_version : -1, &g.lease_id);
     *out = NULL;
-    if (rc == ARAL_ECONFLICT)
-        return 0;
-    if (rc)
-        return rc;
-    char when[40];
-    util_iso8601(expires, when, sizeof(when));
-    *out = json_new_object();
-    json_set_int(*out, "lease_id", id);
-    json_set_int(*out, "sample_id", sample);
-    json_set_str(*out, "expires_at", when);
-    t->leases++;
-    return 0;
+    if (!rc) { /* shown as POST /v1/leases shows a lease */
+        *out = render_lease(rq, &g, r);
+        t->leases++;
+    }
+    ranking_release(r);
+    return rc == ARAL_ECONFLICT ? 0 : rc;
 }
 
 static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,

@@ -11,23 +11,6 @@
 #define LEASE_MAX_N LEASE_TAKE_MAX
 #define QUEUE_LIMIT_MAX 1000
 
-static json *render_grant(const struct req *rq, const lease_grant *g,
-                          const ranking *r)
-{
-    sample_row s;
-    json *o = json_new_object();
-    char when[40];
-    json_set_int(o, "lease_id", g->lease_id);
-    json_set_int(o, "sample_id", g->sample_id);
-    bool known = store_sample_get(rq->st, g->sample_id, &s) == 0;
-    json_set_str(o, "external_id",
-                 known && s.has_external_id ? s.external_id : NULL);
-    util_iso8601(g->expires_at, when, sizeof(when));
-    json_set_str(o, "expires_at", when);
-    render_rank_fields(o, r, g->pos);
-    return o;
-}
-
 typedef struct lease_job {
     const char *who;
     int n;
@@ -51,7 +34,7 @@ static int write_leases(const struct req *rq, struct resp *rs, struct txn *t,
     }
     json *o = json_new_object(), *items = json_new_array();
     for (int i = 0; i < got; i++)
-        json_push(items, render_grant(rq, &g[i], r));
+        json_push(items, render_lease(rq, &g[i], r));
     ranking_release(r);
     json_set(o, "items", items);
     t->leases += got;

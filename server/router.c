@@ -442,6 +442,22 @@ bool req_param_id(const struct req *rq, struct resp *rs, int i,
     return false;
 }
 
+json *render_lease(const struct req *rq, const lease_grant *g, const ranking *r)
+{
+    sample_row s;
+    json *o = json_new_object();
+    char when[40];
+    json_set_int(o, "lease_id", g->lease_id);
+    json_set_int(o, "sample_id", g->sample_id);
+    bool known = store_sample_get(rq->st, g->sample_id, &s) == 0;
+    json_set_str(o, "external_id",
+                 known && s.has_external_id ? s.external_id : NULL);
+    util_iso8601(g->expires_at, when, sizeof(when));
+    json_set_str(o, "expires_at", when);
+    render_rank_fields(o, r, g->pos);
+    return o;
+}
+
 void render_rank_fields(json *o, const ranking *r, int32_t pos)
 {
     /* Samples imported after the model sit unscored at the end. */

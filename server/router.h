@@ -105,3 +105,8 @@ json *render_sample(const struct req *rq, const sample_row *s);
 /* Adds score, rank, pseudo_label, confidence, model_version and
  * strategy for position pos of r (nulls for a random order). */
 void render_rank_fields(json *o, const ranking *r, int32_t pos);
+/* A lease as the API hands it out (POST /v1/leases, an undo's lease): its
+ * ids, the sample's external_id, the expiry and the rank fields of
+ * position g->pos of r. */
+json *render_lease(const struct req *rq, const lease_grant *g,
+                   const ranking *r);

@@ -208,6 +208,9 @@ def test_undo_can_lease_the_sample_back_to_the_undoer():
         again = r.json["lease"]
         assert again["sample_id"] == sid and again["lease_id"] != \
             lease["lease_id"]
+        # the same fields as a lease of POST /v1/leases
+        assert sorted(again) == sorted(lease) and \
+            again["strategy"] == lease["strategy"], again
         assert d.get(f"/v1/samples/{sid}").json["state"] == "leased"
         others = d.post("/v1/leases", {"annotator": "bob", "n": 19},
                         token="annotate").json["items"]
