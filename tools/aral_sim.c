@@ -11,7 +11,7 @@
  *                 [--initial-strategy random|typical|typical-pixels]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--noise IN,HIDDEN]
- *                 [--eval-every K] [--k-factor F]
+ *                 [--eval-every K] [--k-factor F] [--dump DIR]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
  * --balanced, --decay, --ema and --noise set aral_training (aral.h); all off by
@@ -35,6 +35,11 @@
  * (the start before pca.h, kept for the ablation).
  * --k-factor F clusters the typical strategies' rankings (not the
  * typical start) into F times TypiClust's k (select.h); 1 by default.
+ * --dump DIR writes, after each cycle's training, D's feature layer and
+ * logits for every training and test row and each training row's state
+ * (raw float32: DIR/c<cycle>_train_feat, _train_logits, _test_feat,
+ * _test_logits, _train_state: 0 unlabeled, 1 labeled, 2 out of play, 3
+ * validation), for readout studies (bench/proto_readout.py).
  */
 #include <math.h>
 #include <stdio.h>
@@ -57,6 +62,7 @@ typedef struct opts {
     double imbalance;
     strategy strat;
     const char *start; /* --initial-strategy */
+    const char *dump;  /* --dump */
     aral_training train;
     int k_factor;
 } opts;
@@ -78,7 +84,7 @@ static _Noreturn void usage(const char *why)
             "[--initial-strategy random|typical] [--balanced 0|1] "
             "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
             "[--eval-every K] "
-            "[--k-factor F]\n",
+            "[--k-factor F] [--dump DIR]\n",
             why, strategy_names());
     exit(2);
 }
@@ -172,6 +178,8 @@ static opts parse(int argc, char **argv)
             o.train.decay = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--noise"))
             noise_arg(v, &o.train);
+        else if (!strcmp(k, "--dump"))
+            o.dump = v;
         else if (!strcmp(k, "--k-factor"))
             o.k_factor = int_arg(v, 1, 8, k);
         else if (!strcmp(k, "--strategy")) {
@@ -189,6 +197,8 @@ static opts parse(int argc, char **argv)
     }
     if (!o.data)
         usage("--data is required");
+    if (o.dump && access(o.dump, W_OK))
+        usage("--dump needs a directory that exists and is writable");
     if (o.joint < 0) /* as arald trains each strategy (server/worker.c) */
         o.joint = o.strat == STRATEGY_TYPICAL_ARAL;
     return o;
@@ -445,6 +455,46 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
     fflush(stdout);
 }
 
+/* n floats from p into DIR/c<cycle>_<name> (raw float32). */
+static void write_f32(const opts *o, int c, const char *name, const float *p,
+                      size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/c%d_%s", o->dump, c, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, sizeof(float), n, f) != n || fclose(f))
+        fail("--dump: cannot write a file");
+}
+
+/* --dump: D's feature layer and logits for every training and test row
+ * after cycle c's training, and each training row's state (what a
+ * readout study needs; the labels are the IDX files'). */
+static void dump_cycle(aral *m, pool *p, const opts *o, int c)
+{
+    int fd = aral_feature_dim(m), k = aral_classes(m);
+    int n[2] = {p->x.count, p->tx.count}, most = n[0] > n[1] ? n[0] : n[1];
+    const aral_data *x[2] = {&p->px, &p->test};
+    const char *names[2][2] = {{"train_feat", "train_logits"},
+                               {"test_feat", "test_logits"}};
+    float *feat = malloc(sizeof(float) * (size_t)most * (size_t)fd);
+    float *logits = malloc(sizeof(float) * (size_t)most * (size_t)k);
+    if (!feat || !logits)
+        fail("out of memory");
+    for (int s = 0; s < 2; s++) {
+        aral_out out = {.feat = feat, .logits = logits};
+        if (aral_infer_out(m, x[s], NULL, n[s], &out))
+            fail("inference failed");
+        write_f32(o, c, names[s][0], feat, (size_t)n[s] * (size_t)fd);
+        write_f32(o, c, names[s][1], logits, (size_t)n[s] * (size_t)k);
+    }
+    for (int i = 0; i < n[0]; i++) /* 0 unlabeled, 1 labeled, 2 out, 3 valid */
+        feat[i] = (float)p->state[i];
+    for (int i = 0; i < p->n_valid; i++)
+        feat[p->valid[i]] = 3.0f;
+    write_f32(o, c, "train_state", feat, (size_t)n[0]);
+    free(feat), free(logits);
+}
+
 /* Trains, measures, ranks the unlabeled and reveals the first --budget;
  * the line reports the model before the picks and the picks' classes. */
 static void cycle(aral *m, pool *p, const opts *o, int c, int *order, int *pred)
@@ -456,6 +506,8 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order, int *pred)
     if (aral_train(m, &set, o->iters, print_progress, &w))
         fail("training refused the data (no unlabeled samples left?)");
     double train = now() - t0;
+    if (o->dump)
+        dump_cycle(m, p, o, c);
     accuracy t = measure(m, &p->test, NULL, p->test.n, p->ty.data, pred);
     accuracy v = {0, 0};
     if (p->n_valid)

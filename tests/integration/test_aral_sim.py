@@ -3,10 +3,12 @@ one JSON line per cycle on stdout, the same lines for the same seed, and
 a one-line refusal (exit != 0, nothing on stdout) for files that do not
 fit together. The data is small and synthetic (10 classes, each a fixed
 random pattern plus noise) so the suite stays fast under ASan too."""
+import gzip
 import json
 import os
 import random
 import shutil
+import struct
 import subprocess
 import tempfile
 
@@ -184,6 +186,47 @@ def test_files_that_do_not_fit_are_refused():
         shutil.rmtree(d)
 
 
+def test_dump_holds_what_the_cycle_measured():
+    """--dump writes D's features and logits per cycle: the test rows'
+    arg max gives the line's test_acc, the validation rows' its
+    valid_acc, and the states count the labeled and held-out rows."""
+    d, out_dir = dataset(), tempfile.mkdtemp(prefix="aral-dump-")
+    try:
+        rows = check_cycles(d, "random", 8, 2, "--valid", "50", "--dump",
+                            out_dir)
+        y = {"train": list(gzip.open(f"{d}/train-labels-idx1-ubyte.gz")
+                           .read()[8:]),
+             "test": list(gzip.open(f"{d}/t10k-labels-idx1-ubyte.gz")
+                          .read()[8:])}
+        for row in rows:
+            def floats(name, width):
+                raw = open(f"{out_dir}/c{row['cycle']}_{name}", "rb").read()
+                n = len(y[name.split("_")[0]])
+                assert len(raw) == 4 * n * width, (name, len(raw))
+                v = struct.unpack(f"<{n * width}f", raw)
+                return [v[i * width:(i + 1) * width] for i in range(n)]
+            feat = floats("train_feat", 250)
+            assert all(min(f) >= 0 for f in feat)  # after a ReLU
+            state = [int(s[0]) for s in floats("train_state", 1)]
+            assert state.count(1) == row["labeled"] and state.count(3) == 50
+            for split, key, keep in (("test", "test_acc", None),
+                                     ("train", "valid_acc", 3)):
+                logits = floats(f"{split}_logits", 10)
+                hits = [max(range(10), key=lambda k: l[k]) == t
+                        for i, (l, t) in enumerate(zip(logits, y[split]))
+                        if keep is None or state[i] == keep]
+                assert abs(sum(hits) / len(hits) - row[key]) < 1e-4, row
+        # a test set larger than the pool fits the buffers too (ASan)
+        shutil.rmtree(d)
+        d = dataset(n_train=60, n_test=200)
+        code, out, err = sim(d, "--initial", "20", "--iters", "1",
+                             "--cycles", "1", "--dump", out_dir)
+        assert code == 0, err
+        assert os.path.getsize(f"{out_dir}/c1_test_logits") == 4 * 200 * 10
+    finally:
+        shutil.rmtree(d), shutil.rmtree(out_dir)
+
+
 def test_bad_flags_are_refused():
     d = dataset(n_train=30, n_test=10)
     try:
@@ -201,6 +244,8 @@ def test_bad_flags_are_refused():
                            (("--initial-strategy", "x"),
                             "random, typical or typical-pixels"),
                            (("--iters", "-1"), "bad value for --iters"),
+                           (("--dump", "/nonexistent/dir"),
+                            "exists and is writable"),
                            (("--cycles",), "takes a value"),
                            (("--color", "1"), "unknown option")]:
             got, out, err = sim(d, *args)
@@ -214,4 +259,5 @@ def test_bad_flags_are_refused():
 run([test_cycles_print_json_lines_and_learn, test_same_seed_same_lines,
      test_strategies_train_as_arald_trains_them,
      test_validation_imbalance_and_typical_start,
-     test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused])
+     test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused,
+     test_dump_holds_what_the_cycle_measured])
