@@ -11,7 +11,9 @@
  * and parse), "export" (an export page cannot be built; counted per
  * export stream), "train" (a round's training ends in non-finite
  * losses; carried by POST /v1/model/retrain to the worker's round,
- * where the store points apply too).
+ * where the store points apply too). One point delays instead of
+ * failing: "stats_gap" (GET /v1/stats waits 0.3 s between its two
+ * tables, for a test's write to land in).
  * Off, fault_hit is one load of a flag and never fires.
  */
 #pragma once

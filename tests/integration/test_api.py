@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import sqlite3
+import threading
 import time
 
 from harness import (FASHION, Daemon, db_digest, idx_bytes, image_bytes,
@@ -121,6 +122,33 @@ def test_stats_count_labels_in_force_per_class_and_recent_annotator():
                     "last_at": mine[-1]} in st["annotators"], st
         assert [a["annotator"] for a in st["annotators"]] == ["ann", "bob"]
         is_problem(d.get("/v1/stats", token="annotate"), 403, "forbidden")
+
+
+def test_stats_tables_come_from_one_snapshot():
+    """GET /v1/stats reads its two tables in one read transaction: a
+    label committed while they are read counts in both or in neither.
+    The fault point holds the read 0.3 s between the tables."""
+    with Daemon(dim=2, classes=["a", "b"],
+                env={"ARALD_TEST_FAULTS": "1"}) as d:
+        ids = import_vectors(d, 2, dim=2)
+        label = {"label": "a", "annotator": "ann"}
+        assert d.post("/v1/labels", {"sample_id": ids[0], **label}) \
+            .status == 200
+        got = {}
+        reader = threading.Thread(target=lambda: got.update(d.get(
+            "/v1/stats", token="ingest",
+            headers={"X-Arald-Fault": "stats_gap"}).json))
+        reader.start()
+        time.sleep(0.1)
+        assert d.post("/v1/labels", {"sample_id": ids[1], **label}) \
+            .status == 200  # lands while the stats are read
+        reader.join()
+        counts = ([c["labels"] for c in got["classes"]],
+                  [a["labels"] for a in got["annotators"]])
+        assert counts == ([1, 0], [1]), got
+        st = d.get("/v1/stats", token="ingest").json
+        assert st["classes"][0]["labels"] == st["annotators"][0]["labels"] \
+            == 2, st
 
 
 def test_export_streams_many_pages():
@@ -325,6 +353,7 @@ run([test_round_trip_export_holds_exactly_acknowledged_labels,
      test_export_streams_many_pages,
      test_csv_export_keeps_formulas_from_running_in_a_spreadsheet,
      test_stats_count_labels_in_force_per_class_and_recent_annotator,
+     test_stats_tables_come_from_one_snapshot,
      test_undo_appends_and_returns_sample_to_queue,
      test_samples_list_states_and_cursor,
      test_images_png_jpeg_idx_and_png_render,
