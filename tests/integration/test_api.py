@@ -127,7 +127,8 @@ def test_stats_count_labels_in_force_per_class_and_recent_annotator():
 def test_stats_tables_come_from_one_snapshot():
     """GET /v1/stats reads its two tables in one read transaction: a
     label committed while they are read counts in both or in neither.
-    The fault point holds the read 0.3 s between the tables."""
+    The fault point holds the read 0.3 s between the tables, where the
+    second label lands."""
     with Daemon(dim=2, classes=["a", "b"],
                 env={"ARALD_TEST_FAULTS": "1"}) as d:
         ids = import_vectors(d, 2, dim=2)
@@ -143,9 +144,11 @@ def test_stats_tables_come_from_one_snapshot():
         assert d.post("/v1/labels", {"sample_id": ids[1], **label}) \
             .status == 200  # lands while the stats are read
         reader.join()
-        counts = ([c["labels"] for c in got["classes"]],
-                  [a["labels"] for a in got["annotators"]])
-        assert counts == ([1, 0], [1]), got
+        # before the fix: 1 in force per class, 2 given by ann; now both
+        # 1 (or both 2 on a machine slow to reach the gap)
+        classes = sum(c["labels"] for c in got["classes"])
+        given = sum(a["labels"] for a in got["annotators"])
+        assert classes == given in (1, 2), got
         st = d.get("/v1/stats", token="ingest").json
         assert st["classes"][0]["labels"] == st["annotators"][0]["labels"] \
             == 2, st
