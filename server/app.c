@@ -9,7 +9,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "err.h"
 #include "util.h"
@@ -169,8 +168,7 @@ static void *checkpointer(void *arg)
          * holds it) has only the last few frames left to copy. */
         if (store_checkpoint(st, &frames) == 0 && frames > WAL_RESTART_FRAMES)
             store_checkpoint_restart(st);
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        util_sleep_ms(100);
     }
     store_checkpoint(st, &frames);
     store_close(st);

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "embed.h"
 #include "err.h"
 #include "fault.h"
+#include "util.h"
 
 enum stmt_id {
     S_BEGIN,
@@ -1076,18 +1076,14 @@ int store_label_stats(store *st, int64_t since, int64_t *per_class, int classes,
 {
     /* Both tables from one snapshot: a label committed between the two
      * statements would count in one and not in the other. */
-    bool own = st->depth == 0;
-    if (own && read_begin(st))
+    if (st->depth > 0 || read_begin(st)) /* GET only: never in a write */
         return ARAL_EBUSY;
     int rc = stats_classes(st, per_class, classes);
-    if (!rc && fault_hit("stats_gap")) { /* a test's write lands here */
-        struct timespec gap = {0, 300 * 1000 * 1000};
-        nanosleep(&gap, NULL);
-    }
+    if (!rc && fault_hit("stats_gap"))
+        util_sleep_ms(300); /* a test's write lands here */
     if (!rc)
         rc = stats_annotators(st, since, fn, ctx);
-    if (own)
-        read_end(st);
+    read_end(st);
     return rc;
 }
 

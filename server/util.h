@@ -5,6 +5,8 @@
 
 /* Wall-clock unix milliseconds (lease deadlines, created_at). */
 int64_t util_now_ms(void);
+/* Sleeps ms milliseconds (0: not at all); a signal may end it early. */
+void util_sleep_ms(int ms);
 /* Monotonic microseconds (durations). */
 int64_t util_mono_us(void);
 /* RFC 3339 UTC with milliseconds, e.g. 2026-11-26T23:59:01.123Z. */

@@ -920,11 +920,7 @@ static void tell(worker *w)
 static void *main_loop(void *arg)
 {
     worker *w = arg;
-    int delay = fault_worker_delay_ms(); /* tests only */
-    if (delay) {
-        struct timespec d = {delay / 1000, (delay % 1000) * 1000000L};
-        nanosleep(&d, NULL);
-    }
+    util_sleep_ms(fault_worker_delay_ms()); /* tests only; 0 otherwise */
     blas_set_threads(w->a->cfg.train_threads);
     w->labels_sent = labeled_now(w);
     pthread_mutex_lock(&w->mu);

@@ -161,9 +161,9 @@ const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
                                 (b) => b.toString(16).padStart(2, "0")).join("");
 
 // call() again while it fails for a transient reason: after 0.5 s, then
-// twice as long each time up to maxDelay, `tries` calls in all.
-async function retrying(call, { onRetry = () => {}, maxDelay = 10000, tries = Infinity } = {}) {
-  for (let n = 1, delay = 500; ; n++, delay = Math.min(2 * delay, maxDelay)) {
+// twice as long each time up to 10 s, `tries` calls in all.
+async function retrying(call, { onRetry = () => {}, tries = Infinity } = {}) {
+  for (let n = 1, delay = 500; ; n++, delay = Math.min(2 * delay, 10000)) {
     try {
       return await call();
     } catch (e) {
