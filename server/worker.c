@@ -78,14 +78,9 @@ typedef struct round_data {
 
 /* Phases are timed on the monotonic clock in microseconds: a publish
  * takes well under a millisecond. */
-static int64_t clock_us(void)
-{
-    return util_mono_us();
-}
-
 static double secs_since(int64_t t0_us)
 {
-    return (double)(clock_us() - t0_us) / 1e6;
+    return (double)(util_mono_us() - t0_us) / 1e6;
 }
 
 static void set_state(worker *w, const char *state)
@@ -588,7 +583,7 @@ static int ensure_model(worker *w, const round_data *d)
 static void publish(worker *w, ranking *r, round_row *row, int64_t version,
                     int64_t labeled)
 {
-    int64_t t = clock_us();
+    int64_t t = util_mono_us();
     app_publish_read(w->a, r); /* with the samples imported meanwhile */
     row->seconds[4] = secs_since(t);
     if (store_begin(w->st) == 0) {
@@ -614,7 +609,7 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
                            strategy st, scored *o)
 {
     aral_set set = {d->x, d->lab, d->labels, d->n_lab, d->unl, d->n_unl};
-    int64_t t = clock_us();
+    int64_t t = util_mono_us();
     w->train_us = t;
     set_state(w, "training");
     int rc = ensure_model(w, d);
@@ -636,7 +631,7 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
         rc = ARAL_EINVAL;
     if (rc)
         return rc;
-    t = clock_us();
+    t = util_mono_us();
     set_state(w, "scoring");
     rc = infer_pool(w, d, st, o);
     if (!rc)
@@ -658,13 +653,13 @@ static void run_round(worker *w, round_row *row, round_data *d)
     ranking *r = NULL;
     if (!rc) {
         why = "ordering the pool";
-        t = clock_us(); /* ordering the pool counts as scoring */
+        t = util_mono_us(); /* ordering the pool counts as scoring */
         rc = rank_pool(w, d, &o, st, &r); /* its version: once stored */
         row->seconds[2] += secs_since(t);
     }
     if (!rc) {
         why = "storing the model";
-        t = clock_us();
+        t = util_mono_us();
         rc = store_round(w, r, row, &version);
         row->seconds[3] = secs_since(t);
     }
@@ -843,7 +838,7 @@ static bool due(worker *w)
  * has enough labels of enough classes and something left to rank. */
 static bool trainable(worker *w, round_row *row, round_data *d)
 {
-    int64_t t = clock_us();
+    int64_t t = util_mono_us();
     int rc = read_data(w, d);
     row->seconds[0] = secs_since(t);
     bool ok = !rc && d->n_lab >= w->a->cfg.min_labels && d->classes_seen >= 2 &&
