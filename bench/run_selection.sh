@@ -87,6 +87,12 @@ args_of() {
     # validation split, paired with arald's configuration, 0.1 was -0.6
     # and -0.4 points at 200 and 300 labels and +0.2 +- 0.2 at 500 (10
     # seeds), 0.3 worse (5 seeds); removed
+    # typical-mass-tr-tw-n12-freshd (D drawn afresh, make_d's
+    # initialisation, at the start of every round after the first; G, E
+    # and S warm-started as before) in bench/results ran at 6cef4da with
+    # that change in aral_train, never committed: on the validation split,
+    # paired with arald's configuration, -1.0 at 300 labels and -1.75 +-
+    # 0.20 at 500 (5 seeds): the weights D carries over are worth keeping
     # E's labeled and unlabeled batches in one set of batch-norm
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above
