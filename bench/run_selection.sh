@@ -93,6 +93,12 @@ args_of() {
     # that change in aral_train, never committed: on the validation split,
     # paired with arald's configuration, -1.0 at 300 labels and -1.75 +-
     # 0.20 at 500 (5 seeds): the weights D carries over are worth keeping
+    # typical-mass-tr-tw-n12-hg (the scale g of D's five hidden
+    # weight-normed layers trained, LAYER_TRAIN_SCALE, as the output
+    # layer's is; the bad-GAN code keeps it at 1) ran at 01219f7 with
+    # that change in make_d, never committed: on the validation split,
+    # paired, -0.7 +- 0.5 at 100 labels and +0.25 +- 0.20 at 500 (test
+    # +0.03 +- 0.12), 10 seeds: nothing
     # E's labeled and unlabeled batches in one set of batch-norm
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above
