@@ -81,6 +81,13 @@ args_of() {
     # D's training noise at 0.1 on the input and 0.2 elsewhere instead of
     # the reference's 0.3 and 0.5 (--noise), on top of a config above
     *-n12) echo "$(args_of "${1%-n12}") --noise 0.1,0.2" ;;
+    # the single-round noise screen's runners-up (run_noise.sh) over five
+    # warm-started rounds, in case longer training wanted more noise: on
+    # the validation split, paired with arald's configuration, 0.1,0.3
+    # -0.6 at 200-300 labels and -0.2 +- 0.3 at 500, 0.2,0.3 -1.1 at 300
+    # and -0.6 +- 0.2 at 500 (5 seeds); 0.1,0.2 stays
+    *-n13) echo "$(args_of "${1%-n13}") --noise 0.1,0.3" ;;
+    *-n23) echo "$(args_of "${1%-n23}") --noise 0.2,0.3" ;;
     # typical-mass-tr-tw-n12-e01 and -e03 (the bad-GAN code's conditional
     # entropy term on D's unlabeled predictions, weight 0.1 and 0.3,
     # aral-sim --entropy) in bench/results ran at commit 683616c; on the
