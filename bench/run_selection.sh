@@ -106,6 +106,15 @@ args_of() {
     # that change in make_d, never committed: on the validation split,
     # paired, -0.7 +- 0.5 at 100 labels and +0.25 +- 0.20 at 500 (test
     # +0.03 +- 0.12), 10 seeds: nothing
+    # typical-mass-tr-tw-n12-dlr2 and -dlr45 (D's Adam rate 2e-3 and
+    # 4.5e-3 instead of the bad-GAN code's 3e-3, in aral_new), -unl1
+    # (D's unlabeled and generated terms weighted 1 instead of 0.5, in
+    # step_d) and -fm8 (feature matching on D's third hidden ReLU, 250
+    # wide, instead of its last, in step_ge) ran at 79bae27 with that
+    # change, never committed: on the validation split, paired with
+    # arald's configuration, none gained at every cycle: at 500 labels
+    # 2e-3 +0.3 +- 0.2 (10 seeds) after -0.3 at 200 and -0.2 at 300, the
+    # others within +-0.2 (5 seeds); 3e-3, 0.5 and the last layer stay
     # E's labeled and unlabeled batches in one set of batch-norm
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above
