@@ -115,6 +115,12 @@ args_of() {
     # arald's configuration, none gained at every cycle: at 500 labels
     # 2e-3 +0.3 +- 0.2 (10 seeds) after -0.3 at 200 and -0.2 at 300, the
     # others within +-0.2 (5 seeds); 3e-3, 0.5 and the last layer stay
+    # typical-mass-tr-tw-n12-mr (typical-mass's clusters taken by their
+    # uncertainty mass over 1 + the labels and picks they hold, instead of
+    # the fewest labels first and the mass only between equals: select.c's
+    # better()) ran at 79bae27 with that change, never committed: on the
+    # validation split, paired, -0.7 +- 0.3 at 200 labels, +0.15 +- 0.3 at
+    # 500 (5 seeds); coverage first stays
     # E's labeled and unlabeled batches in one set of batch-norm
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above

@@ -172,6 +172,8 @@ ABLATION = [
      "D's GAN terms weighted 1, not 0.5"),
     ("typical-mass-tr-tw-n12-fm8", "typical-mass-tr-tw-n12",
      "feature matching on D's 3rd hidden layer"),
+    ("typical-mass-tr-tw-n12-mr", "typical-mass-tr-tw-n12",
+     "clusters by uncertainty per label held"),
     ("typical-mass-tr-tw-n12", "typical-mass-tr-tw-n12-ns",
      "S trained though the default never reads it"),
     ("imb-typical-mass-tr-tw-n12", "imb-typical-mass-tr-tw-n12-ns",
