@@ -121,6 +121,13 @@ args_of() {
     # better()) ran at 79bae27 with that change, never committed: on the
     # validation split, paired, -0.7 +- 0.3 at 200 labels, +0.15 +- 0.3 at
     # 500 (5 seeds); coverage first stays
+    # typical-mass-tr-tw-n12-pi1 (a Pi-model consistency term in step_d:
+    # the unlabeled batch through D a second time, with fresh noise, its
+    # softmax pulled to the first pass's, held fixed, by a squared error
+    # summed over classes and averaged over rows, weight 1; weight 10
+    # lost 0.8 points at 500 in seed 0) ran at fed1e14 with that change,
+    # never committed: on the validation split, paired, -0.4, -0.2, -0.4
+    # and +0.0 at 100-400 labels, +0.3 +- 0.2 at 500 (5 seeds): nothing
     # E's labeled and unlabeled batches in one set of batch-norm
     # statistics (--joint-bn 1, as arald's typical-aral), on top of a
     # config above

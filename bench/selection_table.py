@@ -174,6 +174,8 @@ ABLATION = [
      "feature matching on D's 3rd hidden layer"),
     ("typical-mass-tr-tw-n12-mr", "typical-mass-tr-tw-n12",
      "clusters by uncertainty per label held"),
+    ("typical-mass-tr-tw-n12-pi1", "typical-mass-tr-tw-n12",
+     "Pi-model consistency on D's unlabeled batch"),
     ("typical-mass-tr-tw-n12", "typical-mass-tr-tw-n12-ns",
      "S trained though the default never reads it"),
     ("imb-typical-mass-tr-tw-n12", "imb-typical-mass-tr-tw-n12-ns",
