@@ -88,6 +88,16 @@ static int order_by_key(strategy s, const score_in *in, uint64_t seed,
     return rc;
 }
 
+/* Does s take the most uncertain of a cluster's typical half first? */
+static bool uncertain_first(strategy s, const score_in *in)
+{
+    if (s == STRATEGY_TYPICAL_ENTROPY)
+        return true;
+    return s == STRATEGY_TYPICAL_MASS && in->uncertain_from > 0 &&
+           in->classes > 0 &&
+           (long long)in->n_lab >= (long long)in->uncertain_from * in->classes;
+}
+
 int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
                 float *key)
 {
@@ -100,7 +110,7 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
     /* select_typical orders a cluster's typical half by a key, lowest
      * first: S(mu), or minus the entropy */
     float *neg = NULL;
-    if (s == STRATEGY_TYPICAL_ENTROPY) {
+    if (uncertain_first(s, in)) {
         neg = malloc(sizeof(float) * (size_t)(in->n ? in->n : 1));
         if (!neg)
             return ARAL_ENOMEM;
@@ -138,7 +148,9 @@ int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
                    .feat_dim = fd,
                    .n_lab = feat ? p->n_lab : 0,
                    .budget = p->budget,
-                   .k_factor = p->k_factor};
+                   .k_factor = p->k_factor,
+                   .classes = aral_classes(m),
+                   .uncertain_from = p->uncertain_from};
     float *sampler = strategy_needs_sampler(s) ? floats((size_t)p->n) : NULL;
     float *ent = strategy_needs_entropy(s) ? floats((size_t)p->n) : NULL;
     /* one buffer, candidates then labeled: select normalises it in place */

@@ -381,6 +381,8 @@ static int order_pool(worker *w, round_data *d, scored *o, strategy st,
                    .feat_dim = o->fd,
                    .n_lab = nl,
                    .budget = w->a->cfg.retrain_every,
+                   .classes = aral_classes(w->model),
+                   .uncertain_from = SCORE_UNCERTAIN_FROM,
                    .stop = stop_requested,
                    .stop_ctx = w};
     if (!rc)

@@ -11,7 +11,8 @@
  *                 [--initial-strategy random|typical|typical-pixels]
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--noise IN,HIDDEN]
- *                 [--eval-every K] [--k-factor F] [--dump DIR]
+ *                 [--eval-every K] [--k-factor F] [--uncertain-from N]
+ *                 [--dump DIR]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
  * --balanced, --decay, --ema and --noise set aral_training (aral.h); all off by
@@ -35,6 +36,9 @@
  * (the start before pca.h, kept for the ablation).
  * --k-factor F clusters the typical strategies' rankings (not the
  * typical start) into F times TypiClust's k (select.h); 1 by default.
+ * --uncertain-from N: typical-mass takes the most uncertain of a cluster's
+ * typical half first from N labels a class on (score.h); by default the
+ * daemon's SCORE_UNCERTAIN_FROM, 0 never (typical-mass before it).
  * --dump DIR writes, after each cycle's training, D's feature layer and
  * logits for every training and test row and each training row's state
  * (raw float32: DIR/c<cycle>_train_feat, _train_logits, _test_feat,
@@ -65,6 +69,7 @@ typedef struct opts {
     const char *dump;  /* --dump */
     aral_training train;
     int k_factor;
+    int uncertain_from; /* --uncertain-from */
 } opts;
 
 static double now(void)
@@ -84,7 +89,7 @@ static _Noreturn void usage(const char *why)
             "[--initial-strategy random|typical] [--balanced 0|1] "
             "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
             "[--eval-every K] "
-            "[--k-factor F] [--dump DIR]\n",
+            "[--k-factor F] [--uncertain-from N] [--dump DIR]\n",
             why, strategy_names());
     exit(2);
 }
@@ -141,7 +146,8 @@ static opts parse(int argc, char **argv)
               .strat = STRATEGY_DEFAULT,
               .start = "random",
               .joint = -1,
-              .k_factor = 1};
+              .k_factor = 1,
+              .uncertain_from = SCORE_UNCERTAIN_FROM};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -182,6 +188,8 @@ static opts parse(int argc, char **argv)
             o.dump = v;
         else if (!strcmp(k, "--k-factor"))
             o.k_factor = int_arg(v, 1, 8, k);
+        else if (!strcmp(k, "--uncertain-from"))
+            o.uncertain_from = int_arg(v, 0, 1 << 24, k);
         else if (!strcmp(k, "--strategy")) {
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
@@ -443,6 +451,8 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
            strategy_name(o->strat), o->start, o->imbalance, o->train.balanced,
            o->train.decay, o->train.ema_span, noise, c, p->n_lab, t.all,
            t.balanced);
+    if (o->strat == STRATEGY_TYPICAL_MASS)
+        printf("\"uncertain_from\": %d, ", o->uncertain_from);
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ", v.all,
                v.balanced);
@@ -513,8 +523,8 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order, int *pred)
     if (p->n_valid)
         v = measure(m, &p->px, p->valid, p->n_valid, p->y.data, pred);
     t0 = now();
-    score_pool sp = {&p->px,   p->unl,    p->n_unl,   p->lab,
-                     p->n_lab, o->budget, o->k_factor};
+    score_pool sp = {&p->px,   p->unl,    p->n_unl,    p->lab,
+                     p->n_lab, o->budget, o->k_factor, o->uncertain_from};
     if (score_rank(m, o->strat, &sp, (uint64_t)o->seed * 1000 + (uint64_t)c,
                    order, NULL))
         fail("ranking failed (out of memory?)");
@@ -582,10 +592,10 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "# aral-sim %s, %d threads, strategy %s, seed %ld, "
             "joint-bn %d, balanced %d, decay %d, ema span %g, "
-            "noise %s, k-factor %d, pool %d, valid %d\n",
+            "noise %s, k-factor %d, uncertain-from %d, pool %d, valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed, o.joint,
             o.train.balanced, o.train.decay, o.train.ema_span, noise,
-            o.k_factor, p.n_unl, p.n_valid);
+            o.k_factor, o.uncertain_from, p.n_unl, p.n_valid);
     reveal_initial(&p, &o, order);
     print_initial(&p);
     for (int c = 1; c <= o.cycles; c++)

@@ -68,7 +68,8 @@ def check_cycles(d, strategy, iters, cycles, *more):
     assert [r["labeled"] for r in rows] == [20 + 15 * c
                                             for c in range(cycles)], out
     keys = KEYS | ({"valid_acc", "valid_balanced_acc"}
-                   if "--valid" in more else set())
+                   if "--valid" in more else set()) | (
+        {"uncertain_from"} if strategy in (None, "typical-mass") else set())
     assert all(set(r) == keys for r in rows), out
     assert all(sum(r["picked"]) == 15 for r in rows), out
     assert all(r["strategy"] == (strategy or "typical-mass") for r in rows), out
@@ -244,6 +245,8 @@ def test_bad_flags_are_refused():
                            (("--initial-strategy", "x"),
                             "random, typical or typical-pixels"),
                            (("--iters", "-1"), "bad value for --iters"),
+                           (("--uncertain-from", "-1"),
+                            "bad value for --uncertain-from"),
                            (("--dump", "/nonexistent/dir"),
                             "exists and is writable"),
                            (("--cycles",), "takes a value"),
@@ -256,8 +259,40 @@ def test_bad_flags_are_refused():
         shutil.rmtree(d)
 
 
+def test_uncertain_from_changes_the_late_picks():
+    """typical-mass goes most uncertain first from --uncertain-from labels
+    a class on (30 by default, the daemon's): from 1, the 20 initial labels
+    (2 a class) are enough, so cycle 1's picks differ from --uncertain-from
+    0's while cycle 1 itself (the same initial set and training) does not;
+    the lines and the log say which ran."""
+    d = dataset()
+    dumps = {n: tempfile.mkdtemp(prefix="aral-dump-") for n in (0, 1)}
+    try:
+        code, out, err = sim(d, "--initial", "20", "--iters", "1",
+                             "--cycles", "1")
+        assert code == 0 and "uncertain-from 30," in err, err
+        assert lines(out)[0]["uncertain_from"] == 30
+        rows = {n: check_cycles(d, None, 4, 2, "--uncertain-from", str(n),
+                                "--dump", dumps[n]) for n in (0, 1)}
+        assert [r["uncertain_from"] for r in rows[1]] == [1, 1]
+        assert rows[0][0]["test_acc"] == rows[1][0]["test_acc"]
+
+        def state(n, cycle):
+            return open(f"{dumps[n]}/c{cycle}_train_state", "rb").read()
+        assert state(0, 1) == state(1, 1)
+        assert state(0, 2) != state(1, 2)
+        code, out, err = sim(d, "--strategy", "random", "--iters", "1",
+                             "--cycles", "1", "--initial", "20")
+        assert code == 0 and "uncertain_from" not in lines(out)[0], out
+    finally:
+        shutil.rmtree(d)
+        for path in dumps.values():
+            shutil.rmtree(path)
+
+
 run([test_cycles_print_json_lines_and_learn, test_same_seed_same_lines,
      test_strategies_train_as_arald_trains_them,
      test_validation_imbalance_and_typical_start,
      test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused,
-     test_dump_holds_what_the_cycle_measured])
+     test_dump_holds_what_the_cycle_measured,
+     test_uncertain_from_changes_the_late_picks])

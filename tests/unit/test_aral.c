@@ -176,7 +176,7 @@ static int rank_share(uint64_t seed, double *share, double *control)
     if (!m)
         return 1;
     aral_data x = {N, DIM, NULL, S.x};
-    score_pool sp = {&x, unl, n_unl, NULL, 0, 0, 0};
+    score_pool sp = {&x, unl, n_unl, NULL, 0, 0, 0, 0};
     int rc = score_rank(m, STRATEGY_RANDOM, &sp, seed, order, NULL);
     *control = pair_share(order);
     rc |= score_rank(m, STRATEGY_ARAL, &sp, 0, order, NULL);
@@ -412,8 +412,8 @@ static int t_strategies_rank_everything(void)
     for (int i = 0; i < N; i++)
         idx[i] = i;
     /* the first 20 rows stand for a labeled set, the rest are candidates */
-    score_pool with_lab = {&x, idx + 20, N - 20, idx, 20, 30, 0};
-    score_pool sp = {&x, idx, N, NULL, 0, 30, 0};
+    score_pool with_lab = {&x, idx + 20, N - 20, idx, 20, 30, 0, 0};
+    score_pool sp = {&x, idx, N, NULL, 0, 30, 0, 0};
     for (int s = 0; s < STRATEGY_COUNT; s++) {
         memset(seen, 0, sizeof(seen));
         CHECK(score_rank(m, (strategy)s, &with_lab, 1, order, NULL) == 0);

@@ -278,6 +278,84 @@ static int t_mass_orders_the_clusters(void)
     return 0;
 }
 
+/* Candidates (cand, cand_row) and a labeled set of one row in each blob
+ * but the last (lab): k = labeled + 1 clusters then cut C blobs. Returns
+ * the candidates' count. */
+static int split_one_a_blob(float *cand, int *cand_row, float *lab)
+{
+    int nc = 0, nl = 0, per[C] = {0};
+    for (int i = 0; i < B.n; i++) {
+        if (i % 5 == 3 && B.y[i] < C - 1 && !per[B.y[i]]) {
+            per[B.y[i]]++;
+            memcpy(lab + nl++ * DIM, B.x + i * DIM, sizeof(float) * DIM);
+            continue;
+        }
+        memcpy(cand + nc * DIM, B.x + i * DIM, sizeof(float) * DIM);
+        cand_row[nc++] = i;
+    }
+    return nl == C - 1 ? nc : -1;
+}
+
+/* typical-mass below uncertain_from labels a class orders as it always
+ * did; from there on each cluster's typical half goes most uncertain
+ * first: a blob's first pick is the highest entropy of its typical half
+ * (near its centre still), and the order is select's with minus the
+ * entropy as the key.
+ * Nine labels of three classes: 3 a class. */
+static int t_mass_goes_uncertain_late(void)
+{
+    make_blobs(7);
+    static float cand[MAXN * DIM], lab[C * DIM], ent[MAXN], neg[MAXN];
+    static int cand_row[MAXN], plain[MAXN], early[MAXN], late[MAXN];
+    int nc = split_one_a_blob(cand, cand_row, lab);
+    CHECK(nc > 0);
+    rng r;
+    rng_seed(&r, 3);
+    for (int i = 0; i < nc; i++)
+        ent[i] = rng_uniform(&r), neg[i] = -ent[i];
+    score_in si = {.n = nc,
+                   .feat = cand,
+                   .feat_dim = DIM,
+                   .lab_feat = lab,
+                   .n_lab = C - 1,
+                   .entropy = ent,
+                   .budget = 1,
+                   .classes = 3};
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 4, plain, NULL) == 0);
+    si.uncertain_from = 4; /* 9 labels of 3 classes: not yet */
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 4, early, NULL) == 0);
+    CHECK(memcmp(plain, early, sizeof(int) * (size_t)nc) == 0);
+    si.uncertain_from = 3;
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 4, late, NULL) == 0);
+    CHECK(memcmp(plain, late, sizeof(int) * C) != 0);
+    int seen[C] = {0}, firsts = 0;
+    for (int j = 0; j < C; j++) { /* a blob's first pick */
+        int i = late[j], c = B.y[cand_row[i]], higher = 0;
+        CHECK(dist_to_centre(cand_row[i]) < 0.9);
+        if (seen[c]++)
+            continue;
+        firsts++;
+        for (int k = 0; k < nc; k++)
+            higher += B.y[cand_row[k]] == c && ent[k] > ent[i];
+        CHECK(higher < 10); /* the other half only, and rarely */
+    }
+    CHECK(firsts >= C / 2);
+    select_in in = {.feat = cand,
+                    .n = nc,
+                    .dim = DIM,
+                    .lab_feat = lab,
+                    .n_lab = C - 1,
+                    .budget = 1,
+                    .sampler = neg,
+                    .mass = ent};
+    CHECK(select_typical(&in, 4, early, NULL) == 0);
+    CHECK(memcmp(late, early, sizeof(int) * (size_t)nc) == 0);
+    si.classes = 0; /* no class count: never */
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &si, 4, early, NULL) == 0);
+    CHECK(memcmp(plain, early, sizeof(int) * (size_t)nc) == 0);
+    return 0;
+}
+
 /* Polls left before stop says true (-1: never). */
 static bool stop_after(void *ctx)
 {
@@ -478,6 +556,8 @@ static const test_case cases[] = {
     {"pca: constant features give zeros, not NaN",
      t_pca_constant_features_give_zeros},
     {"pca: bad input, and a stop in either pass", t_pca_bad_input_and_stop},
+    {"typical-mass: most uncertain first from uncertain_from labels a class",
+     t_mass_goes_uncertain_late},
 };
 
 int main(int argc, char **argv)
