@@ -186,7 +186,8 @@ args_of() {
 # iterations, before the average was set by its span
 TRAIN="--balanced 1 --decay 1 --ema 0.3333"
 # every config but the -u ones ran before typical-mass's late phase
-# (score.h, SCORE_UNCERTAIN_FROM), which this turns off
+# (score.h, SCORE_UNCERTAIN_FROM), which this turns off; it goes first on
+# the command line, so a -u config's own --uncertain-from, later, wins
 UNCERTAIN0="--uncertain-from 0"
 
 jobs=()
