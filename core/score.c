@@ -88,10 +88,9 @@ static int order_by_key(strategy s, const score_in *in, uint64_t seed,
     return rc;
 }
 
-/* Does s take the most uncertain of a cluster's typical half first? */
-static bool uncertain_first(strategy s, const score_in *in)
+bool score_uncertain_first(strategy s, const score_in *in)
 {
-    if (s == STRATEGY_TYPICAL_ENTROPY)
+    if (s == STRATEGY_ENTROPY || s == STRATEGY_TYPICAL_ENTROPY)
         return true;
     return s == STRATEGY_TYPICAL_MASS && in->uncertain_from > 0 &&
            in->classes > 0 &&
@@ -110,7 +109,7 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
     /* select_typical orders a cluster's typical half by a key, lowest
      * first: S(mu), or minus the entropy */
     float *neg = NULL;
-    if (uncertain_first(s, in)) {
+    if (score_uncertain_first(s, in)) {
         neg = malloc(sizeof(float) * (size_t)(in->n ? in->n : 1));
         if (!neg)
             return ARAL_ENOMEM;

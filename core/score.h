@@ -82,6 +82,11 @@ typedef struct score_in {
  * and the clustering. */
 int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
                 float *key);
+/* Whether score_order(s, in) puts D's most uncertain candidates first:
+ * entropy always, typical-entropy within each cluster's typical half,
+ * typical-mass likewise from in->uncertain_from labels a class on. What a
+ * round reports, so that its rule can be seen from outside. */
+bool score_uncertain_first(strategy s, const score_in *in);
 
 /* Where the candidates and the labeled set are rows of x. */
 typedef struct score_pool {

@@ -67,6 +67,10 @@ static json *render_round(const round_row *r)
     json_set_str(o, "status", r->status);
     json_set_str(o, "reason", r->reason[0] ? r->reason : NULL);
     json_set_str(o, "strategy", r->strategy);
+    if (r->uncertain_first < 0)
+        json_set_null(o, "uncertain_first");
+    else
+        json_set_bool(o, "uncertain_first", r->uncertain_first);
     json_set_int(o, "labels_used", r->labels_used);
     json_set_int(o, "seed", r->seed);
     json_set_int(o, "iterations", r->iterations);

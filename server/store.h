@@ -271,6 +271,7 @@ typedef struct round_row {
     char losses[512];     /* JSON object */
     double eval_accuracy; /* < 0: no eval split */
     char per_class[8192]; /* JSON object, "" if none */
+    int uncertain_first;  /* score_uncertain_first: 1 or 0; -1 not known */
 } round_row;
 int store_round_put(store *st, round_row *r);
 /* The store and publish phases, known only after the round's row. */

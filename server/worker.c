@@ -350,12 +350,14 @@ static int cand_then_lab(float *m, int width, const int *cand, int nc,
 /* Pool positions in the strategy's order. The typical strategies see the
  * unlabeled as candidates and the labeled as what covers the clusters;
  * labeled positions (queued again only by an undo) follow them. o->feat
- * is reordered and normalised in place. */
+ * is reordered and normalised in place. *uncertain: whether the order put
+ * the most uncertain first (score_uncertain_first), for the round's row. */
 static int order_pool(worker *w, round_data *d, scored *o, strategy st,
-                      int *order, float *key)
+                      int *order, float *key, bool *uncertain)
 {
     if (!strategy_needs_features(st)) {
         score_in in = {.n = d->n_pool, .sampler = o->s, .entropy = o->ent};
+        *uncertain = score_uncertain_first(st, &in);
         return score_order(st, &in, w->a->cfg.seed, order, key);
     }
     int n = d->n_pool, nc = 0, nl = 0;
@@ -385,6 +387,7 @@ static int order_pool(worker *w, round_data *d, scored *o, strategy st,
                    .uncertain_from = SCORE_UNCERTAIN_FROM,
                    .stop = stop_requested,
                    .stop_ctx = w};
+    *uncertain = score_uncertain_first(st, &in);
     if (!rc)
         rc = score_order(st, &in, w->a->cfg.seed, order, NULL);
     for (int j = 0; !rc && j < nc; j++) /* candidate -> pool position */
@@ -398,10 +401,12 @@ static int order_pool(worker *w, round_data *d, scored *o, strategy st,
 }
 
 /* The pool in the strategy's order (score_order, core/score.h) into
- * *out; each position keeps its sort key as the score. */
+ * *out; each position keeps its sort key as the score. The row learns
+ * whether the order put the most uncertain first. */
 static int rank_pool(worker *w, round_data *d, scored *o, strategy st,
-                     ranking **out)
+                     round_row *row, ranking **out)
 {
+    bool uncertain = false;
     size_t n = (size_t)d->n_pool, m = n ? n : 1;
     int *order = malloc(sizeof(int) * m);
     float *key = malloc(sizeof(float) * m);
@@ -411,7 +416,9 @@ static int rank_pool(worker *w, round_data *d, scored *o, strategy st,
     int *ps = malloc(sizeof(int) * m);
     int rc = order && key && ids && sc && ps && cf && sm ? 0 : ARAL_ENOMEM;
     if (!rc)
-        rc = order_pool(w, d, o, st, order, key);
+        rc = order_pool(w, d, o, st, order, key, &uncertain);
+    if (!rc)
+        row->uncertain_first = uncertain;
     for (size_t j = 0; !rc && j < n; j++) {
         int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
@@ -656,7 +663,7 @@ static void run_round(worker *w, round_row *row, round_data *d)
     if (!rc) {
         why = "ordering the pool";
         t = util_mono_us(); /* ordering the pool counts as scoring */
-        rc = rank_pool(w, d, &o, st, &r); /* its version: once stored */
+        rc = rank_pool(w, d, &o, st, row, &r); /* its version: once stored */
         row->seconds[2] += secs_since(t);
     }
     if (!rc) {
@@ -861,6 +868,7 @@ static void one_round(worker *w)
     round_row *row = calloc(1, sizeof(*row));
     if (!row)
         return;
+    row->uncertain_first = -1; /* until the pool is ordered */
     pthread_mutex_lock(&w->mu);
     w->requested = false;
     int64_t labeled = labeled_now(w);

@@ -86,10 +86,13 @@ function drawCurve(rounds) {
 
 function drawRounds(rounds) {
   const f = (v, d = 2) => (v == null ? "—" : Number(v).toFixed(d));
-  table("rounds", ["round", "status", "strategy", "labels", "iterations", "read s", "train s",
-                   "score s", "store s", "loss D", "loss class", "eval acc"],
+  // uncertain first: whether the round's order put the model's least sure
+  // samples first (typical-mass does from 30 labels a class on)
+  const yesNo = (v) => (v == null ? "—" : v ? "yes" : "no");
+  table("rounds", ["round", "status", "strategy", "uncertain first", "labels", "iterations",
+                   "read s", "train s", "score s", "store s", "loss D", "loss class", "eval acc"],
         rounds.slice().reverse().map((r) => [r.round, r.status + (r.reason ? `: ${r.reason}` : ""),
-          r.strategy, r.labels_used, r.iterations, f(r.seconds.read), f(r.seconds.train),
+          r.strategy, yesNo(r.uncertain_first), r.labels_used, r.iterations, f(r.seconds.read), f(r.seconds.train),
           f(r.seconds.score), f(r.seconds.store), f(r.losses?.d, 3), f(r.losses?.d_class, 3),
           r.eval_accuracy == null ? "—" : `${(100 * r.eval_accuracy).toFixed(1)}%`]));
 }

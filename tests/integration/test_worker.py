@@ -253,7 +253,41 @@ def test_other_strategies_serve_in_their_order():
                        for i in leases), leases
             keys = [i["score"] for i in leases]
             assert keys == sorted(keys) and all(map(ok, keys)), (name, keys)
-            assert d.get("/v1/rounds/1").json["strategy"] == name
+            r = d.get("/v1/rounds/1").json
+            assert r["strategy"] == name, r
+            assert r["uncertain_first"] is (name == "entropy"), r
+
+
+def test_rounds_say_when_typical_mass_goes_most_uncertain_first():
+    """The default strategy takes each cluster's most typical member
+    until the labels reach 30 a class (score.h, SCORE_UNCERTAIN_FROM),
+    the most uncertain of its typical half from then on; each round
+    says which it did. Four classes, a round after every label: the
+    round on 119 labels takes the typical, the one on 120 the uncertain."""
+    args = ["--start-strategy", "random", "--min-labels", "20",
+            "--retrain-every", "1", "--round-iters", "40"]
+    with Daemon(dim=8, classes=NAMES, serve_args=args) as d:
+        assert d.post("/v1/samples", {"items": pool_items()}).status == 200
+        for n, total in ((100, 100), (19, 119), (1, 120)):
+            label_leased(d, n)
+            wait_settled(d, total)
+        items = d.get("/v1/rounds").json["items"]
+        seen = [(r["labels_used"], r["uncertain_first"]) for r in items]
+        assert seen[-2:] == [(119, False), (120, True)], seen
+        assert all(u is (n >= 120) for n, u in seen), seen
+        assert all(r["strategy"] == DEFAULT for r in items), items
+
+
+def wait_settled(d, labeled, timeout=60):
+    """Waits until a model has every one of `labeled` labels."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = d.get("/v1/model").json
+        if (m["labeled"] == labeled and m["labels_since_model"] == 0 and
+                m["state"] == "idle"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no model on {labeled} labels: {m}")
 
 
 def round_s_loss(strategy, seed):
@@ -381,5 +415,6 @@ if __name__ == "__main__":
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
          test_samples_imported_during_a_round_are_served_after_it,
          test_other_strategies_serve_in_their_order,
+         test_rounds_say_when_typical_mass_goes_most_uncertain_first,
          test_one_class_is_not_enough_and_the_order_stays_random,
          test_events_reach_two_clients_and_do_not_hold_up_shutdown])
