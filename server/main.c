@@ -94,7 +94,8 @@ static const char USAGE[] =
     "config keys: db bind port open threads lease_ttl max_body max_batch\n"
     "             timeout max_connections durability access_log seed\n"
     "             strategy start_strategy retrain_every min_labels\n"
-    "             round_iters train_threads\n";
+    "             round_iters train_threads\n"
+    "Flags override the config file; an option given twice takes the last.\n";
 
 /* ---- argument access. */
 
@@ -103,18 +104,21 @@ typedef struct args {
     char **argv;
 } args;
 
-/* Value of --name, or NULL. A flag without a value exits with a reason. */
+/* Value of --name, or NULL. Given twice, the last wins, so that a wrapper
+ * can append an option over its defaults (the first used to win, silently).
+ * A flag without a value exits with a reason. */
 static const char *arg(const args *a, const char *name)
 {
+    const char *v = NULL;
     for (int i = 0; i < a->argc; i++)
         if (!strcmp(a->argv[i], name)) {
             if (i + 1 >= a->argc || !strncmp(a->argv[i + 1], "--", 2)) {
                 fprintf(stderr, "arald: %s needs a value\n", name);
                 exit(2);
             }
-            return a->argv[i + 1];
+            v = a->argv[++i];
         }
-    return NULL;
+    return v;
 }
 
 static bool flag(const args *a, const char *name)

@@ -163,10 +163,12 @@ def test_config_file_and_flags():
     d, db = new_db()
     cfg = write(os.path.join(d, "arald.conf"),
                 b"# comment\nlease_ttl = 7\nmax_batch=3\n")
-    srv = Daemon(db=db, serve_args=["--config", cfg, "--max-batch", "2"])
+    # an option given twice takes the last (a wrapper's appended one)
+    srv = Daemon(db=db, serve_args=["--config", cfg, "--max-batch", "5",
+                                    "--lease-ttl", "9", "--max-batch", "2"])
     try:
         p = srv.get("/v1/project").json
-        assert p["lease_ttl_seconds"] == 7
+        assert p["lease_ttl_seconds"] == 9
         r = srv.post("/v1/labels", {"items": [{"sample_id": 1, "label": "a"}]
                                     * 3})
         assert r.status == 413  # the flag (2) wins over the file (3)
