@@ -118,6 +118,27 @@ static int t_k_factor_doubles_the_clusters(void)
     return 0;
 }
 
+/* The blobs split into candidates (cand, cand_row) and labeled rows
+ * (lab): row i is labeled when i % mod == rem, its blob is below `below`
+ * and the blob has fewer than `per` labeled yet. Returns the candidates'
+ * count; *nl gets the labeled. */
+static int split_rows(int mod, int rem, int below, int per, float *cand,
+                      int *cand_row, float *lab, int *nl)
+{
+    int nc = 0, got[C] = {0};
+    *nl = 0;
+    for (int i = 0; i < B.n; i++) {
+        if (i % mod == rem && B.y[i] < below && got[B.y[i]] < per) {
+            got[B.y[i]]++;
+            memcpy(lab + (*nl)++ * DIM, B.x + i * DIM, sizeof(float) * DIM);
+            continue;
+        }
+        memcpy(cand + nc * DIM, B.x + i * DIM, sizeof(float) * DIM);
+        cand_row[nc++] = i;
+    }
+    return nc;
+}
+
 static int t_labeled_clusters_come_last(void)
 {
     make_blobs(11);
@@ -125,16 +146,7 @@ static int t_labeled_clusters_come_last(void)
      * rest, and the first 5 picks must come from clusters 5-9 */
     static float cand[MAXN * DIM], lab[C * 4 * DIM];
     static int cand_row[MAXN], order[MAXN];
-    int nc = 0, nl = 0, per[C] = {0};
-    for (int i = 0; i < B.n; i++) {
-        if (B.y[i] < 5 && per[B.y[i]] < 4 && i % 7 == 1) {
-            per[B.y[i]]++;
-            memcpy(lab + nl++ * DIM, B.x + i * DIM, sizeof(float) * DIM);
-            continue;
-        }
-        memcpy(cand + nc * DIM, B.x + i * DIM, sizeof(float) * DIM);
-        cand_row[nc++] = i;
-    }
+    int nl, nc = split_rows(7, 1, 5, 4, cand, cand_row, lab, &nl);
     CHECK(nl == 20);
     select_in in = {.feat = cand,
                     .n = nc,
@@ -283,16 +295,7 @@ static int t_mass_orders_the_clusters(void)
  * the candidates' count. */
 static int split_one_a_blob(float *cand, int *cand_row, float *lab)
 {
-    int nc = 0, nl = 0, per[C] = {0};
-    for (int i = 0; i < B.n; i++) {
-        if (i % 5 == 3 && B.y[i] < C - 1 && !per[B.y[i]]) {
-            per[B.y[i]]++;
-            memcpy(lab + nl++ * DIM, B.x + i * DIM, sizeof(float) * DIM);
-            continue;
-        }
-        memcpy(cand + nc * DIM, B.x + i * DIM, sizeof(float) * DIM);
-        cand_row[nc++] = i;
-    }
+    int nl, nc = split_rows(5, 3, C - 1, 1, cand, cand_row, lab, &nl);
     return nl == C - 1 ? nc : -1;
 }
 
