@@ -154,6 +154,20 @@ args_of() {
     # gives the same lines (seed 0 of typical-mass-tr-tw-n12-u30, run again
     # at 7e34bbf, the file kept: the same accuracies and picks, bit for bit)
     *-u[0-9]*) echo "$(args_of "${1%-u*}") --uncertain-from ${1##*-u}" ;;
+    # the late phase (-u30) changed one way at a time, each from both
+    # starts, with that change behind an environment variable at 893000a,
+    # never committed: typical-mass-tr[-tw]-n12-lm ordered the typical
+    # half by D's margin (top probability minus the second) instead of its
+    # entropy; -lw took the most uncertain of the whole cluster instead of
+    # its typical half. On the validation split, paired with -u30, 5
+    # seeds: -lm -0.25 and -0.17 at 400 and 500 labels from the label-free
+    # start, +0.15 and +0.46 from the random one; -lw -0.26 and -0.08,
+    # and -0.28 and +0.03. Neither gains from arald's start; both stay
+    # out. typical-mass-tr[-tw]-n12-u20 (the late phase from 20 labels a
+    # class, through the -u rule above; run at the same commit, the
+    # variables unset): -0.3, -0.6 and -0.4 at 300-500 labels from the
+    # label-free start, +0.4, +0.3 and +0.45 from the random one (5
+    # seeds). All three help the random start and none arald's: 30 stays
     # [imb-]typical-mass-tr-tw-n12-ns (neither S nor E's term for
     # fooling it trained: aral-sim --sampler 0, which existed from
     # 19d99fe to ed82445) in bench/results, committed in c4852e1 and
