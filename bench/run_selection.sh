@@ -167,7 +167,10 @@ args_of() {
     # class, through the -u rule above; run at the same commit, the
     # variables unset): -0.3, -0.6 and -0.4 at 300-500 labels from the
     # label-free start, +0.4, +0.3 and +0.45 from the random one (5
-    # seeds). All three help the random start and none arald's: 30 stays
+    # seeds). All three help the random start and none arald's: 30 stays.
+    # Seeds 5-9 of typical-mass-tr-n12-u20 came from this script at
+    # f18f456: over ten seeds +0.4, +0.5 and +0.2 +- 0.1 at 300-500 from
+    # the random start, data for a rule that depends on the start
     # [imb-]typical-mass-tr-tw-n12-ns (neither S nor E's term for
     # fooling it trained: aral-sim --sampler 0, which existed from
     # 19d99fe to ed82445) in bench/results, committed in c4852e1 and
