@@ -40,8 +40,9 @@ typedef enum strategy {
  * cluster's typical half first (the daemon and aral-sim alike): typicality
  * wins while D is weak, uncertainty once it knows the classes. On the
  * validation split (bench/results, typical-mass-tr-tw-n12-u30, 10 seeds)
- * from 30 on: +0.4 points at 400 labels and at 500, the same picks
- * before; from the first label on (-u1): -0.2 and -0.4 at 200 and 300. */
+ * from 30 on: +0.5 and +0.2 points at 400 and 500 labels, the same picks
+ * before; from 20 on (-u20): -0.6 and -0.4; from the first label on
+ * (-u1): -0.2 and -0.4 at 200 and 300. */
 #define SCORE_UNCERTAIN_FROM 30
 
 /* A name above -> 0 and *out; ARAL_EINVAL otherwise. */

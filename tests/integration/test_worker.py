@@ -265,26 +265,14 @@ def test_rounds_say_when_typical_mass_goes_most_uncertain_first():
     says which it did. Four classes, a round after every label: the
     round on 119 labels takes the typical, the one on 120 the uncertain."""
     with daemon(["--start-strategy", "random", "--retrain-every", "1"]) as d:
-        for n, total in ((100, 100), (19, 119), (1, 120)):
+        for version, n in enumerate((100, 19, 1), 1):  # a round each
             label_leased(d, n)
-            wait_settled(d, total)
+            wait_model(d, version)
         items = d.get("/v1/rounds").json["items"]
         seen = [(r["labels_used"], r["uncertain_first"]) for r in items]
         assert seen[-2:] == [(119, False), (120, True)], seen
         assert all(u is (n >= 120) for n, u in seen), seen
         assert all(r["strategy"] == DEFAULT for r in items), items
-
-
-def wait_settled(d, labeled, timeout=60):
-    """Waits until a model has every one of `labeled` labels."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        m = d.get("/v1/model").json
-        if (m["labeled"] == labeled and m["labels_since_model"] == 0 and
-                m["state"] == "idle"):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no model on {labeled} labels: {m}")
 
 
 def round_s_loss(strategy, seed):
