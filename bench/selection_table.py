@@ -189,6 +189,12 @@ ABLATION = [
      "uncertain first from 20 labels a class, not 30"),
     ("typical-mass-tr-n12-u20", "typical-mass-tr-n12-u30",
      "from 20, not 30, from the random start"),
+    # the long tail from the random start: the late phase, and the earlier
+    # switch a start-dependent rule would have used there
+    ("imb-typical-mass-tr-n12-u30", "imb-typical-mass-tr-n12",
+     "the late phase, random start, --imbalance"),
+    ("imb-typical-mass-tr-n12-u20", "imb-typical-mass-tr-n12-u30",
+     "from 20, not 30, random start, --imbalance"),
     # the late phase changed one way at a time (run_selection.sh), at
     # 893000a with a change never committed
     ("typical-mass-tr-tw-n12-lm", "typical-mass-tr-tw-n12-u30",
