@@ -922,10 +922,18 @@ static void tell(worker *w)
     }
 }
 
+/* The test hook's hold on the thread's first look (fault.h; 0 otherwise),
+ * in steps, so that a stop ends it as it ends the rest. */
+static void hold_first_look(worker *w)
+{
+    for (int ms = fault_worker_delay_ms(); ms > 0 && !stopping(w); ms -= 10)
+        util_sleep_ms(ms < 10 ? ms : 10);
+}
+
 static void *main_loop(void *arg)
 {
     worker *w = arg;
-    util_sleep_ms(fault_worker_delay_ms()); /* tests only; 0 otherwise */
+    hold_first_look(w);
     blas_set_threads(w->a->cfg.train_threads);
     w->labels_sent = labeled_now(w);
     pthread_mutex_lock(&w->mu);

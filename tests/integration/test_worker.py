@@ -103,6 +103,19 @@ def test_imports_before_the_workers_first_look_wait_to_settle():
         first_start_leases(d, group, 20)
 
 
+def test_sigterm_ends_the_test_hooks_hold_on_the_worker():
+    """The hook that holds the worker's first look back (10 s here, its
+    most) gives way to SIGTERM like the rest of the worker: the daemon
+    exits 0 long before the hold would have ended."""
+    env = {"ARALD_TEST_FAULTS": "1", "ARALD_TEST_WORKER_DELAY_MS": "10000"}
+    with Daemon(dim=8, classes=NAMES, serve_args=FAST, env=env) as d:
+        t0 = time.time()
+        assert d.stop() == 0
+        took = time.time() - t0
+        assert took < 3, took
+        print(f"  stopped {took:.2f} s after SIGTERM")
+
+
 def test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten():
     """Inputs wider than the start's principal components take (2048
     values) are clustered as they are: the first leases still cover
@@ -396,6 +409,7 @@ if __name__ == "__main__":
          test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten,
          test_before_any_model_the_first_leases_cover_every_group,
          test_imports_before_the_workers_first_look_wait_to_settle,
+         test_sigterm_ends_the_test_hooks_hold_on_the_worker,
          test_a_pool_imported_without_pause_is_ordered_meanwhile,
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
          test_samples_imported_during_a_round_are_served_after_it,
