@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "worker.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -922,12 +923,31 @@ static void tell(worker *w)
     }
 }
 
+/* ms from now, as pthread_cond_timedwait's deadline on w->cv. */
+static struct timespec deadline_in(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    return ts;
+}
+
 /* The test hook's hold on the thread's first look (fault.h; 0 otherwise),
- * in steps, so that a stop ends it as it ends the rest. */
+ * on w->cv like the loop's own wait, so that worker_stop ends it. */
 static void hold_first_look(worker *w)
 {
-    for (int ms = fault_worker_delay_ms(); ms > 0 && !stopping(w); ms -= 10)
-        util_sleep_ms(ms < 10 ? ms : 10);
+    int ms = fault_worker_delay_ms();
+    if (!ms)
+        return;
+    struct timespec until = deadline_in(ms);
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop && /* a poke wakes it too: on to the deadline */
+           pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void *main_loop(void *arg)
@@ -951,11 +971,7 @@ static void *main_loop(void *arg)
             break;
         if (!due(w)) {
             /* Labels poke; the timeout also catches what a poke missed. */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += EVENT_GAP_MS * 1000000L;
-            ts.tv_sec += ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
+            struct timespec ts = deadline_in(EVENT_GAP_MS);
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
             continue;
         }
