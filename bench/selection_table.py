@@ -195,6 +195,14 @@ ABLATION = [
      "the late phase, random start, --imbalance"),
     ("imb-typical-mass-tr-n12-u20", "imb-typical-mass-tr-n12-u30",
      "from 20, not 30, random start, --imbalance"),
+    # D's features joined with the pixels' whitened components (score.h,
+    # score_joins_components): arald's after a random start
+    ("typical-mass-tr-n12-u30-pw", "typical-mass-tr-n12-u30",
+     "features + whitened components, random start"),
+    ("imb-typical-mass-tr-n12-u30-pw", "imb-typical-mass-tr-n12-u30",
+     "the same, --imbalance 0.1"),
+    ("typical-mass-tr-tw-n12-u30-pw", "typical-mass-tr-tw-n12-u30",
+     "the same after the label-free start (not taken)"),
     # the late phase changed one way at a time (run_selection.sh), at
     # 893000a with a change never committed
     ("typical-mass-tr-tw-n12-lm", "typical-mass-tr-tw-n12-u30",

@@ -138,11 +138,30 @@ static float *floats(size_t n)
     return malloc(sizeof(float) * (n ? n : 1));
 }
 
+bool score_joins_components(strategy s, bool typical_start, int dim)
+{
+    return s == STRATEGY_TYPICAL_MASS && !typical_start && dim <= PCA_MAX_DIM;
+}
+
+/* The rows of D's features df (fd each; the candidates, then the labeled)
+ * joined with their whitened components into out. */
+static void join_components(const score_pool *p, const float *df, int fd,
+                            float *out)
+{
+    int w = fd + p->pc_dim;
+    for (int j = 0; j < p->n + p->n_lab; j++) {
+        int row = j < p->n ? p->cand[j] : p->lab[j - p->n];
+        select_join_row(out + (size_t)j * w, df + (size_t)j * fd, fd,
+                        p->pcs + (size_t)row * p->pc_dim, p->pc_dim);
+    }
+}
+
 int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
                int *order, float *key)
 {
     int fd = aral_feature_dim(m);
     bool feat = strategy_needs_features(s);
+    bool joined = feat && p->pcs;
     score_in in = {.n = p->n,
                    .feat_dim = fd,
                    .n_lab = feat ? p->n_lab : 0,
@@ -150,21 +169,29 @@ int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,
                    .k_factor = p->k_factor,
                    .classes = aral_classes(m),
                    .uncertain_from = p->uncertain_from};
+    size_t rows = (size_t)(p->n + p->n_lab);
     float *sampler = strategy_needs_sampler(s) ? floats((size_t)p->n) : NULL;
     float *ent = strategy_needs_entropy(s) ? floats((size_t)p->n) : NULL;
-    /* one buffer, candidates then labeled: select normalises it in place */
-    float *f = feat ? floats((size_t)(p->n + p->n_lab) * fd) : NULL;
-    float *lf = f ? f + (size_t)p->n * fd : NULL;
+    /* one buffer, candidates then labeled: select normalises it in place;
+     * D's features go to a buffer of their own when they are joined */
+    float *f =
+        feat ? floats(rows * (size_t)(fd + (joined ? p->pc_dim : 0))) : NULL;
+    float *df = joined ? floats(rows * (size_t)fd) : f;
     int rc = (strategy_needs_sampler(s) && !sampler) ||
-                     (strategy_needs_entropy(s) && !ent) || (feat && !f)
+                     (strategy_needs_entropy(s) && !ent) ||
+                     (feat && (!f || !df))
                  ? ARAL_ENOMEM
                  : 0;
-    aral_out o = {.score = sampler, .entropy = ent, .feat = f};
+    aral_out o = {.score = sampler, .entropy = ent, .feat = df};
     if (!rc && s != STRATEGY_RANDOM)
         rc = aral_infer_out(m, p->x, p->cand, p->n, &o);
-    aral_out ol = {.feat = lf};
+    aral_out ol = {.feat = df ? df + (size_t)p->n * fd : NULL};
     if (!rc && feat && p->n_lab)
         rc = aral_infer_out(m, p->x, p->lab, p->n_lab, &ol);
+    if (!rc && joined)
+        join_components(p, df, fd, f);
+    if (joined)
+        free(df), in.feat_dim = fd + p->pc_dim;
     in.sampler = sampler, in.entropy = ent, in.scratch = f;
     if (!rc)
         rc = score_order(s, &in, seed, order, key);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "aral.h"
+#include "pca.h"
 
 typedef enum strategy {
     STRATEGY_ARAL,
@@ -89,6 +90,20 @@ int score_order(strategy s, const score_in *in, uint64_t seed, int *order,
  * round reports, so that its rule can be seen from outside. */
 bool score_uncertain_first(strategy s, const score_in *in);
 
+/* Whether typical-mass clusters D's feature layer joined with the pixels'
+ * whitened principal components (pca.h; select_join_row) instead of D's
+ * features alone (the daemon and aral-sim alike): after a random start
+ * (typical_start false: the daemon's start_strategy = random, aral-sim's
+ * --initial-strategy random), whose labels do not cover the pool's groups
+ * as the label-free start's do, for rows that pca.h takes (dim at most
+ * PCA_MAX_DIM). On the validation split, paired with D's features alone
+ * (bench/results, typical-mass-tr-n12-u30-pw): from the random start
+ * +1.2, +0.65, +0.5 and +0.3 +- 0.2 points at 200-500 labels (10 seeds);
+ * on the long tail from it +2.5, +0.9, +0.2 and -0.1 +- 0.7 (balanced
+ * accuracy, 5 seeds); from the label-free start -0.1, -0.5, -0.1 and -0.0
+ * (5 seeds), where it stays off. */
+bool score_joins_components(strategy s, bool typical_start, int dim);
+
 /* Where the candidates and the labeled set are rows of x. */
 typedef struct score_pool {
     const aral_data *x;
@@ -99,6 +114,11 @@ typedef struct score_pool {
     int budget;
     int k_factor;       /* as in score_in */
     int uncertain_from; /* as in score_in; the classes are the model's */
+    const float *pcs;   /* NULL, or x's rows in whitened components (pca.h),
+                         * pc_dim each, indexed by x's row: the typical
+                         * strategies then cluster D's feature layer
+                         * joined with them (score_joins_components) */
+    int pc_dim;
 } score_pool;
 
 /* Infers what s needs with m and orders the candidates (score_order). */

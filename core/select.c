@@ -36,6 +36,18 @@ static int check_stop(const work *w)
     return w->stop && w->stop(w->stop_ctx) ? ARAL_ECANCELED : 0;
 }
 
+/* src (dim values) scaled to unit length into dst (may be src); zeros
+ * stay zeros. */
+static void unit_into(float *dst, const float *src, int dim)
+{
+    double ss = 0;
+    for (int j = 0; j < dim; j++)
+        ss += (double)src[j] * src[j];
+    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+    for (int j = 0; j < dim; j++)
+        dst[j] = src[j] * inv;
+}
+
 /* Rows of src, each L2-normalised, into dst (src itself when they are
  * one); polls stop every BLOCK rows (a 60k pool of images takes a
  * while). */
@@ -45,16 +57,15 @@ static int normalise_into(const work *w, float *dst, const float *src, int rows,
     for (int i = 0; i < rows; i++) {
         if (i % BLOCK == 0 && check_stop(w))
             return ARAL_ECANCELED;
-        const float *s = src + (size_t)i * dim;
-        float *d = dst + (size_t)i * dim;
-        double ss = 0;
-        for (int j = 0; j < dim; j++)
-            ss += (double)s[j] * s[j];
-        float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-        for (int j = 0; j < dim; j++)
-            d[j] = s[j] * inv;
+        unit_into(dst + (size_t)i * dim, src + (size_t)i * dim, dim);
     }
     return 0;
+}
+
+void select_join_row(float *dst, const float *a, int da, const float *b, int db)
+{
+    unit_into(dst, a, da);
+    unit_into(dst + da, b, db);
 }
 
 static float *row(const work *w, float *base, int i)

@@ -52,6 +52,13 @@ typedef struct select_keyed {
 } select_keyed;
 void select_sort_keyed(select_keyed *v, int n);
 
+/* One row of two embeddings side by side: dst (da + db values) gets a,
+ * then b, each part scaled to unit length (a zero part stays zero), so
+ * that neither outweighs the other in the distances whatever its width
+ * and scale. dst may not overlap a or b. */
+void select_join_row(float *dst, const float *a, int da, const float *b,
+                     int db);
+
 /* order[0..n) gets candidate positions, best first; key (may be NULL)
  * gets each candidate's rank in that order. 0, ARAL_ENOMEM, ARAL_EINVAL
  * (bad sizes) or ARAL_ECANCELED (stop said so; order is then partial). */

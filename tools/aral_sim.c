@@ -12,7 +12,7 @@
  *                 [--balanced 0|1] [--decay 0|1] [--ema SPAN]
  *                 [--noise IN,HIDDEN]
  *                 [--eval-every K] [--k-factor F] [--uncertain-from N]
- *                 [--dump DIR]
+ *                 [--join-components 0|1] [--dump DIR]
  *
  * --strategy defaults to the daemon's default (STRATEGY_DEFAULT).
  * --balanced, --decay, --ema and --noise set aral_training (aral.h); all off by
@@ -39,6 +39,10 @@
  * --uncertain-from N: typical-mass takes the most uncertain of a cluster's
  * typical half first from N labels a class on (score.h); by default the
  * daemon's SCORE_UNCERTAIN_FROM, 0 never (typical-mass before it).
+ * --join-components 1: the typical strategies cluster D's feature layer
+ * joined with the pool's whitened principal components (score.h); by
+ * default as the daemon, score_joins_components: typical-mass after a
+ * random start.
  * --dump DIR writes, after each cycle's training, D's feature layer and
  * logits for every training and test row and each training row's state
  * (raw float32: DIR/c<cycle>_train_feat, _train_logits, _test_feat,
@@ -70,6 +74,7 @@ typedef struct opts {
     aral_training train;
     int k_factor;
     int uncertain_from; /* --uncertain-from */
+    int join;           /* --join-components; -1: score_joins_components */
 } opts;
 
 static double now(void)
@@ -89,7 +94,8 @@ static _Noreturn void usage(const char *why)
             "[--initial-strategy random|typical] [--balanced 0|1] "
             "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
             "[--eval-every K] "
-            "[--k-factor F] [--uncertain-from N] [--dump DIR]\n",
+            "[--k-factor F] [--uncertain-from N] [--join-components 0|1] "
+            "[--dump DIR]\n",
             why, strategy_names());
     exit(2);
 }
@@ -147,7 +153,8 @@ static opts parse(int argc, char **argv)
               .start = "random",
               .joint = -1,
               .k_factor = 1,
-              .uncertain_from = SCORE_UNCERTAIN_FROM};
+              .uncertain_from = SCORE_UNCERTAIN_FROM,
+              .join = -1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(k, "--help"))
@@ -188,6 +195,8 @@ static opts parse(int argc, char **argv)
             o.dump = v;
         else if (!strcmp(k, "--k-factor"))
             o.k_factor = int_arg(v, 1, 8, k);
+        else if (!strcmp(k, "--join-components"))
+            o.join = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--uncertain-from"))
             o.uncertain_from = int_arg(v, 0, 1 << 24, k);
         else if (!strcmp(k, "--strategy")) {
@@ -236,6 +245,8 @@ typedef struct pool {
      * validation split, or dropped by --imbalance) */
     char *state;
     int *lab, *lab_y, *unl, *valid, n_lab, n_unl, n_valid;
+    float *pcs; /* --join-components: whitened components by pool row */
+    int pc_dim;
 } pool;
 
 enum { UNLABELED, LABELED, OUT };
@@ -344,13 +355,13 @@ static bool unl_rows(void *ctx, int first, int n, float *out)
     return true;
 }
 
-/* What the label-free start clusters: the pixels' whitened principal
- * components, or the raw pixels (typical-pixels, or images wider than
- * pca.h takes, as in the daemon); n_unl x *dim. */
-static float *start_features(pool *p, const opts *o, int *dim)
+/* The rows in play (p->unl before the start) in their whitened principal
+ * components, or as they are (pixels, or images wider than pca.h takes,
+ * as in the daemon); n_unl x *dim. */
+static float *embed_unl(pool *p, bool pixels, int *dim)
 {
     int n = p->n_unl, d = p->px.dim;
-    bool pixels = !strcmp(o->start, "typical-pixels") || d > PCA_MAX_DIM;
+    pixels = pixels || d > PCA_MAX_DIM;
     *dim = pixels ? d : pca_start_dim(d);
     float *f = malloc(sizeof(float) * (size_t)n * *dim);
     if (!f)
@@ -363,6 +374,29 @@ static float *start_features(pool *p, const opts *o, int *dim)
         fail("the whitened components failed (out of memory?)");
     }
     return f;
+}
+
+/* What the label-free start clusters: the pixels' whitened principal
+ * components, or the raw pixels (typical-pixels). */
+static float *start_features(pool *p, const opts *o, int *dim)
+{
+    return embed_unl(p, !strcmp(o->start, "typical-pixels"), dim);
+}
+
+/* --join-components: every row in play in its whitened components, by
+ * pool row (score_pool's pcs), before any is labeled, as the daemon
+ * computes them for its pool. */
+static void join_setup(pool *p)
+{
+    split(p);
+    float *f = embed_unl(p, false, &p->pc_dim);
+    p->pcs = calloc((size_t)p->x.count * p->pc_dim, sizeof(float));
+    if (!p->pcs)
+        fail("out of memory");
+    for (int j = 0; j < p->n_unl; j++)
+        memcpy(p->pcs + (size_t)p->unl[j] * p->pc_dim,
+               f + (size_t)j * p->pc_dim, sizeof(float) * p->pc_dim);
+    free(f);
 }
 
 /* The label-free start: typical members of clusters of the pool (nothing
@@ -453,6 +487,8 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
            t.balanced);
     if (o->strat == STRATEGY_TYPICAL_MASS)
         printf("\"uncertain_from\": %d, ", o->uncertain_from);
+    if (o->join && strategy_needs_features(o->strat)) /* only when on: */
+        printf("\"join_components\": 1, ");           /* older lines stay */
     if (p->n_valid)
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ", v.all,
                v.balanced);
@@ -524,7 +560,8 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order, int *pred)
         v = measure(m, &p->px, p->valid, p->n_valid, p->y.data, pred);
     t0 = now();
     score_pool sp = {&p->px,   p->unl,    p->n_unl,    p->lab,
-                     p->n_lab, o->budget, o->k_factor, o->uncertain_from};
+                     p->n_lab, o->budget, o->k_factor, o->uncertain_from,
+                     p->pcs,   p->pc_dim};
     if (score_rank(m, o->strat, &sp, (uint64_t)o->seed * 1000 + (uint64_t)c,
                    order, NULL))
         fail("ranking failed (out of memory?)");
@@ -554,7 +591,7 @@ static void free_pool(pool *p)
 {
     free(p->x.data), free(p->y.data), free(p->tx.data), free(p->ty.data);
     free(p->state), free(p->lab), free(p->lab_y), free(p->unl);
-    free(p->valid);
+    free(p->valid), free(p->pcs);
 }
 
 int main(int argc, char **argv)
@@ -578,6 +615,9 @@ int main(int argc, char **argv)
     if (!m || !order || !pred)
         fail("out of memory");
     aral_set_joint_encoding(m, o.joint);
+    if (o.join < 0) /* as arald ranks after its start */
+        o.join =
+            score_joins_components(o.strat, strcmp(o.start, "random"), dim);
     aral_set_training(m, &o.train);
     if (o.imbalance < 1)
         make_imbalanced(&p, &o, (uint32_t *)order);
@@ -592,10 +632,13 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "# aral-sim %s, %d threads, strategy %s, seed %ld, "
             "joint-bn %d, balanced %d, decay %d, ema span %g, "
-            "noise %s, k-factor %d, uncertain-from %d, pool %d, valid %d\n",
+            "noise %s, k-factor %d, uncertain-from %d, join-components %d, "
+            "pool %d, valid %d\n",
             blas_config(), o.threads, strategy_name(o.strat), o.seed, o.joint,
             o.train.balanced, o.train.decay, o.train.ema_span, noise,
-            o.k_factor, o.uncertain_from, p.n_unl, p.n_valid);
+            o.k_factor, o.uncertain_from, o.join, p.n_unl, p.n_valid);
+    if (o.join && strategy_needs_features(o.strat))
+        join_setup(&p);
     reveal_initial(&p, &o, order);
     print_initial(&p);
     for (int c = 1; c <= o.cycles; c++)

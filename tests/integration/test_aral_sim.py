@@ -57,6 +57,14 @@ def lines(out):
     return [json.loads(line) for line in out.splitlines()]
 
 
+def joins_by_default(more):
+    """Whether typical-mass joins the whitened components (score.h): after
+    a random start, unless --join-components says otherwise."""
+    flags = dict(zip(more[::2], more[1::2]))
+    start = flags.get("--initial-strategy", "random")
+    return flags.get("--join-components", str(int(start == "random"))) == "1"
+
+
 def check_cycles(d, strategy, iters, cycles, *more):
     args = ["--strategy", strategy] if strategy else []
     code, out, err = sim(d, "--initial", "20", "--budget", "15", "--cycles",
@@ -67,9 +75,11 @@ def check_cycles(d, strategy, iters, cycles, *more):
     assert [r["cycle"] for r in rows] == list(range(1, cycles + 1)), out
     assert [r["labeled"] for r in rows] == [20 + 15 * c
                                             for c in range(cycles)], out
+    mass = strategy in (None, "typical-mass")
     keys = KEYS | ({"valid_acc", "valid_balanced_acc"}
                    if "--valid" in more else set()) | (
-        {"uncertain_from"} if strategy in (None, "typical-mass") else set())
+        {"uncertain_from"} if mass else set()) | (
+        {"join_components"} if mass and joins_by_default(more) else set())
     assert all(set(r) == keys for r in rows), out
     assert all(sum(r["picked"]) == 15 for r in rows), out
     assert all(r["strategy"] == (strategy or "typical-mass") for r in rows), out
@@ -247,6 +257,8 @@ def test_bad_flags_are_refused():
                            (("--iters", "-1"), "bad value for --iters"),
                            (("--uncertain-from", "-1"),
                             "bad value for --uncertain-from"),
+                           (("--join-components", "2"),
+                            "bad value for --join-components"),
                            (("--dump", "/nonexistent/dir"),
                             "exists and is writable"),
                            (("--cycles",), "takes a value"),
@@ -290,9 +302,41 @@ def test_uncertain_from_changes_the_late_picks():
             shutil.rmtree(path)
 
 
+def test_after_a_random_start_typical_mass_joins_the_components():
+    """As the daemon: after a random start typical-mass clusters D's
+    features joined with the pool's whitened components (score.h), after
+    the typical start not; --join-components says otherwise. The join
+    changes cycle 1's picks, not cycle 1 itself; the lines and the log say
+    which ran."""
+    d = dataset()
+    dumps = {n: tempfile.mkdtemp(prefix="aral-dump-") for n in (0, 1)}
+    try:
+        for more, joined in [((), 1), (("--initial-strategy", "typical"), 0),
+                             (("--join-components", "0"), 0),
+                             (("--initial-strategy", "typical",
+                               "--join-components", "1"), 1)]:
+            code, out, err = sim(d, "--initial", "20", "--iters", "1",
+                                 "--cycles", "1", *more)
+            assert code == 0 and f"join-components {joined}," in err, err
+            assert lines(out)[0].get("join_components", 0) == joined, out
+        rows = {n: check_cycles(d, None, 4, 2, "--join-components", str(n),
+                                "--dump", dumps[n]) for n in (0, 1)}
+        assert rows[0][0]["test_acc"] == rows[1][0]["test_acc"]
+
+        def state(n, cycle):
+            return open(f"{dumps[n]}/c{cycle}_train_state", "rb").read()
+        assert state(0, 1) == state(1, 1)
+        assert state(0, 2) != state(1, 2)
+    finally:
+        shutil.rmtree(d)
+        for path in dumps.values():
+            shutil.rmtree(path)
+
+
 run([test_cycles_print_json_lines_and_learn, test_same_seed_same_lines,
      test_strategies_train_as_arald_trains_them,
      test_validation_imbalance_and_typical_start,
      test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused,
      test_dump_holds_what_the_cycle_measured,
-     test_uncertain_from_changes_the_late_picks])
+     test_uncertain_from_changes_the_late_picks,
+     test_after_a_random_start_typical_mass_joins_the_components])

@@ -17,6 +17,7 @@
 #include "aral.h"
 #include "err.h"
 #include "score.h"
+#include "select.h"
 #include "testlib.h"
 
 #define DIM 24
@@ -176,7 +177,7 @@ static int rank_share(uint64_t seed, double *share, double *control)
     if (!m)
         return 1;
     aral_data x = {N, DIM, NULL, S.x};
-    score_pool sp = {&x, unl, n_unl, NULL, 0, 0, 0, 0};
+    score_pool sp = {&x, unl, n_unl, NULL, 0, 0, 0, 0, NULL, 0};
     int rc = score_rank(m, STRATEGY_RANDOM, &sp, seed, order, NULL);
     *control = pair_share(order);
     rc |= score_rank(m, STRATEGY_ARAL, &sp, 0, order, NULL);
@@ -412,8 +413,8 @@ static int t_strategies_rank_everything(void)
     for (int i = 0; i < N; i++)
         idx[i] = i;
     /* the first 20 rows stand for a labeled set, the rest are candidates */
-    score_pool with_lab = {&x, idx + 20, N - 20, idx, 20, 30, 0, 0};
-    score_pool sp = {&x, idx, N, NULL, 0, 30, 0, 0};
+    score_pool with_lab = {&x, idx + 20, N - 20, idx, 20, 30, 0, 0, NULL, 0};
+    score_pool sp = {&x, idx, N, NULL, 0, 30, 0, 0, NULL, 0};
     for (int s = 0; s < STRATEGY_COUNT; s++) {
         memset(seen, 0, sizeof(seen));
         CHECK(score_rank(m, (strategy)s, &with_lab, 1, order, NULL) == 0);
@@ -467,6 +468,62 @@ static int t_strategies_rank_everything(void)
     return 0;
 }
 
+/* After a random start typical-mass clusters D's features joined with
+ * the whitened components it is given (score_pool's pcs, by row): the
+ * order is the one of score_order on that join, made by hand here; the
+ * components of rows that are not in the ranking are never read. */
+static int t_typical_mass_joins_components(void)
+{
+    CHECK(score_joins_components(STRATEGY_TYPICAL_MASS, false, 784));
+    CHECK(!score_joins_components(STRATEGY_TYPICAL_MASS, true, 784));
+    CHECK(!score_joins_components(STRATEGY_TYPICAL, false, 784));
+    CHECK(!score_joins_components(STRATEGY_RANDOM, false, 784));
+    CHECK(
+        !score_joins_components(STRATEGY_TYPICAL_MASS, false, PCA_MAX_DIM + 1));
+    make_clusters(&S, 5);
+    aral *m = aral_new(DIM, K, 9);
+    aral_data x = {N, DIM, NULL, S.x};
+    enum { PC = 3, LAB = 20, FD = 250, NC = N - LAB - 10 };
+    static int cand[NC], lab[LAB], order[NC], want[NC];
+    static float pcs[N * PC], feat[N * FD], joined[(NC + LAB) * (FD + PC)];
+    static float ent[NC];
+    /* rows 0-9 are left out (NaN components), 10-29 labeled, the rest
+     * candidates in reverse: no position is its row */
+    for (int i = 0; i < N * PC; i++)
+        pcs[i] = i / PC < 10 ? NAN : (float)((S.y[i / PC] + i % PC) % 3);
+    for (int j = 0; j < LAB; j++)
+        lab[j] = 10 + j;
+    for (int j = 0; j < NC; j++)
+        cand[j] = N - 1 - j;
+    score_pool p = {&x, cand, NC, lab, LAB, 30, 0, 30, pcs, PC};
+    CHECK(score_rank(m, STRATEGY_TYPICAL_MASS, &p, 4, order, NULL) == 0);
+    aral_out o = {.entropy = ent, .feat = feat};
+    CHECK(aral_infer_out(m, &x, cand, NC, &o) == 0);
+    aral_out ol = {.feat = feat + (size_t)NC * FD};
+    CHECK(aral_infer_out(m, &x, lab, LAB, &ol) == 0);
+    for (int j = 0; j < NC + LAB; j++) {
+        int row = j < NC ? cand[j] : lab[j - NC];
+        select_join_row(joined + (size_t)j * (FD + PC), feat + (size_t)j * FD,
+                        FD, pcs + (size_t)row * PC, PC);
+    }
+    score_in in = {.n = NC,
+                   .entropy = ent,
+                   .feat_dim = FD + PC,
+                   .n_lab = LAB,
+                   .scratch = joined,
+                   .budget = 30,
+                   .classes = K,
+                   .uncertain_from = 30};
+    CHECK(score_order(STRATEGY_TYPICAL_MASS, &in, 4, want, NULL) == 0);
+    CHECK(memcmp(order, want, sizeof(order)) == 0);
+    /* and the join changes the order (D's features alone differ) */
+    p.pcs = NULL;
+    CHECK(score_rank(m, STRATEGY_TYPICAL_MASS, &p, 4, want, NULL) == 0);
+    CHECK(memcmp(order, want, sizeof(order)) != 0);
+    aral_free(m);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"aral losses fall and the classifier learns",
      t_losses_fall_and_classifier_learns},
@@ -474,6 +531,8 @@ static const test_case cases[] = {
     {"aral same seed, same scores", t_same_seed_same_scores},
     {"aral cancel and bad input", t_cancel_and_bad_input},
     {"strategies rank every candidate once", t_strategies_rank_everything},
+    {"typical-mass after a random start joins the whitened components",
+     t_typical_mass_joins_components},
     {"aral own noise", t_own_noise},
     /* What the model learns, over many seeds: last, so that the
      * sanitized build can leave them out (main). */

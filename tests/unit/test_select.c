@@ -540,6 +540,21 @@ static int t_pca_bad_input_and_stop(void)
     return 0;
 }
 
+/* Two embeddings side by side, each part at unit length whatever its
+ * scale; a zero part stays zero (no NaN). */
+static int t_join_row(void)
+{
+    const float a[2] = {30, 40}, b[3] = {0, 0, 0.5f}, zero[2] = {0, 0};
+    float out[5];
+    select_join_row(out, a, 2, b, 3);
+    const float want[5] = {0.6f, 0.8f, 0, 0, 1};
+    for (int i = 0; i < 5; i++)
+        CHECK(fabsf(out[i] - want[i]) < 1e-6f);
+    select_join_row(out, zero, 2, b, 3);
+    CHECK(out[0] == 0 && out[1] == 0 && fabsf(out[4] - 1) < 1e-6f);
+    return 0;
+}
+
 static const test_case cases[] = {
     {"typical: first picks cover every cluster",
      t_first_picks_cover_every_cluster},
@@ -561,6 +576,7 @@ static const test_case cases[] = {
     {"pca: bad input, and a stop in either pass", t_pca_bad_input_and_stop},
     {"typical-mass: most uncertain first from uncertain_from labels a class",
      t_mass_goes_uncertain_late},
+    {"join: each embedding at unit length, zeros stay zeros", t_join_row},
 };
 
 int main(int argc, char **argv)
