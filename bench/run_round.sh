@@ -10,11 +10,16 @@
 # wrk: one thread, 8 connections (annotators, not a flood), leases of 3 s so
 # that the pool never runs dry. Prints a table and one JSON object on its
 # last line. Never passes or fails on time.
+# With start random (start_strategy = random) the round's typical-mass
+# joins D's features with the pool's whitened components (score.h), which
+# the worker computes in that round: "components_s" (arald's log).
 #   usage: bench/run_round.sh [iterations, default 600] [wrk seconds, 10]
+#                             [start: typical (default) or random]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-600}
 secs=${2:-10}
+start=${3:-typical}
 deploy/install.sh bench >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
@@ -30,13 +35,14 @@ trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 export ARALD_TOKEN=$("$arald" token create --db "$tmp/r.db" --role admin --name bench | awk '{print $NF}')
 export WRK_DIR=$PWD/bench/wrk POOL=60000
 "$arald" serve --db "$tmp/r.db" --port 0 --port-file "$tmp/port" --lease-ttl 3 \
+  --start-strategy "$start" \
   --min-labels 100 --retrain-every 1000000 --round-iters "$iters" 2>"$tmp/log" & pid=$!
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 url=http://127.0.0.1:$(cat "$tmp/port")
 # the label-free start orders the pool on the worker thread (seconds on
 # 60k): the idle run waits for it, so the worker is idle indeed
 until curl -s -H "Authorization: Bearer $ARALD_TOKEN" "$url/v1/queue?limit=1" |
-  grep -q '"strategy":"typical"'; do sleep 0.2; done
+  grep -q "\"strategy\":\"$start\""; do sleep 0.2; done
 lease_wrk() { wrk -t1 -c8 -d"${secs}s" --timeout 2s -s bench/wrk/leases.lua "$url" | tail -n 1; }
 
 idle=$(lease_wrk)
@@ -60,9 +66,11 @@ during=$(model)
 until model | grep -q '"model_version":1'; do sleep 0.5; done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 round=$(curl -s -H "Authorization: Bearer $ARALD_TOKEN" "$url/v1/rounds/1")
-python3 - "$idle" "$busy" "$during" "$round" "$rss" <<'PY'
-import json, sys
+python3 - "$idle" "$busy" "$during" "$round" "$rss" "$tmp/log" <<'PY'
+import json, re, sys
 idle, busy, during, rnd = (json.loads(a) for a in sys.argv[1:5])
+pcs = re.search(r"whitened components \(\d+ samples, ([\d.]+) s\)",
+                open(sys.argv[6]).read())
 s = rnd["seconds"]
 core = s["train"] + s["score"]
 out = {
@@ -76,6 +84,7 @@ out = {
     "iterations": rnd["iterations"], "labels_used": rnd["labels_used"],
     "eval_accuracy": rnd["eval_accuracy"],
     "peak_rss_mib": round(int(sys.argv[5]) / 1024, 1),
+    "components_s": float(pcs.group(1)) if pcs else None,
 }
 for k, v in out.items():
     print(f"{k:32} {v}", file=sys.stderr)

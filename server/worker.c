@@ -18,6 +18,7 @@
 #include "json.h"
 #include "pca.h"
 #include "score.h"
+#include "select.h"
 #include "util.h"
 
 #define SCORE_CHUNK 2000 /* samples scored between checks for a stop */
@@ -64,6 +65,12 @@ struct worker {
      * last start took */
     int64_t start_pool, seen_pool, seen_ms, waiting_since, start_took_ms;
     int logged_out; /* read_data's left-out rows, as last logged */
+    /* the pool's whitened components (score_joins_components): pc_n rows
+     * of pc_dim, for the samples pc_ids in that order; kept while a round
+     * finds the same pool, since neither labels nor the model move them */
+    float *pcs;
+    int64_t *pc_ids;
+    int pc_n, pc_dim;
     worker_status s;
 };
 
@@ -287,29 +294,105 @@ static void scored_free(scored *o)
     free(o->s), free(o->ent), free(o->conf), free(o->feat), free(o->pseudo);
 }
 
-static int infer_pool(worker *w, round_data *d, strategy st, scored *o)
+/* The rows the whitened components read (pca.h): the pool's, in pool
+ * order, as floats in [0, 1] (images) or as stored; false when the daemon
+ * stops meanwhile. */
+typedef struct pool_rows {
+    worker *w;
+    const round_data *d;
+} pool_rows;
+
+static bool pool_rows_into(void *ctx, int first, int n, float *out)
+{
+    const pool_rows *s = ctx;
+    if (stopping(s->w))
+        return false;
+    for (int j = 0; j < n; j++)
+        aral_data_row(&s->d->x, s->d->pool_idx[first + j],
+                      out + (size_t)j * s->d->x.dim);
+    return true;
+}
+
+/* w->pcs for d's pool (score_joins_components): computed again only when
+ * the pool holds other samples, in another order, than last time. */
+static int pool_components(worker *w, const round_data *d)
+{
+    int n = d->n_pool, k = pca_start_dim(d->x.dim);
+    size_t m = (size_t)(n ? n : 1);
+    int64_t *ids = malloc(sizeof(int64_t) * m);
+    if (!ids)
+        return ARAL_ENOMEM;
+    for (int i = 0; i < n; i++)
+        ids[i] = d->pool.ids[d->pool_idx[i]];
+    if (w->pcs && w->pc_n == n && w->pc_dim == k &&
+        !memcmp(ids, w->pc_ids, sizeof(int64_t) * m)) {
+        free(ids);
+        return 0;
+    }
+    free(w->pcs), free(w->pc_ids);
+    w->pc_ids = ids, w->pc_n = n, w->pc_dim = k;
+    w->pcs = malloc(sizeof(float) * m * (size_t)k);
+    pool_rows src = {w, d};
+    int64_t t = util_mono_us();
+    int rc = w->pcs ? pca_whiten(n, d->x.dim, k, pool_rows_into, &src, w->pcs)
+                    : ARAL_ENOMEM;
+    if (rc) /* nothing half made is kept */
+        free(w->pcs), w->pcs = NULL;
+    else
+        fprintf(stderr,
+                "arald: worker: the pool's whitened components (%d samples, "
+                "%.2f s), joined to D's features after a random start\n",
+                n, secs_since(t));
+    return rc;
+}
+
+/* Rows at..at+k of the pool's features (width floats each): D's feature
+ * layer (df, k rows of fd) joined with the pool's whitened components. */
+static void join_chunk(const worker *w, float *feat, int width, int at, int k,
+                       const float *df, int fd)
+{
+    for (int j = 0; j < k; j++)
+        select_join_row(feat + (size_t)(at + j) * width, df + (size_t)j * fd,
+                        fd, w->pcs + (size_t)(at + j) * w->pc_dim, w->pc_dim);
+}
+
+/* D's outputs for the pool; with joined, its features joined with the
+ * pool's whitened components (pool_components), chunk by chunk, so that
+ * D's features of the whole pool are never held beside the joined ones. */
+static int infer_pool(worker *w, round_data *d, strategy st, bool joined,
+                      scored *o)
 {
     size_t n = (size_t)(d->n_pool ? d->n_pool : 1);
-    o->fd = strategy_needs_features(st) ? aral_feature_dim(w->model) : 0;
+    int fd = strategy_needs_features(st) ? aral_feature_dim(w->model) : 0;
+    o->fd = fd + (fd && joined ? w->pc_dim : 0);
     o->s = malloc(sizeof(float) * n);
     o->ent = malloc(sizeof(float) * n);
     o->conf = malloc(sizeof(float) * n);
     o->pseudo = malloc(sizeof(int) * n);
     o->feat = malloc(sizeof(float) * n * (size_t)(o->fd ? o->fd : 1));
-    if (!o->s || !o->ent || !o->conf || !o->pseudo || !o->feat)
+    float *df = o->fd > fd ? malloc(sizeof(float) * SCORE_CHUNK * fd) : NULL;
+    if (!o->s || !o->ent || !o->conf || !o->pseudo || !o->feat ||
+        (o->fd > fd && !df)) {
+        free(df);
         return ARAL_ENOMEM;
-    for (int at = 0; at < d->n_pool; at += SCORE_CHUNK) {
-        int k = d->n_pool - at < SCORE_CHUNK ? d->n_pool - at : SCORE_CHUNK;
-        if (stopping(w))
-            return ARAL_ECANCELED;
-        aral_out out = {
-            o->pseudo + at, o->conf + at,
-            o->ent + at,    o->s + at,
-            NULL,           o->fd ? o->feat + (size_t)at * o->fd : NULL};
-        int rc = aral_infer_out(w->model, &d->x, d->pool_idx + at, k, &out);
-        if (rc)
-            return rc;
     }
+    int rc = 0;
+    for (int at = 0; !rc && at < d->n_pool; at += SCORE_CHUNK) {
+        int k = d->n_pool - at < SCORE_CHUNK ? d->n_pool - at : SCORE_CHUNK;
+        if (stopping(w)) {
+            rc = ARAL_ECANCELED;
+            break;
+        }
+        float *f = df ? df : fd ? o->feat + (size_t)at * fd : NULL;
+        aral_out out = {o->pseudo + at, o->conf + at, o->ent + at,
+                        o->s + at,      NULL,         f};
+        rc = aral_infer_out(w->model, &d->x, d->pool_idx + at, k, &out);
+        if (!rc && df)
+            join_chunk(w, o->feat, o->fd, at, k, df, fd);
+    }
+    free(df);
+    if (rc)
+        return rc;
     for (int i = 0; i < d->n_pool; i++)
         if (!isfinite(o->s[i]) || !isfinite(o->conf[i]))
             return ARAL_EINVAL;
@@ -643,7 +726,13 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
         return rc;
     t = util_mono_us();
     set_state(w, "scoring");
-    rc = infer_pool(w, d, st, o);
+    bool joined =
+        score_joins_components(st, w->a->cfg.start_typical, d->x.dim) &&
+        d->n_pool > 0;
+    if (joined)
+        rc = pool_components(w, d);
+    if (!rc)
+        rc = infer_pool(w, d, st, joined, o);
     if (!rc)
         rc = evaluate(w, d, row);
     row->seconds[2] = secs_since(t);
@@ -1098,6 +1187,7 @@ void worker_stop(worker *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     aral_free(w->model);
+    free(w->pcs), free(w->pc_ids);
     store_close(w->st);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);

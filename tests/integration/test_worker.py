@@ -288,6 +288,32 @@ def test_rounds_say_when_typical_mass_goes_most_uncertain_first():
         assert all(r["strategy"] == DEFAULT for r in items), items
 
 
+def test_after_a_random_start_typical_mass_joins_the_whitened_components():
+    """After a random start the default strategy clusters D's features
+    joined with the pool's whitened principal components (score.h,
+    score_joins_components). The worker computes them in the first round
+    that needs them and again only when the pool changes, and says so in
+    the log each time; after the label-free start it never does."""
+    said = "arald: worker: the pool's whitened components (%d samples"
+    with daemon(["--start-strategy", "random"]) as d:
+        for version in (1, 2):  # the same pool: computed once
+            label_leased(d, 20)
+            wait_model(d, version)
+            assert d.read_log().count(said % 400) == 1, d.read_log()
+        more = [i for i in pool_items(seed=7) if i["split"] == "pool"][:30]
+        assert d.post("/v1/samples", {"items": more}).status == 200
+        leases, _ = label_leased(d, 20)
+        assert all(i["model_version"] == 2 for i in leases), leases
+        wait_model(d, 3)
+        assert d.read_log().count(said % 430) == 1, d.read_log()
+        assert all(r["status"] == "published" and r["strategy"] == DEFAULT
+                   for r in d.get("/v1/rounds").json["items"])
+    with daemon() as d:  # the label-free start
+        label_leased(d, 20)
+        wait_model(d, 1)
+        assert "whitened components (" not in d.read_log(), d.read_log()
+
+
 def round_s_loss(strategy, seed):
     """S's loss at the end of one round of strategy on 50 labels of each
     of three groups and none of the fourth (rounds/1's "losses")."""
@@ -415,5 +441,6 @@ if __name__ == "__main__":
          test_samples_imported_during_a_round_are_served_after_it,
          test_other_strategies_serve_in_their_order,
          test_rounds_say_when_typical_mass_goes_most_uncertain_first,
+         test_after_a_random_start_typical_mass_joins_the_whitened_components,
          test_one_class_is_not_enough_and_the_order_stays_random,
          test_events_reach_two_clients_and_do_not_hold_up_shutdown])
