@@ -294,17 +294,18 @@ static void scored_free(scored *o)
     free(o->s), free(o->ent), free(o->conf), free(o->feat), free(o->pseudo);
 }
 
-/* The rows the whitened components read (pca.h): the pool's, in pool
- * order, as floats in [0, 1] (images) or as stored; false when the daemon
- * stops meanwhile. */
-typedef struct pool_rows {
+/* What the whitened components read rows of (pca.h's callbacks below:
+ * the pool's for a round, the start's before any model). */
+typedef struct rows_of {
     worker *w;
     const round_data *d;
-} pool_rows;
+} rows_of;
 
+/* The pool's rows in pool order, as floats in [0, 1] (images) or as
+ * stored; false when the daemon stops meanwhile. */
 static bool pool_rows_into(void *ctx, int first, int n, float *out)
 {
-    const pool_rows *s = ctx;
+    const rows_of *s = ctx;
     if (stopping(s->w))
         return false;
     for (int j = 0; j < n; j++)
@@ -332,7 +333,7 @@ static int pool_components(worker *w, const round_data *d)
     free(w->pcs), free(w->pc_ids);
     w->pc_ids = ids, w->pc_n = n, w->pc_dim = k;
     w->pcs = malloc(sizeof(float) * m * (size_t)k);
-    pool_rows src = {w, d};
+    rows_of src = {w, d};
     int64_t t = util_mono_us();
     int rc = w->pcs ? pca_whiten(n, d->x.dim, k, pool_rows_into, &src, w->pcs)
                     : ARAL_ENOMEM;
@@ -784,17 +785,12 @@ static void run_round(worker *w, round_row *row, round_data *d)
  * while the imports go on. */
 #define START_MAX_WAIT_MS 5000
 
-/* The rows the start reads (pca.h): the unlabeled ones, then the
- * labeled ones, as floats in [0, 1] (images) or as stored. */
-typedef struct start_rows {
-    worker *w;
-    const round_data *d;
-} start_rows;
-
-/* false when the daemon stops meanwhile */
+/* The rows the start reads: the unlabeled ones, then the labeled ones,
+ * as floats in [0, 1] (images) or as stored; false when the daemon stops
+ * meanwhile. */
 static bool start_rows_into(void *ctx, int first, int n, float *out)
 {
-    const start_rows *s = ctx;
+    const rows_of *s = ctx;
     const round_data *d = s->d;
     if (stopping(s->w))
         return false;
@@ -810,7 +806,7 @@ static bool start_rows_into(void *ctx, int first, int n, float *out)
  * wider than pca.h takes. */
 static bool start_features(worker *w, const round_data *d, int k, float *out)
 {
-    start_rows src = {w, d};
+    rows_of src = {w, d};
     int n = d->n_unl + d->n_lab, dim = d->x.dim;
     if (dim <= PCA_MAX_DIM)
         return pca_whiten(n, dim, k, start_rows_into, &src, out) == 0;
