@@ -168,8 +168,9 @@ args_of() {
     # which runs without it (JOIN0). The -pw runs in bench/results ran at
     # 60bf299 with the same join behind an experimental flag, which also
     # inferred the pool twice (their selection seconds are high by that);
-    # the committed code gives the same accuracies and picks (seed 0 of
-    # typical-mass-tr-n12-u30-pw run again). On the validation split, paired
+    # typical-mass-tr-n12-u30-pw ran again with the committed code at
+    # 779c28d (its files now): the same accuracies and picks in all ten
+    # seeds, a selection share of 8.1%. On the validation split, paired
     # with the config without it: from the random start +1.2, +0.65, +0.5
     # and +0.3 +- 0.2 at 200-500 labels (10 seeds); on the long tail from
     # the random start +2.5, +0.9, +0.2 and -0.1 +- 0.7 on balanced
