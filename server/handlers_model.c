@@ -57,6 +57,15 @@ void handle_model_retrain(const struct req *rq, struct resp *rs)
     resp_json(rs, 202, o);
 }
 
+/* A round's yes/no that older rounds may not know: -1 is null. */
+static void set_flag(json *o, const char *name, int v)
+{
+    if (v < 0)
+        json_set_null(o, name);
+    else
+        json_set_bool(o, name, v);
+}
+
 static json *render_round(const round_row *r)
 {
     static const char *const phase[5] = {"read", "train", "score", "store",
@@ -67,10 +76,8 @@ static json *render_round(const round_row *r)
     json_set_str(o, "status", r->status);
     json_set_str(o, "reason", r->reason[0] ? r->reason : NULL);
     json_set_str(o, "strategy", r->strategy);
-    if (r->uncertain_first < 0)
-        json_set_null(o, "uncertain_first");
-    else
-        json_set_bool(o, "uncertain_first", r->uncertain_first);
+    set_flag(o, "uncertain_first", r->uncertain_first);
+    set_flag(o, "joined_components", r->joined_components);
     json_set_int(o, "labels_used", r->labels_used);
     json_set_int(o, "seed", r->seed);
     json_set_int(o, "iterations", r->iterations);

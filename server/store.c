@@ -1450,7 +1450,7 @@ int store_ranking_get(store *st, int64_t version, store_ranking *out)
     "id, model_version, status, reason, strategy, labels_used, seed,"          \
     " iterations, started_at, finished_at, seconds_read, seconds_train,"       \
     " seconds_score, seconds_store, seconds_publish, losses, eval_accuracy,"   \
-    " per_class, uncertain_first"
+    " per_class, uncertain_first, joined_components"
 
 int store_round_put(store *st, round_row *r)
 {
@@ -1458,7 +1458,7 @@ int store_round_put(store *st, round_row *r)
     int rc = prepare(st,
                      "INSERT INTO rounds(" ROUND_COLS ") VALUES (NULL,"
                      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                     " ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                     " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
                      &s);
     if (rc)
         return rc;
@@ -1477,6 +1477,7 @@ int store_round_put(store *st, round_row *r)
         sqlite3_bind_double(s, 17, r->eval_accuracy);
     bind_text_or_null(s, 18, r->per_class[0] ? r->per_class : NULL);
     bind_int_or_null(s, 19, r->uncertain_first, r->uncertain_first < 0);
+    bind_int_or_null(s, 20, r->joined_components, r->joined_components < 0);
     rc = finish_stmt(s);
     r->id = rc ? 0 : sqlite3_last_insert_rowid(cur(st)->db);
     return rc;
@@ -1518,6 +1519,7 @@ static void round_of(sqlite3_stmt *s, round_row *r)
                            : sqlite3_column_double(s, 16);
     copy_text(r->per_class, sizeof(r->per_class), s, 17);
     r->uncertain_first = col_int(s, 18, -1);
+    r->joined_components = col_int(s, 19, -1);
 }
 
 /* The one round row a query (with ?1 bound to key) finds. */

@@ -267,11 +267,12 @@ typedef struct round_row {
     char reason[200];
     char strategy[16];
     int64_t labels_used, seed, iterations, started_at, finished_at;
-    double seconds[5];    /* read, train, score, store, publish */
-    char losses[512];     /* JSON object */
-    double eval_accuracy; /* < 0: no eval split */
-    char per_class[8192]; /* JSON object, "" if none */
-    int uncertain_first;  /* score_uncertain_first: 1 or 0; -1 not known */
+    double seconds[5];     /* read, train, score, store, publish */
+    char losses[512];      /* JSON object */
+    double eval_accuracy;  /* < 0: no eval split */
+    char per_class[8192];  /* JSON object, "" if none */
+    int uncertain_first;   /* score_uncertain_first: 1 or 0; -1 not known */
+    int joined_components; /* score_joins_components: 1 or 0; -1 not known */
 } round_row;
 int store_round_put(store *st, round_row *r);
 /* The store and publish phases, known only after the round's row. */

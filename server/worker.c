@@ -287,6 +287,7 @@ typedef struct scored {
     float *s, *ent, *conf, *feat; /* feat: only when the strategy reads it;
                                    * order_pool reorders it */
     int *pseudo, fd;
+    bool joined; /* feat is D's features joined with the whitened components */
 } scored;
 
 static void scored_free(scored *o)
@@ -365,7 +366,8 @@ static int infer_pool(worker *w, round_data *d, strategy st, bool joined,
 {
     size_t n = (size_t)(d->n_pool ? d->n_pool : 1);
     int fd = strategy_needs_features(st) ? aral_feature_dim(w->model) : 0;
-    o->fd = fd + (fd && joined ? w->pc_dim : 0);
+    o->joined = fd && joined;
+    o->fd = fd + (o->joined ? w->pc_dim : 0);
     o->s = malloc(sizeof(float) * n);
     o->ent = malloc(sizeof(float) * n);
     o->conf = malloc(sizeof(float) * n);
@@ -487,7 +489,7 @@ static int order_pool(worker *w, round_data *d, scored *o, strategy st,
 
 /* The pool in the strategy's order (score_order, core/score.h) into
  * *out; each position keeps its sort key as the score. The row learns
- * whether the order put the most uncertain first. */
+ * whether the order put the most uncertain first and in which embedding. */
 static int rank_pool(worker *w, round_data *d, scored *o, strategy st,
                      round_row *row, ranking **out)
 {
@@ -503,7 +505,7 @@ static int rank_pool(worker *w, round_data *d, scored *o, strategy st,
     if (!rc)
         rc = order_pool(w, d, o, st, order, key, &uncertain);
     if (!rc)
-        row->uncertain_first = uncertain;
+        row->uncertain_first = uncertain, row->joined_components = o->joined;
     for (size_t j = 0; !rc && j < n; j++) {
         int i = order[j];
         ids[j] = d->pool.ids[d->pool_idx[i]];
@@ -954,7 +956,8 @@ static void one_round(worker *w)
     round_row *row = calloc(1, sizeof(*row));
     if (!row)
         return;
-    row->uncertain_first = -1; /* until the pool is ordered */
+    row->uncertain_first = -1; /* both until the pool is ordered */
+    row->joined_components = -1;
     pthread_mutex_lock(&w->mu);
     w->requested = false;
     int64_t labeled = labeled_now(w);

@@ -87,13 +87,16 @@ function drawCurve(rounds) {
 function drawRounds(rounds) {
   const f = (v, d = 2) => (v == null ? "—" : Number(v).toFixed(d));
   // uncertain first: whether the round's order put the model's least sure
-  // samples first (typical-mass does from 30 labels a class on)
+  // samples first (typical-mass does from 30 labels a class on); joined
+  // components: whether it clustered D's features joined with the pool's
+  // whitened components (typical-mass does after a random start)
   const yesNo = (v) => (v == null ? "—" : v ? "yes" : "no");
-  table("rounds", ["round", "status", "strategy", "uncertain first", "labels", "iterations",
-                   "read s", "train s", "score s", "store s", "loss D", "loss class", "eval acc"],
+  table("rounds", ["round", "status", "strategy", "uncertain first", "joined components", "labels",
+                   "iterations", "read s", "train s", "score s", "store s", "loss D", "loss class", "eval acc"],
         rounds.slice().reverse().map((r) => [r.round, r.status + (r.reason ? `: ${r.reason}` : ""),
-          r.strategy, yesNo(r.uncertain_first), r.labels_used, r.iterations, f(r.seconds.read), f(r.seconds.train),
-          f(r.seconds.score), f(r.seconds.store), f(r.losses?.d, 3), f(r.losses?.d_class, 3),
+          r.strategy, yesNo(r.uncertain_first), yesNo(r.joined_components), r.labels_used, r.iterations,
+          f(r.seconds.read), f(r.seconds.train), f(r.seconds.score), f(r.seconds.store),
+          f(r.losses?.d, 3), f(r.losses?.d_class, 3),
           r.eval_accuracy == null ? "—" : `${(100 * r.eval_accuracy).toFixed(1)}%`]));
 }
 

@@ -43,8 +43,9 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         before = first_model(d)
         assert d.stop() == 0
         # the database as schema 2 left it: no S(z) column in rankings,
-        # no skips in leases, no order rule in rounds
+        # no skips in leases, no order rule or embedding in rounds
         con = sqlite3.connect(d.db)
+        con.execute("ALTER TABLE rounds DROP COLUMN joined_components")
         con.execute("ALTER TABLE rounds DROP COLUMN uncertain_first")
         con.execute("ALTER TABLE rankings DROP COLUMN sampler")
         con.execute("DROP INDEX leases_skipped")
@@ -53,8 +54,9 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         con.commit()
         con.close()
         d.start()
-        assert d.get("/v1/version").json["schema_version"] == 5
-        assert d.get("/v1/rounds/1").json["uncertain_first"] is None
+        assert d.get("/v1/version").json["schema_version"] == 6
+        r = d.get("/v1/rounds/1").json
+        assert r["uncertain_first"] is None and r["joined_components"] is None
         q = d.get("/v1/queue?limit=20").json
         assert queue_ids(d) == before
         assert all(i["sampler"] is None and i["rank"] for i in q["items"]), q
@@ -63,7 +65,8 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         wait_model(d, 2)
         q = d.get("/v1/queue?limit=5").json
         assert all(0 < i["sampler"] < 1 for i in q["items"]), q
-        assert d.get("/v1/rounds/2").json["uncertain_first"] is False
+        r = d.get("/v1/rounds/2").json
+        assert r["uncertain_first"] is False and r["joined_components"] is False
 
 
 def test_only_the_newest_model_keeps_its_checkpoint_and_ranking():
@@ -217,9 +220,10 @@ def test_failed_round_is_recorded_and_the_ranking_stays():
         assert [r[1] for r in rounds(d)] == ["published", "failed", "failed"]
         assert "not finite" in rounds(d)[1][3], rounds(d)
         # the train fault came before the pool was ordered, the commit
-        # fault after: only that round knows its order's rule
-        assert [d.get(f"/v1/rounds/{n}").json["uncertain_first"]
-                for n in (1, 2, 3)] == [False, None, False]
+        # fault after: only that round knows its order's rule and embedding
+        for key in ("uncertain_first", "joined_components"):
+            assert [d.get(f"/v1/rounds/{n}").json[key]
+                    for n in (1, 2, 3)] == [False, None, False], key
         is_problem(d.post("/v1/model/retrain", token="annotate"), 403,
                    "forbidden")
         assert d.post("/v1/model/retrain").status == 202

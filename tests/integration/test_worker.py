@@ -293,7 +293,8 @@ def test_after_a_random_start_typical_mass_joins_the_whitened_components():
     joined with the pool's whitened principal components (score.h,
     score_joins_components). The worker computes them in the first round
     that needs them and again only when the pool changes, and says so in
-    the log each time; after the label-free start it never does."""
+    the log each time, and each round's row says that it joined them;
+    after the label-free start none does."""
     said = "arald: worker: the pool's whitened components (%d samples"
     with daemon(["--start-strategy", "random"]) as d:
         for version in (1, 2):  # the same pool: computed once
@@ -307,11 +308,13 @@ def test_after_a_random_start_typical_mass_joins_the_whitened_components():
         wait_model(d, 3)
         assert d.read_log().count(said % 430) == 1, d.read_log()
         assert all(r["status"] == "published" and r["strategy"] == DEFAULT
+                   and r["joined_components"] is True
                    for r in d.get("/v1/rounds").json["items"])
     with daemon() as d:  # the label-free start
         label_leased(d, 20)
         wait_model(d, 1)
         assert "whitened components (" not in d.read_log(), d.read_log()
+        assert d.get("/v1/rounds/1").json["joined_components"] is False
 
 
 def round_s_loss(strategy, seed):
