@@ -3,8 +3,9 @@
 seeds found in bench/results (and the reference's in shared/bench/results
 and bench/results/ref_*). Prints a table and, last, one JSON object.
 
-With --selection: the tables of bench/run_selection.sh (sel_* files)
-instead, paired by seed against random order."""
+With --selection [ITERS [--valid | --pair CONFIG BASE]]: the tables of
+bench/run_selection.sh (sel_* files) instead, paired by seed against
+random order (bench/selection_table.py)."""
 import glob
 import json
 import os
@@ -16,7 +17,10 @@ here = os.path.dirname(os.path.abspath(__file__))
 if len(sys.argv) > 1 and sys.argv[1] == "--selection":
     sys.path.insert(0, here)
     import selection_table
-    selection_table.main(sys.argv[2] if len(sys.argv) > 2 else "600")
+    rest = sys.argv[3:]
+    selection_table.main(sys.argv[2] if len(sys.argv) > 2 else "600",
+                         valid=rest[:1] == ["--valid"],
+                         pair=rest[1:3] if rest[:1] == ["--pair"] else None)
     sys.exit(0)
 iters = sys.argv[1] if len(sys.argv) > 1 else "600"
 curves = {}

@@ -7,6 +7,10 @@
 # Writes bench/results/sel_<config>_seed<N>_<iters>it.jsonl (+ .log) and
 # prints bench/curves_table.py's tables, whose last line is one JSON object.
 #   usage: bench/run_selection.sh [iters] [seeds] [configs]
+# With SPLIT=valid in the environment the tables at the end are on the
+# validation split alone, so that a screen's runs end without showing a
+# test figure (settings are chosen there; curves_table.py --selection
+# ITERS --pair CONFIG BASE pairs one config with its base).
 # The label-free start's table pairs ten seeds; its seeds 5-9 come from
 #   bench/run_selection.sh 600 "5 6 7 8 9" \
 #     "start-random-tr start-typical-tr start-random-tr-n12 start-typical-tr-n12"
@@ -262,4 +266,8 @@ done
 if [ ${#jobs[@]} -gt 0 ]; then
   printf '%s\0' "${jobs[@]}" | xargs -0 -P 2 -I{} bash -c '{}'
 fi
-python3 bench/curves_table.py --selection "$iters"
+if [ "${SPLIT:-test}" = valid ]; then
+  python3 bench/curves_table.py --selection "$iters" --valid
+else
+  python3 bench/curves_table.py --selection "$iters"
+fi

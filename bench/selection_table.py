@@ -3,7 +3,13 @@ bench/results/sel_<config>_seed<N>_<iters>it.jsonl. Every comparison is
 paired: a config's accuracy minus random order's in the same seed (same
 initial set, same validation split), mean of the differences and its
 standard error. Printed by `python3 bench/curves_table.py --selection`;
-the last line is one JSON object of the headline figures."""
+the last line is one JSON object of the headline figures.
+
+Settings are chosen on the validation split, before the test figures are
+seen: `--selection ITERS --valid` prints the tables on the validation
+split alone (no test figure), and `--selection ITERS --pair A B` config
+A minus config B, seed by seed, on the validation split (balanced
+accuracy for imb- configs), for a screen of a change against its base."""
 import glob
 import json
 import math
@@ -327,8 +333,36 @@ def iters_table(runs, iters):
     return out
 
 
-def main(iters):
+def pair_table(runs, config, base):
+    """config minus base on the validation split, each cycle and seed."""
+    key = "valid_balanced_acc" if config.startswith("imb-") else "valid_acc"
+    print(f"{config} minus {base}, {key}, points, mean ± standard error "
+          "(seeds): the seeds' differences")
+    out = []
+    for c in range(5):
+        m, se, n = paired(runs, config, base, key, c)
+        if m is None:
+            break
+        seeds = sorted(set(runs[config]) & set(runs[base]))
+        each = [100 * (runs[config][s][c][key] - runs[base][s][c][key])
+                for s in seeds]
+        out.append({"mean": round(100 * m, 2), "se": round(100 * se, 2),
+                    "n": n})
+        labeled = runs[base][seeds[0]][c]["labeled"]
+        print(f"{labeled:>7}  {100 * m:+.2f} ± {100 * se:.2f} ({n})  " +
+              " ".join(f"{x:+.1f}" for x in each))
+    print(json.dumps({"config": config, "base": base, "key": key,
+                      "valid": out}))
+
+
+def main(iters, valid=False, pair=None):
+    """The tables; valid: on the validation split alone; pair: (config,
+    base) alone, on the validation split."""
     runs = load(iters)
+    if pair:
+        return pair_table(runs, *pair)
+    if valid:
+        return valid_tables(runs, iters)
     full = [c for c in runs if not c.startswith(("start-", "imb-"))]
     full.sort(key=lambda c: (c != "random", c))
     imb = sorted(c for c in runs if c.startswith("imb-"))
@@ -361,4 +395,23 @@ def main(iters):
     head["ablation_valid"] = ablation_table(runs)
     head["label_free_start"] = start_table(runs)
     head["iterations_a_round"] = iters_table(runs, iters)
+    print(json.dumps(head))
+
+
+def valid_tables(runs, iters):
+    """main's comparisons with random order on the validation split."""
+    full = [c for c in runs if not c.startswith(("start-", "imb-"))]
+    full.sort(key=lambda c: (c != "random", c))
+    imb = sorted(c for c in runs if c.startswith("imb-"))
+    head = {"iters": int(iters), "split": "valid"}
+    if "random" in runs:
+        head["valid_vs_random"] = difference_table(
+            runs, [c for c in full if c != "random"], "random", "valid_acc",
+            "validation accuracy")
+    if "imb-random" in runs:
+        head["imbalance_vs_random"] = difference_table(
+            runs, [c for c in imb if c != "imb-random"], "imb-random",
+            "valid_balanced_acc", "--imbalance 0.1, balanced validation "
+            "accuracy")
+    head["ablation_valid"] = ablation_table(runs)
     print(json.dumps(head))
