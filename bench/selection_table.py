@@ -209,6 +209,12 @@ ABLATION = [
      "the same, --imbalance 0.1"),
     ("typical-mass-tr-tw-n12-u30-pw", "typical-mass-tr-tw-n12-u30",
      "the same after the label-free start (not taken)"),
+    # typical-mass's mass weighted toward balanced classes (run_selection.sh,
+    # -cw), at 8e2c5cb with a change never committed
+    ("imb-typical-mass-tr-n12-u30-pw-cw", "imb-typical-mass-tr-n12-u30-pw",
+     "mass by class rarity, random start, --imbalance"),
+    ("typical-mass-tr-n12-u30-pw-cw", "typical-mass-tr-n12-u30-pw",
+     "mass by class rarity, random start"),
     # the late phase changed one way at a time (run_selection.sh), at
     # 893000a with a change never committed
     ("typical-mass-tr-tw-n12-lm", "typical-mass-tr-tw-n12-u30",
