@@ -37,6 +37,11 @@
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-n12-u30-pw
 #   bench/run_selection.sh 600 "0 1 2 3 4" \
 #     "imb-typical-mass-tr-n12-u30-pw typical-mass-tr-tw-n12-u30-pw"
+# and the long tail's ten seeds (arald's configuration from both starts
+# and random order; seeds 5-9 ran at 379e9f8, seed 0 of the -pw config
+# again there too: the same accuracies and picks as its file):
+#   bench/run_selection.sh 600 "5 6 7 8 9" "imb-random \
+#     imb-typical-mass-tr-n12-u30-pw imb-typical-mass-tr-tw-n12-u30"
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
