@@ -187,12 +187,34 @@ const OUTBOX = "arald.outbox";
 function outbox() {
   try { return JSON.parse(localStorage.getItem(OUTBOX) || "[]"); } catch { return []; }
 }
+// A label by sample_id (only after an undo whose sample could not be
+// leased again) is safe to send again only while arald keeps its key: it
+// forgets keys after 24 h (server/app.c, IDEM_KEEP_MS), and then a label
+// that did arrive would be stored a second time. One by lease_id is safe
+// at any age: its lease closed with the first. An entry older than this
+// (or from a page that did not date its entries) is taken out and said.
+const RESEND_BY_SAMPLE_MS = 23 * 3600 * 1000;
+const tooOld = (e) => e.body.sample_id !== undefined && !(Date.now() - e.at < RESEND_BY_SAMPLE_MS);
+
 // Takes the entry out; whoever takes it reports it (a tab of the same
 // browser may have sent it too), so a label is counted once.
 function outboxTake(key) {
   const all = outbox(), rest = all.filter((e) => e.key !== key);
   localStorage.setItem(OUTBOX, JSON.stringify(rest));
   return rest.length < all.length;
+}
+
+// The labels a closed tab left unsent, sent again, but for those too old
+// to (tooOld), which are said after the others' messages.
+function resendOutbox() {
+  const old = [];
+  for (const e of outbox()) {
+    if (!tooOld(e)) deliver(e, true);
+    else if (outboxTake(e.key)) old.push(`${e.sample} (${e.name})`);
+  }
+  if (old.length)
+    S.sending = S.sending.then(() => say(`Labels left unsent over a day ago, too long to send again without ` +
+      `risking a second copy: sample ${old.join(", ")}. Label again what is still unlabeled.`, true));
 }
 
 function countMine(annotator, by) {
@@ -242,7 +264,8 @@ function label(index) {
   const l = item.lease;
   const body = l.lease_id ? { lease_id: l.lease_id, label: name }
                           : { sample_id: l.sample_id, label: name, annotator: S.annotator };
-  const e = { key: newKey(), token: store.token, annotator: S.annotator, sample: l.sample_id, name, body };
+  const e = { key: newKey(), token: store.token, annotator: S.annotator, sample: l.sample_id, name, body,
+              at: Date.now() };
   localStorage.setItem(OUTBOX, JSON.stringify([...outbox(), e]));
   deliver(e);
   refill();
@@ -357,7 +380,7 @@ async function start() {
   $("mine").textContent = S.mine;
   drawClasses();
   showPool(S.project.counts.labeled);
-  for (const e of outbox()) deliver(e, true);
+  resendOutbox();
   await restoreLeases();
   showNext();
   await refill();

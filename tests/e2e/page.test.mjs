@@ -380,6 +380,36 @@ test("labels unsent when the tab closes are sent on the next visit, each recorde
   assert.equal(await next.evaluate(() => localStorage.getItem("arald.outbox")), "[]");
 }));
 
+// Labels by sample_id left in the outbox (after an undo whose sample
+// could not be leased again): the one left an hour ago is sent on the
+// next visit; the one left a day ago is not, since arald has forgotten its
+// key and would store it a second time if it had arrived; the page says so.
+test("a label by sample left unsent over a day ago is not sent again, and the page says so", () => withDaemon([], async (d, problems) => {
+  const ctx = await browser.newContext();
+  const page = watch(await ctx.newPage(), "/", problems);
+  await page.goto(d.base + "/");
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  const [a, b] = d.sql("SELECT group_concat(id) FROM (SELECT id FROM samples WHERE split = 'pool' " +
+                       "AND label IS NULL AND lease_id IS NULL ORDER BY id LIMIT 2)").split(",").map(Number);
+  const entry = (sample, name, hoursAgo) => ({
+    key: `${sample}-old-${hoursAgo}`, token: d.tokens.annotate, annotator: "alice", sample, name,
+    body: { sample_id: sample, label: name, annotator: "alice" }, at: Date.now() - hoursAgo * 3600 * 1000 });
+  await page.evaluate((es) => localStorage.setItem("arald.outbox", JSON.stringify(es)),
+                      [entry(a, "cat", 25), entry(b, "dog", 1)]);
+  const sent = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("/v1/labels")) sent.push(r.headers()["idempotency-key"]);
+  });
+  await page.reload();
+  await page.waitForFunction((re) => new RegExp(re).test(document.querySelector("#message").textContent),
+                             `^Labels left unsent over a day ago.*: sample ${a} \\(cat\\)\\. Label again`);
+  assert.deepEqual(sent, [`${b}-old-1`]);
+  assert.equal(d.sql("SELECT group_concat(l.sample_id || ':' || c.name || ':' || l.annotator) FROM labels l " +
+                     "JOIN classes c ON c.id = l.label"), `${b}:dog:alice`);
+  assert.equal(await page.evaluate(() => localStorage.getItem("arald.outbox")), "[]");
+}));
+
 // Tabs of one browser profile (one playwright context), watched; the
 // first signs in, the others find its token (localStorage is the
 // profile's).
