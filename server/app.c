@@ -129,7 +129,10 @@ void app_publish_read(struct app *a, ranking *r)
 
 /* Idempotency keys are kept a day (as Stripe keeps them): a retry comes
  * within seconds or minutes, and each label the page sends stores one,
- * so kept for good they would grow the file with every label. */
+ * so kept for good they would grow the file with every label. The page
+ * resends a label by sample_id only within 23 h (web/app.js,
+ * RESEND_BY_SAMPLE_MS): shortening this below that would let it store one
+ * twice. */
 #define IDEM_KEEP_MS (24 * 3600 * 1000LL)
 #define IDEM_PRUNE_EVERY_MS (3600 * 1000LL)
 
