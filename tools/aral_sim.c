@@ -28,7 +28,8 @@
  * never on the test set.
  * --imbalance R makes the pool long-tailed: class k keeps the fraction
  * R^(k/9) of its samples (a seeded choice); the lines add the balanced
- * (mean per-class) test accuracy either way.
+ * (mean per-class) test accuracy and each class's recall either way
+ * (where a long tail's balanced accuracy is lost).
  * --initial-strategy typical picks the initial set without labels, as
  * the daemon does: the typical members of k-means clusters (select.h) of
  * the pixels' whitened principal components (pca.h), instead of
@@ -287,26 +288,28 @@ static void split(pool *p)
 
 typedef struct accuracy {
     double all, balanced;
+    double recall[10]; /* per class (labels are 0-9); < 0: none in the set */
 } accuracy;
 
-/* Accuracy and mean per-class recall of rows idx[0..n) of x (idx NULL:
- * all rows) against labels y. */
+/* Accuracy, per-class recall and their mean of rows idx[0..n) of x (idx
+ * NULL: all rows) against labels y. */
 static accuracy measure(aral *m, const aral_data *x, const int *idx, int n,
                         const uint8_t *y, int *pred)
 {
     if (aral_infer(m, x, idx, n, pred, NULL, NULL, NULL))
         fail("inference failed");
-    int right[256] = {0}, total[256] = {0}, classes = 0;
+    int right[10] = {0}, total[10] = {0}, classes = 0;
     for (int i = 0; i < n; i++) {
         int t = y[idx ? idx[i] : i];
         total[t]++;
         right[t] += pred[i] == t;
     }
-    accuracy a = {0, 0};
-    for (int k = 0; k < 256; k++) {
+    accuracy a = {0, 0, {0}};
+    for (int k = 0; k < 10; k++) {
         a.all += right[k];
+        a.recall[k] = total[k] ? right[k] / (double)total[k] : -1.0;
         if (total[k])
-            a.balanced += right[k] / (double)total[k], classes++;
+            a.balanced += a.recall[k], classes++;
     }
     a.all = n ? a.all / n : 0;
     a.balanced = classes ? a.balanced / classes : 0;
@@ -470,6 +473,18 @@ static bool print_progress(void *ctx, int i, int iters, const aral_losses *l)
     return true;
 }
 
+/* "name": [each class's recall, or null], */
+static void print_recall(const char *name, const accuracy *a)
+{
+    printf("\"%s\": [", name);
+    for (int k = 0; k < 10; k++)
+        if (a->recall[k] < 0)
+            printf("%snull", k ? ", " : "");
+        else
+            printf("%s%.4f", k ? ", " : "", a->recall[k]);
+    printf("], ");
+}
+
 static void print_line(const pool *p, const opts *o, int c, accuracy t,
                        accuracy v, double train, double query,
                        const int *counts)
@@ -489,9 +504,12 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
         printf("\"uncertain_from\": %d, ", o->uncertain_from);
     if (o->join && strategy_needs_features(o->strat)) /* only when on: */
         printf("\"join_components\": 1, ");           /* older lines stay */
-    if (p->n_valid)
+    print_recall("class_recall", &t);
+    if (p->n_valid) {
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ", v.all,
                v.balanced);
+        print_recall("valid_class_recall", &v);
+    }
     printf("\"train_seconds\": %.3f, \"iters_per_sec\": %.3f, "
            "\"query_seconds\": %.3f, \"picked\": [",
            train, train > 0 ? o->iters / train : 0.0, query);
@@ -555,7 +573,7 @@ static void cycle(aral *m, pool *p, const opts *o, int c, int *order, int *pred)
     if (o->dump)
         dump_cycle(m, p, o, c);
     accuracy t = measure(m, &p->test, NULL, p->test.n, p->ty.data, pred);
-    accuracy v = {0, 0};
+    accuracy v = {0, 0, {0}};
     if (p->n_valid)
         v = measure(m, &p->px, p->valid, p->n_valid, p->y.data, pred);
     t0 = now();

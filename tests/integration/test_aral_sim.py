@@ -18,8 +18,8 @@ SIM = os.environ.get("ARAL_SIM", os.path.join(os.path.dirname(__file__),
                                               "../../build/tools/aral-sim"))
 KEYS = {"strategy", "initial_strategy", "imbalance", "training", "cycle",
         "labeled",
-        "test_acc", "balanced_acc", "train_seconds", "iters_per_sec",
-        "query_seconds", "picked"}
+        "test_acc", "balanced_acc", "class_recall", "train_seconds",
+        "iters_per_sec", "query_seconds", "picked"}
 
 
 def images(labels, seed):
@@ -76,7 +76,7 @@ def check_cycles(d, strategy, iters, cycles, *more):
     assert [r["labeled"] for r in rows] == [20 + 15 * c
                                             for c in range(cycles)], out
     mass = strategy in (None, "typical-mass")
-    keys = KEYS | ({"valid_acc", "valid_balanced_acc"}
+    keys = KEYS | ({"valid_acc", "valid_balanced_acc", "valid_class_recall"}
                    if "--valid" in more else set()) | (
         {"uncertain_from"} if mass else set()) | (
         {"join_components"} if mass and joins_by_default(more) else set())
@@ -122,6 +122,15 @@ def test_validation_imbalance_and_typical_start():
     try:
         rows = check_cycles(d, "random", 4, 2, "--valid", "100")
         assert all(0 <= r["valid_acc"] <= 1 for r in rows), rows
+        # each class's recall, whose mean is the balanced accuracy (the
+        # test set holds every class; null only for a class a set lacks)
+        for r in rows:
+            for key, mean in (("class_recall", "balanced_acc"),
+                              ("valid_class_recall", "valid_balanced_acc")):
+                got = [x for x in r[key] if x is not None]
+                assert len(r[key]) == 10 and all(0 <= x <= 1 for x in got)
+                assert abs(sum(got) / len(got) - r[mean]) < 2e-4, (key, r)
+            assert None not in r["class_recall"], r
         # class k keeps 0.1^(k/9) of its ~60 samples: class 9 keeps about 6
         # of 600, so the 20 random initial picks rarely include it and the
         # pool shrinks to about 230
