@@ -148,12 +148,10 @@ bool score_joins_components(strategy s, bool typical_start, int dim)
 static void join_components(const score_pool *p, const float *df, int fd,
                             float *out)
 {
-    int w = fd + p->pc_dim;
-    for (int j = 0; j < p->n + p->n_lab; j++) {
-        int row = j < p->n ? p->cand[j] : p->lab[j - p->n];
-        select_join_row(out + (size_t)j * w, df + (size_t)j * fd, fd,
-                        p->pcs + (size_t)row * p->pc_dim, p->pc_dim);
-    }
+    size_t n = (size_t)p->n;
+    select_join_rows(out, df, fd, p->pcs, p->pc_dim, p->cand, p->n);
+    select_join_rows(out + n * (fd + p->pc_dim), df + n * fd, fd, p->pcs,
+                     p->pc_dim, p->lab, p->n_lab);
 }
 
 int score_rank(aral *m, strategy s, const score_pool *p, uint64_t seed,

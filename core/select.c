@@ -68,6 +68,14 @@ void select_join_row(float *dst, const float *a, int da, const float *b, int db)
     unit_into(dst + da, b, db);
 }
 
+void select_join_rows(float *dst, const float *a, int da, const float *b,
+                      int db, const int *b_rows, int n)
+{
+    for (int j = 0; j < n; j++)
+        select_join_row(dst + (size_t)j * (da + db), a + (size_t)j * da, da,
+                        b + (size_t)(b_rows ? b_rows[j] : j) * db, db);
+}
+
 static float *row(const work *w, float *base, int i)
 {
     return base + (size_t)i * w->dim;

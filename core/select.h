@@ -58,6 +58,10 @@ void select_sort_keyed(select_keyed *v, int n);
  * and scale. dst may not overlap a or b. */
 void select_join_row(float *dst, const float *a, int da, const float *b,
                      int db);
+/* n such rows: dst's row j (da + db values) joins a's row j with b's row
+ * b_rows[j] (row j when b_rows is NULL). */
+void select_join_rows(float *dst, const float *a, int da, const float *b,
+                      int db, const int *b_rows, int n);
 
 /* order[0..n) gets candidate positions, best first; key (may be NULL)
  * gets each candidate's rank in that order. 0, ARAL_ENOMEM, ARAL_EINVAL

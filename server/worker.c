@@ -348,16 +348,6 @@ static int pool_components(worker *w, const round_data *d)
     return rc;
 }
 
-/* Rows at..at+k of the pool's features (width floats each): D's feature
- * layer (df, k rows of fd) joined with the pool's whitened components. */
-static void join_chunk(const worker *w, float *feat, int width, int at, int k,
-                       const float *df, int fd)
-{
-    for (int j = 0; j < k; j++)
-        select_join_row(feat + (size_t)(at + j) * width, df + (size_t)j * fd,
-                        fd, w->pcs + (size_t)(at + j) * w->pc_dim, w->pc_dim);
-}
-
 /* D's outputs for the pool; with joined, its features joined with the
  * pool's whitened components (pool_components), chunk by chunk, so that
  * D's features of the whole pool are never held beside the joined ones. */
@@ -390,8 +380,10 @@ static int infer_pool(worker *w, round_data *d, strategy st, bool joined,
         aral_out out = {o->pseudo + at, o->conf + at, o->ent + at,
                         o->s + at,      NULL,         f};
         rc = aral_infer_out(w->model, &d->x, d->pool_idx + at, k, &out);
-        if (!rc && df)
-            join_chunk(w, o->feat, o->fd, at, k, df, fd);
+        if (!rc && df) /* rows at..at+k, joined with their components */
+            select_join_rows(o->feat + (size_t)at * o->fd, df, fd,
+                             w->pcs + (size_t)at * w->pc_dim, w->pc_dim, NULL,
+                             k);
     }
     free(df);
     if (rc)

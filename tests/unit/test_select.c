@@ -552,6 +552,16 @@ static int t_join_row(void)
         CHECK(fabsf(out[i] - want[i]) < 1e-6f);
     select_join_row(out, zero, 2, b, 3);
     CHECK(out[0] == 0 && out[1] == 0 && fabsf(out[4] - 1) < 1e-6f);
+    /* rows: a's row j with b's row b_rows[j], or b's row j */
+    const float a2[4] = {30, 40, 0, 2}, b2[6] = {0, 0, 0.5f, 3, 4, 0};
+    const int swap[2] = {1, 0};
+    float rows[10];
+    select_join_rows(rows, a2, 2, b2, 3, swap, 2);
+    const float want2[10] = {0.6f, 0.8f, 0.6f, 0.8f, 0, 0, 1, 0, 0, 1};
+    for (int i = 0; i < 10; i++)
+        CHECK(fabsf(rows[i] - want2[i]) < 1e-6f);
+    select_join_rows(rows, a2, 2, b2, 3, NULL, 2);
+    CHECK(fabsf(rows[4] - 1) < 1e-6f && fabsf(rows[7] - 0.6f) < 1e-6f);
     return 0;
 }
 
