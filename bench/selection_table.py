@@ -361,6 +361,14 @@ def pair_table(runs, config, base):
                       "valid": out}))
 
 
+def kinds(runs):
+    """The balanced pool's configs (random order first) and the long
+    tail's (imb-); the label-free start's (start-) are neither."""
+    full = [c for c in runs if not c.startswith(("start-", "imb-"))]
+    full.sort(key=lambda c: (c != "random", c))
+    return full, sorted(c for c in runs if c.startswith("imb-"))
+
+
 def main(iters, valid=False, pair=None):
     """The tables; valid: on the validation split alone; pair: (config,
     base) alone, on the validation split."""
@@ -369,9 +377,7 @@ def main(iters, valid=False, pair=None):
         return pair_table(runs, *pair)
     if valid:
         return valid_tables(runs, iters)
-    full = [c for c in runs if not c.startswith(("start-", "imb-"))]
-    full.sort(key=lambda c: (c != "random", c))
-    imb = sorted(c for c in runs if c.startswith("imb-"))
+    full, imb = kinds(runs)
     head = {"iters": int(iters)}
     if "random" in runs:
         accuracy_table(runs, full, "test_acc", "test accuracy")
@@ -406,9 +412,7 @@ def main(iters, valid=False, pair=None):
 
 def valid_tables(runs, iters):
     """main's comparisons with random order on the validation split."""
-    full = [c for c in runs if not c.startswith(("start-", "imb-"))]
-    full.sort(key=lambda c: (c != "random", c))
-    imb = sorted(c for c in runs if c.startswith("imb-"))
+    full, imb = kinds(runs)
     head = {"iters": int(iters), "split": "valid"}
     if "random" in runs:
         head["valid_vs_random"] = difference_table(
