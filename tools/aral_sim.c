@@ -380,10 +380,22 @@ static float *embed_unl(pool *p, bool pixels, int *dim)
 }
 
 /* What the label-free start clusters: the pixels' whitened principal
- * components, or the raw pixels (typical-pixels). */
+ * components, or the raw pixels (typical-pixels). With --join-components
+ * the components are p->pcs already (join_setup, over the same rows): not
+ * computed twice. */
 static float *start_features(pool *p, const opts *o, int *dim)
 {
-    return embed_unl(p, !strcmp(o->start, "typical-pixels"), dim);
+    if (!p->pcs || !strcmp(o->start, "typical-pixels") ||
+        p->px.dim > PCA_MAX_DIM)
+        return embed_unl(p, !strcmp(o->start, "typical-pixels"), dim);
+    *dim = p->pc_dim;
+    float *f = malloc(sizeof(float) * (size_t)p->n_unl * *dim);
+    if (!f)
+        fail("out of memory");
+    for (int j = 0; j < p->n_unl; j++)
+        memcpy(f + (size_t)j * *dim, p->pcs + (size_t)p->unl[j] * *dim,
+               sizeof(float) * *dim);
+    return f;
 }
 
 /* --join-components: every row in play in its whitened components, by
