@@ -215,6 +215,12 @@ ABLATION = [
      "mass by class rarity, random start, --imbalance"),
     ("typical-mass-tr-n12-u30-pw-cw", "typical-mass-tr-n12-u30-pw",
      "mass by class rarity, random start"),
+    # the late phase only in clusters whose class D knows (run_selection.sh,
+    # -gc), at b859130 with a change never committed
+    ("imb-typical-mass-tr-n12-u30-pw-gc", "imb-typical-mass-tr-n12-u30-pw",
+     "late phase by class, random start, --imbalance"),
+    ("typical-mass-tr-n12-u30-pw-gc", "typical-mass-tr-n12-u30-pw",
+     "late phase by class, random start"),
     # the late phase changed one way at a time (run_selection.sh), at
     # 893000a with a change never committed
     ("typical-mass-tr-tw-n12-lm", "typical-mass-tr-tw-n12-u30",
