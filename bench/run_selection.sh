@@ -42,6 +42,10 @@
 # again there too: the same accuracies and picks as its file):
 #   bench/run_selection.sh 600 "5 6 7 8 9" "imb-random \
 #     imb-typical-mass-tr-n12-u30-pw imb-typical-mass-tr-tw-n12-u30"
+# and random order with the service's training on the long tail, which
+# the table of the selection's own share pairs arald's configurations with
+# there (random-tr-n12 on the balanced pool; ran at 9c8463a):
+#   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" imb-random-tr-n12
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
