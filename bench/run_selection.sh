@@ -183,8 +183,11 @@ args_of() {
     # inferred the pool twice (their selection seconds are high by that);
     # typical-mass-tr-n12-u30-pw ran again with the committed code at
     # 779c28d (its files now): the same accuracies and picks in all ten
-    # seeds, a selection share of 8.1%. On the validation split, paired
-    # with the config without it: from the random start +1.2, +0.65, +0.5
+    # seeds, a selection share of 8.1%; so did imb-typical-mass-tr-n12-u30-pw
+    # (seeds 0-4 at 01548e0, its files now; 5-9 were made with it): the
+    # same accuracies and picks, up to 3.5 s less a query. On the
+    # validation split, paired with the config without it: from the
+    # random start +1.2, +0.65, +0.5
     # and +0.3 +- 0.2 at 200-500 labels (10 seeds); on the long tail from
     # the random start +2.5, +0.9, +0.2 and -0.1 +- 0.7 on balanced
     # accuracy (5 seeds), both above the bars set before the runs; from the
