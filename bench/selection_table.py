@@ -253,24 +253,35 @@ def key_of(out, config, base):
     return f"{config} vs {base}" if config in out else config
 
 
+def cells_of(runs, config, base, key):
+    """config minus base at each of the five cycles (paired)."""
+    return [paired(runs, config, base, key, c) for c in range(5)]
+
+
+def print_cells(first, cells, width):
+    """One row of a per-cycle table: first, then a cell per cycle; cells
+    None prints the cycles' labels (the header)."""
+    row = [f"{l:>16}" for l in (100, 200, 300, 400, 500)] if cells is None \
+        else [f"{fmt(m, se, n):>16}" for m, se, n in cells]
+    print(f"{first[:width - 1]:<{width}}" + "".join(row))
+
+
 def ablation_table(runs):
     """Validation accuracy (where settings are chosen), on minus off."""
     print("\nablation: each ingredient on minus off, validation accuracy, "
           "points, mean ± standard error (seeds)")
-    print(f"{'ingredient':<44}" + "".join(f"{l:>16}" for l in
-                                          (100, 200, 300, 400, 500)))
+    print_cells("ingredient", None, 44)
     out = {}
     for config, base, what in ABLATION:
         if config not in runs or base not in runs:
             continue
         key = "valid_balanced_acc" if config.startswith("imb-") else \
             "valid_acc"
-        cells = [paired(runs, config, base, key, c) for c in range(5)]
+        cells = cells_of(runs, config, base, key)
         out[key_of(out, config, base)] = [
             {"mean": round(100 * m, 2), "se": round(100 * se, 2), "n": n}
             for m, se, n in cells]
-        print(f"{what[:43]:<44}" + "".join(
-            f"{fmt(m, se, n):>16}" for m, se, n in cells))
+        print_cells(what, cells, 44)
     return out
 
 
@@ -295,8 +306,7 @@ def share_table(runs):
           "order with the same training, test accuracy (balanced for "
           "--imbalance), points, mean ± standard error (seeds); the "
           "validation split's on the line below")
-    print(f"{'configuration':<40}" + "".join(f"{l:>16}" for l in
-                                             (100, 200, 300, 400, 500)))
+    print_cells("configuration", None, 40)
     out = {}
     for config, base, what in SHARE:
         if config not in runs or base not in runs:
@@ -305,11 +315,9 @@ def share_table(runs):
         rows = []
         for key in ("balanced_acc", "valid_balanced_acc") if imb else \
                 ("test_acc", "valid_acc"):
-            cells = [paired(runs, config, base, key, c) for c in range(5)]
-            rows.append(cells)
-            label = what if not key.startswith("valid") else "  validation"
-            print(f"{label[:39]:<40}" + "".join(
-                f"{fmt(m, se, n):>16}" for m, se, n in cells))
+            rows.append(cells_of(runs, config, base, key))
+            print_cells("  validation" if key.startswith("valid") else what,
+                        rows[-1], 40)
         out[config] = [
             {"test": round(100 * t[0], 2), "test_se": round(100 * t[1], 2),
              "valid": round(100 * v[0], 2), "valid_se": round(100 * v[1], 2),
