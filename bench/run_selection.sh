@@ -46,6 +46,11 @@
 # the table of the selection's own share pairs arald's configurations with
 # there (random-tr-n12 on the balanced pool; ran at 9c8463a):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" imb-random-tr-n12
+# and arald's rule after a random start without the late phase, to
+# measure what the late phase does where arald uses it with the join (a
+# measurement for the long tail's figure, not a choice; ran at 0175541):
+#   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" imb-typical-mass-tr-n12-pw
+#   bench/run_selection.sh 600 "0 1 2 3 4" typical-mass-tr-n12-pw
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
@@ -175,6 +180,11 @@ args_of() {
     # behind an environment variable in score_order; the committed rule
     # gives the same lines (seed 0 of typical-mass-tr-tw-n12-u30, run again
     # at 7e34bbf, the file kept: the same accuracies and picks, bit for bit)
+    # With the join after a random start (arald's rule there; -u30-pw
+    # against -pw, which ran at 0175541): +0.1 and +0.4 +- 0.15 at 400 and
+    # 500 (5 seeds); on the long tail -0.6 +- 0.9 (one seed's training dip
+    # of -8 at 400) and +0.2 +- 0.2 (10 seeds): the long tail's cost above
+    # is the configurations' without the join
     # typical-mass clustering D's features joined with the pixels' whitened
     # components (--join-components 1; score.h, score_joins_components:
     # arald's after a random start since then) on top of a config above,

@@ -209,6 +209,12 @@ ABLATION = [
      "the same, --imbalance 0.1"),
     ("typical-mass-tr-tw-n12-u30-pw", "typical-mass-tr-tw-n12-u30",
      "the same after the label-free start (not taken)"),
+    # the late phase with the join (arald's rule after a random start),
+    # measured for the trade between the two pools, not a choice
+    ("typical-mass-tr-n12-u30-pw", "typical-mass-tr-n12-pw",
+     "the late phase, with the join, random start"),
+    ("imb-typical-mass-tr-n12-u30-pw", "imb-typical-mass-tr-n12-pw",
+     "the same, --imbalance 0.1"),
     # typical-mass's mass weighted toward balanced classes (run_selection.sh,
     # -cw), at 8e2c5cb with a change never committed
     ("imb-typical-mass-tr-n12-u30-pw-cw", "imb-typical-mass-tr-n12-u30-pw",

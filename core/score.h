@@ -43,7 +43,11 @@ typedef enum strategy {
  * validation split (bench/results, typical-mass-tr-tw-n12-u30, 10 seeds)
  * from 30 on: +0.5 and +0.2 points at 400 and 500 labels, the same picks
  * before; from 20 on (-u20): -0.6 and -0.4; from the first label on
- * (-u1): -0.2 and -0.4 at 200 and 300. */
+ * (-u1): -0.2 and -0.4 at 200 and 300. After a random start, with the
+ * join (typical-mass-tr-n12-u30-pw): +0.1 and +0.4 +- 0.15 (5 seeds); on
+ * the long tail there -0.6 +- 0.9 (one seed's training dip) and +0.2 +-
+ * 0.2 on balanced accuracy (10 seeds); after the label-free start -0.3
+ * and -0.3 (5 seeds), a cost kept for the balanced pool's gain. */
 #define SCORE_UNCERTAIN_FROM 30
 
 /* A name above -> 0 and *out; ARAL_EINVAL otherwise. */
