@@ -82,7 +82,10 @@ void aral_set_joint_encoding(aral *m, bool on);
  *   ema_span  D leaves each round as the exponential moving average of
  *             its weights over the round's steps, spanning this fraction
  *             of the round's iterations (decay 1 - 1/(span * iters):
- *             0.995 for a third of 600); 0 is off;
+ *             0.995 for a third of 600), unless the average gets more of
+ *             the labeled set wrong than the last step's D (it took in a
+ *             collapse the last step recovered from): then as the last
+ *             step's; 0 is off;
  *   own_noise D's Gaussian noise while training has the std noise_in on
  *             the input and noise_hidden before every other layer,
  *             instead of the reference's 0.3 and 0.5 (tuned for rounds
