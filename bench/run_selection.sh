@@ -51,6 +51,17 @@
 # measurement for the long tail's figure, not a choice; ran at 0175541):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" imb-typical-mass-tr-n12-pw
 #   bench/run_selection.sh 600 "0 1 2 3 4" typical-mass-tr-n12-pw
+# Four runs were made again after D began to leave a round as its last
+# step when its average gets more of the labeled set wrong (aral.c,
+# leave_as_average; 28b52e0): the four whose accuracy dropped more than 2
+# points from one round to the next, where that rule fires
+# (imb-typical-mass-tr-n12-u30-pw seed 5, imb-random-tr-n12 seed 0,
+# imb-typical-mass-tr-tw-n12-u30 seed 8, typical-mass-tr-tw-n12-jb seed
+# 5); their rounds before it are bit for bit the same. The other runs
+# were made before the rule and change only where it fires:
+#   bench/run_selection.sh 600 "0 5 8" "imb-typical-mass-tr-n12-u30-pw \
+#     imb-random-tr-n12 imb-typical-mass-tr-tw-n12-u30 typical-mass-tr-tw-n12-jb"
+#   (after deleting those four files)
 # and with E's batches in one set of batch-norm statistics, as arald's
 # typical-aral trains (not kept for the default):
 #   bench/run_selection.sh 600 "0 1 2 3 4 5 6 7 8 9" typical-mass-tr-tw-n12-jb
