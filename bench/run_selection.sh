@@ -193,9 +193,10 @@ args_of() {
     # at 7e34bbf, the file kept: the same accuracies and picks, bit for bit)
     # With the join after a random start (arald's rule there; -u30-pw
     # against -pw, which ran at 0175541): +0.1 and +0.4 +- 0.15 at 400 and
-    # 500 (5 seeds); on the long tail -0.6 +- 0.9 (one seed's training dip
-    # of -8 at 400) and +0.2 +- 0.2 (10 seeds): the long tail's cost above
-    # is the configurations' without the join
+    # 500 (5 seeds); on the long tail +0.25 +- 0.3 and +0.3 +- 0.2 (10
+    # seeds; -0.6 +- 0.9 at 400 before seed 5's -u30-pw run was made again
+    # after 28b52e0, which took away its training dip of -8 there): the
+    # long tail's cost above is the configurations' without the join
     # typical-mass clustering D's features joined with the pixels' whitened
     # components (--join-components 1; score.h, score_joins_components:
     # arald's after a random start since then) on top of a config above,

@@ -45,9 +45,9 @@ typedef enum strategy {
  * before; from 20 on (-u20): -0.6 and -0.4; from the first label on
  * (-u1): -0.2 and -0.4 at 200 and 300. After a random start, with the
  * join (typical-mass-tr-n12-u30-pw): +0.1 and +0.4 +- 0.15 (5 seeds); on
- * the long tail there -0.6 +- 0.9 (one seed's training dip) and +0.2 +-
- * 0.2 on balanced accuracy (10 seeds); after the label-free start -0.3
- * and -0.3 (5 seeds), a cost kept for the balanced pool's gain. */
+ * the long tail there +0.25 +- 0.3 and +0.3 +- 0.2 on balanced accuracy
+ * (10 seeds); after the label-free start -0.3 and -0.3 (5 seeds), a cost
+ * kept for the balanced pool's gain. */
 #define SCORE_UNCERTAIN_FROM 30
 
 /* A name above -> 0 and *out; ARAL_EINVAL otherwise. */
