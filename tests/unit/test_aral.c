@@ -411,7 +411,7 @@ static int errors_with(aral *m, const aral_set *set, const float *param)
 
 /* D leaves a round as its average unless the average gets more of the
  * labeled set wrong than the last step. A trained model's round with a
- * collapse it recovers from: from iteration 40 to 94 of 100, D is held at
+ * collapse it recovers from: from iteration 24 to 56 of 60, D is held at
  * the D of a twin trained on from the same model with the labels moved
  * one class on, then gets back its own; the average takes the broken steps in
  * and gets many labels wrong, the last step few, and D leaves as the last step.
@@ -428,13 +428,13 @@ static int t_average_judged(void)
     aral_set twin_set = set;
     twin_set.labels = moved;
     aral *base = aral_new(DIM, K, 4);
-    CHECK(base && aral_train(base, &set, 100, NULL, NULL) == 0);
+    CHECK(base && aral_train(base, &set, 60, NULL, NULL) == 0);
     size_t len = aral_save_size(base);
     uint8_t *buf = malloc(len);
     CHECK(buf && aral_save(base, buf, len) == (long)len);
     aral *twin = aral_new(DIM, K, 5);
     CHECK(twin && aral_load(twin, buf, len) == 0);
-    CHECK(aral_train(twin, &twin_set, 100, NULL, NULL) == 0);
+    CHECK(aral_train(twin, &twin_set, 60, NULL, NULL) == 0);
     bool kept_last[2];
     for (int r = 0; r < 2; r++) {
         aral *m = aral_new(DIM, K, 6);
@@ -446,17 +446,17 @@ static int t_average_judged(void)
         follow f = {m,
                     malloc(bytes),
                     malloc(bytes),
-                    1.0f - 1.0f / 33.33f,
+                    1.0f - 1.0f / 20,
                     NULL,
                     malloc(bytes),
-                    40,
-                    95};
+                    24,
+                    57};
         if (r == 0)
             f.broken = aral_net(twin, 'D')->param;
         float *end = malloc(bytes);
         CHECK(f.last && f.avg && f.saved && end);
         memcpy(f.avg, d->param, bytes);
-        CHECK(aral_train(m, &set, 100, follow_d, &f) == 0);
+        CHECK(aral_train(m, &set, 60, follow_d, &f) == 0);
         memcpy(end, d->param, bytes);
         kept_last[r] = !memcmp(end, f.last, bytes);
         int last = errors_with(m, &set, f.last);
