@@ -580,13 +580,18 @@ static void set_d(aral *m, const float *param)
 static void infer_chunk(aral *m, const aral_data *x, const int *idx, int off,
                         int n, const aral_out *o);
 
+/* Rows in the inference chunk that starts at off of n rows. */
+static int chunk_rows(int n, int off)
+{
+    return n - off < ARAL_CHUNK ? n - off : ARAL_CHUNK;
+}
+
 /* How many of the labeled set D gets wrong. */
 static int labeled_errors(aral *m, const aral_set *set)
 {
     int wrong = 0;
     for (int off = 0; off < set->n_labeled; off += ARAL_CHUNK) {
-        int n = set->n_labeled - off < ARAL_CHUNK ? set->n_labeled - off
-                                                  : ARAL_CHUNK;
+        int n = chunk_rows(set->n_labeled, off);
         infer_chunk(m, &set->x, set->labeled, off, n, &(aral_out){0});
         for (int i = 0; i < n; i++)
             wrong += m->cpseudo[i] != set->labels[off + i];
@@ -771,7 +776,7 @@ int aral_infer_out(aral *m, const aral_data *x, const int *idx, int n,
     if (x->dim != m->dim || n < 0)
         return ARAL_EINVAL;
     for (int off = 0; off < n; off += ARAL_CHUNK) {
-        int c = n - off < ARAL_CHUNK ? n - off : ARAL_CHUNK;
+        int c = chunk_rows(n, off);
         infer_chunk(m, x, idx, off, c, o);
     }
     return 0;
