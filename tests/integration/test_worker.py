@@ -13,9 +13,9 @@ import threading
 import time
 
 from harness import Daemon, arald, idx_bytes, is_problem, run
-from workerlib import (DEFAULT, FAST, NAMES, daemon, label_leased,
-                       pool_items, rounds, wait_model, wait_start,
-                       wait_state)
+from workerlib import (DEFAULT, FAST, NAMES, ROUND_ITERS, daemon,
+                       label_leased, pool_items, rounds, wait_model,
+                       wait_start, wait_state)
 
 
 def test_labels_start_a_round_and_leases_follow_its_ranking():
@@ -31,7 +31,8 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
         assert "training" in seen, seen
         assert m["labels_since_model"] == 0 and m["labeled"] == 20, m
         assert 0.25 < m["eval_accuracy"] <= 1.0, m
-        assert m["strategy"] == DEFAULT and m["iterations_total"] == 40, m
+        assert m["strategy"] == DEFAULT, m
+        assert m["iterations_total"] == ROUND_ITERS, m
         leases, labels = label_leased(d, 10)
         scores = [i["score"] for i in leases]
         assert all(i["strategy"] == DEFAULT and i["model_version"] == 1
@@ -47,7 +48,8 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
         assert len(r["items"]) == 1 and r["next_cursor"] is None, r
         one = d.get("/v1/rounds/1").json
         assert one["status"] == "published" and one["labels_used"] == 20, one
-        assert one["model_version"] == 1 and one["iterations"] == 40, one
+        assert one["model_version"] == 1, one
+        assert one["iterations"] == ROUND_ITERS, one
         assert set(one["seconds"]) == {"read", "train", "score", "store",
                                        "publish"}, one
         assert set(one["per_class_accuracy"]) == set(NAMES), one
@@ -229,7 +231,9 @@ def test_sigterm_while_the_start_orders_a_large_pool_exits_at_once():
 
 
 def test_samples_imported_during_a_round_are_served_after_it():
-    with daemon(["--round-iters", "200"]) as d:
+    # 100 iterations: a round of about 5 s here (12 under ASan), for the
+    # import to land in with room to spare on a faster CPU
+    with daemon(["--round-iters", "100"]) as d:
         label_leased(d, 20)
         wait_state(d, "training")
         more = [i for i in pool_items(seed=7) if i["split"] == "pool"][:30]
