@@ -61,6 +61,7 @@ struct aral {
     float *ema;      /* D's running average (opt.ema_span > 0), n_param */
     float ema_decay; /* this round's, from the span and its iterations */
     float *last_d;   /* D's last step, kept while the average is judged */
+    aral_fit fit;    /* how the last round left D (aral_last_fit) */
     int *by_class, class_start[513]; /* labeled positions grouped by class */
 };
 
@@ -166,6 +167,7 @@ aral *aral_new(int dim, int classes, uint64_t seed)
     if (!m)
         return NULL;
     m->dim = dim, m->k = classes;
+    m->fit = (aral_fit){-1, -1, false};
     rng_seed(&m->r, seed);
     m->d = make_d(dim, classes, &m->r, &m->d_feat);
     m->g = make_ge(ARAL_LATENT, classes, dim, true, &m->r);
@@ -612,11 +614,19 @@ static int labeled_errors(aral *m, const aral_set *set)
  * apart). */
 static void leave_as_average(aral *m, const aral_set *set)
 {
-    int last_wrong = labeled_errors(m, set);
+    aral_fit *f = &m->fit;
+    f->last_step_wrong = labeled_errors(m, set);
     memcpy(m->last_d, m->d->param, sizeof(float) * m->d->n_param);
     set_d(m, m->ema);
-    if (labeled_errors(m, set) > last_wrong)
+    f->average_wrong = labeled_errors(m, set);
+    f->last_step = f->average_wrong > f->last_step_wrong;
+    if (f->last_step)
         set_d(m, m->last_d);
+}
+
+aral_fit aral_last_fit(const aral *m)
+{
+    return m->fit;
 }
 
 /* D's noise layers as t says: the layers' own copy of their spec, which
@@ -689,6 +699,7 @@ int aral_train(aral *m, const aral_set *set, int iters,
         optim_adam_reset(nets[i]);
         net_zero_grad(nets[i]);
     }
+    m->fit = (aral_fit){-1, -1, false};
     if (m->ema) {
         float span = m->opt.ema_span * (float)iters;
         m->ema_decay = span > 1 ? 1.0f - 1.0f / span : 0.0f;

@@ -110,6 +110,18 @@ aral_training aral_get_training(const aral *m);
 int aral_train(aral *m, const aral_set *set, int iters,
                aral_progress_fn progress, void *ctx);
 
+/* How the last training left D, with an average (ema_span > 0): how
+ * many of its labeled samples the average and the last step each got
+ * wrong, and whether D left as the last step. The counts are -1 without
+ * an average, before any training, and when the last aral_train did not
+ * end (cancelled, or out of memory); a call refused for bad input
+ * changes nothing. */
+typedef struct aral_fit {
+    int average_wrong, last_step_wrong;
+    bool last_step;
+} aral_fit;
+aral_fit aral_last_fit(const aral *m);
+
 /* What inference writes, per row (any pointer may be NULL): D's arg max
  * (pseudo-label), its softmax probability (confidence) and entropy; S(mu)
  * with mu = E(x, one-hot pseudo-label) (score; E and S run only when it

@@ -66,6 +66,22 @@ static void set_flag(json *o, const char *name, int v)
         json_set_bool(o, name, v);
 }
 
+/* How the round left its classifier (aral_last_fit): the labels its
+ * average and its last step got wrong, and which one it kept. */
+static void set_fit(json *o, const round_row *r)
+{
+    if (r->kept_last_step < 0) {
+        json_set_null(o, "classifier");
+        json_set_null(o, "labeled_wrong");
+        return;
+    }
+    json_set_str(o, "classifier", r->kept_last_step ? "last_step" : "average");
+    json *w = json_new_object();
+    json_set_int(w, "average", r->average_wrong);
+    json_set_int(w, "last_step", r->last_step_wrong);
+    json_set(o, "labeled_wrong", w);
+}
+
 static json *render_round(const round_row *r)
 {
     static const char *const phase[5] = {"read", "train", "score", "store",
@@ -78,6 +94,7 @@ static json *render_round(const round_row *r)
     json_set_str(o, "strategy", r->strategy);
     set_flag(o, "uncertain_first", r->uncertain_first);
     set_flag(o, "joined_components", r->joined_components);
+    set_fit(o, r);
     json_set_int(o, "labels_used", r->labels_used);
     json_set_int(o, "seed", r->seed);
     json_set_int(o, "iterations", r->iterations);

@@ -1450,7 +1450,8 @@ int store_ranking_get(store *st, int64_t version, store_ranking *out)
     "id, model_version, status, reason, strategy, labels_used, seed,"          \
     " iterations, started_at, finished_at, seconds_read, seconds_train,"       \
     " seconds_score, seconds_store, seconds_publish, losses, eval_accuracy,"   \
-    " per_class, uncertain_first, joined_components"
+    " per_class, uncertain_first, joined_components, average_wrong,"           \
+    " last_step_wrong, kept_last_step"
 
 int store_round_put(store *st, round_row *r)
 {
@@ -1458,7 +1459,7 @@ int store_round_put(store *st, round_row *r)
     int rc = prepare(st,
                      "INSERT INTO rounds(" ROUND_COLS ") VALUES (NULL,"
                      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                     " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                     " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                      &s);
     if (rc)
         return rc;
@@ -1478,6 +1479,9 @@ int store_round_put(store *st, round_row *r)
     bind_text_or_null(s, 18, r->per_class[0] ? r->per_class : NULL);
     bind_int_or_null(s, 19, r->uncertain_first, r->uncertain_first < 0);
     bind_int_or_null(s, 20, r->joined_components, r->joined_components < 0);
+    int fit[3] = {r->average_wrong, r->last_step_wrong, r->kept_last_step};
+    for (int i = 0; i < 3; i++)
+        bind_int_or_null(s, 21 + i, fit[i], fit[i] < 0);
     rc = finish_stmt(s);
     r->id = rc ? 0 : sqlite3_last_insert_rowid(cur(st)->db);
     return rc;
@@ -1520,6 +1524,9 @@ static void round_of(sqlite3_stmt *s, round_row *r)
     copy_text(r->per_class, sizeof(r->per_class), s, 17);
     r->uncertain_first = col_int(s, 18, -1);
     r->joined_components = col_int(s, 19, -1);
+    r->average_wrong = col_int(s, 20, -1);
+    r->last_step_wrong = col_int(s, 21, -1);
+    r->kept_last_step = col_int(s, 22, -1);
 }
 
 /* The one round row a query (with ?1 bound to key) finds. */

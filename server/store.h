@@ -273,6 +273,9 @@ typedef struct round_row {
     char per_class[8192];  /* JSON object, "" if none */
     int uncertain_first;   /* score_uncertain_first: 1 or 0; -1 not known */
     int joined_components; /* score_joins_components: 1 or 0; -1 not known */
+    /* aral_last_fit: labeled samples D's average and its last step got
+     * wrong, and whether the round kept the last step; -1 not known */
+    int average_wrong, last_step_wrong, kept_last_step;
 } round_row;
 int store_round_put(store *st, round_row *r);
 /* The store and publish phases, known only after the round's row. */

@@ -693,6 +693,18 @@ static void publish(worker *w, ranking *r, round_row *row, int64_t version,
     emit(w, "round_finished");
 }
 
+/* How training left D, for the round's row (schema 7), once it ended
+ * with finite losses; without an average (not the service's training)
+ * nothing is known. */
+static void record_fit(round_row *row, aral_fit f)
+{
+    if (f.average_wrong < 0)
+        return;
+    row->average_wrong = f.average_wrong;
+    row->last_step_wrong = f.last_step_wrong;
+    row->kept_last_step = f.last_step;
+}
+
 static int train_and_score(worker *w, round_data *d, round_row *row,
                            strategy st, scored *o)
 {
@@ -719,6 +731,7 @@ static int train_and_score(worker *w, round_data *d, round_row *row,
         rc = ARAL_EINVAL;
     if (rc)
         return rc;
+    record_fit(row, aral_last_fit(w->model));
     t = util_mono_us();
     set_state(w, "scoring");
     bool joined =
@@ -950,6 +963,7 @@ static void one_round(worker *w)
         return;
     row->uncertain_first = -1; /* both until the pool is ordered */
     row->joined_components = -1;
+    row->average_wrong = row->last_step_wrong = row->kept_last_step = -1;
     pthread_mutex_lock(&w->mu);
     w->requested = false;
     int64_t labeled = labeled_now(w);

@@ -89,12 +89,19 @@ function drawRounds(rounds) {
   // uncertain first: whether the round's order put the model's least sure
   // samples first (typical-mass does from 30 labels a class on); joined
   // components: whether it clustered D's features joined with the pool's
-  // whitened components (typical-mass does after a random start)
+  // whitened components (typical-mass does after a random start); labels
+  // wrong: how many of its labels the kept classifier gets wrong, and
+  // when the round kept D's last step over its average, the average's
   const yesNo = (v) => (v == null ? "—" : v ? "yes" : "no");
+  const wrong = (r) => (r.labeled_wrong == null ? "—" : r.classifier === "last_step"
+    ? `${r.labeled_wrong.last_step} (last step; average ${r.labeled_wrong.average})`
+    : String(r.labeled_wrong.average));
   table("rounds", ["round", "status", "strategy", "uncertain first", "joined components", "labels",
-                   "iterations", "read s", "train s", "score s", "store s", "loss D", "loss class", "eval acc"],
+                   "labels wrong", "iterations", "read s", "train s", "score s", "store s", "loss D",
+                   "loss class", "eval acc"],
         rounds.slice().reverse().map((r) => [r.round, r.status + (r.reason ? `: ${r.reason}` : ""),
-          r.strategy, yesNo(r.uncertain_first), yesNo(r.joined_components), r.labels_used, r.iterations,
+          r.strategy, yesNo(r.uncertain_first), yesNo(r.joined_components), r.labels_used, wrong(r),
+          r.iterations,
           f(r.seconds.read), f(r.seconds.train), f(r.seconds.score), f(r.seconds.store),
           f(r.losses?.d, 3), f(r.losses?.d_class, 3),
           r.eval_accuracy == null ? "—" : `${(100 * r.eval_accuracy).toFixed(1)}%`]));

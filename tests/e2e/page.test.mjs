@@ -492,8 +492,13 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   await dash.waitForFunction(() => document.querySelectorAll("#rounds tbody tr").length === 1);
   // 20 labels are far from 30 a class: the round took typical members,
   // in D's features alone after the label-free start
-  assert.deepEqual(await dash.$$eval("#rounds tbody tr td:nth-child(n+3):nth-child(-n+5)",
-                                     (tds) => tds.map((td) => td.textContent)), ["typical-mass", "no", "no"]);
+  const cells = await dash.$$eval("#rounds tbody tr td:nth-child(n+3):nth-child(-n+7)",
+                                  (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(cells.slice(0, 4), ["typical-mass", "no", "no", "20"]);
+  // the labels its classifier gets wrong, as the round's record has them
+  const { classifier, labeled_wrong: wrong } = await d.call("GET", "/v1/rounds/1");
+  assert.equal(cells[4], classifier === "last_step"
+    ? `${wrong.last_step} (last step; average ${wrong.average})` : `${wrong.average}`);
   await dash.waitForFunction(() => [...document.querySelectorAll("#per-class tbody tr")]
     .reduce((n, tr) => n + Number(tr.cells[1].textContent), 0) === 20);
   await dash.waitForFunction(() => [...document.querySelectorAll("#rate tbody tr")]

@@ -43,8 +43,10 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         before = first_model(d)
         assert d.stop() == 0
         # the database as schema 2 left it: no S(z) column in rankings,
-        # no skips in leases, no order rule or embedding in rounds
+        # no skips in leases, no order rule, embedding or fit in rounds
         con = sqlite3.connect(d.db)
+        for col in ("average_wrong", "last_step_wrong", "kept_last_step"):
+            con.execute(f"ALTER TABLE rounds DROP COLUMN {col}")
         con.execute("ALTER TABLE rounds DROP COLUMN joined_components")
         con.execute("ALTER TABLE rounds DROP COLUMN uncertain_first")
         con.execute("ALTER TABLE rankings DROP COLUMN sampler")
@@ -54,9 +56,10 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         con.commit()
         con.close()
         d.start()
-        assert d.get("/v1/version").json["schema_version"] == 6
+        assert d.get("/v1/version").json["schema_version"] == 7
         r = d.get("/v1/rounds/1").json
         assert r["uncertain_first"] is None and r["joined_components"] is None
+        assert r["classifier"] is None and r["labeled_wrong"] is None, r
         q = d.get("/v1/queue?limit=20").json
         assert queue_ids(d) == before
         assert all(i["sampler"] is None and i["rank"] for i in q["items"]), q
@@ -67,6 +70,7 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         assert all(0 < i["sampler"] < 1 for i in q["items"]), q
         r = d.get("/v1/rounds/2").json
         assert r["uncertain_first"] is False and r["joined_components"] is False
+        assert r["classifier"] in ("average", "last_step"), r
 
 
 def test_only_the_newest_model_keeps_its_checkpoint_and_ranking():
@@ -224,6 +228,10 @@ def test_failed_round_is_recorded_and_the_ranking_stays():
         for key in ("uncertain_first", "joined_components"):
             assert [d.get(f"/v1/rounds/{n}").json[key]
                     for n in (1, 2, 3)] == [False, None, False], key
+        # nor does the train fault's round know how training left D: its
+        # losses were not finite
+        kept = [d.get(f"/v1/rounds/{n}").json["classifier"] for n in (1, 2, 3)]
+        assert kept[1] is None and None not in (kept[0], kept[2]), kept
         is_problem(d.post("/v1/model/retrain", token="annotate"), 403,
                    "forbidden")
         assert d.post("/v1/model/retrain").status == 202

@@ -14,7 +14,7 @@ import time
 
 from harness import Daemon, arald, idx_bytes, is_problem, run
 from workerlib import (DEFAULT, FAST, NAMES, ROUND_ITERS, daemon,
-                       label_leased, pool_items, rounds, wait_model,
+                       label_leased, pool_items, rounds, truth, wait_model,
                        wait_start, wait_state)
 
 
@@ -50,6 +50,10 @@ def test_labels_start_a_round_and_leases_follow_its_ranking():
         assert one["status"] == "published" and one["labels_used"] == 20, one
         assert one["model_version"] == 1, one
         assert one["iterations"] == ROUND_ITERS, one
+        wrong = one["labeled_wrong"]  # truthful labels, separate groups
+        assert one["classifier"] == ("last_step" if wrong["average"] >
+                                     wrong["last_step"] else "average"), one
+        assert min(wrong.values()) == 0, one
         assert set(one["seconds"]) == {"read", "train", "score", "store",
                                        "publish"}, one
         assert set(one["per_class_accuracy"]) == set(NAMES), one
@@ -351,6 +355,25 @@ def test_typical_aral_trains_s_without_saturating():
     assert joint > 2e-4 and paper < 2e-5, (joint, paper)
 
 
+def test_a_wrong_label_shows_in_the_rounds_record():
+    """An annotator gives one of 21 samples the wrong class: the round
+    says its classifier gets one of its labels wrong, where it gets none
+    wrong on truthful labels (the case above). Both of the round's
+    classifiers, its average and its last step, disagree with that one
+    label (seeds 1-8), so it keeps the average."""
+    with daemon(["--min-labels", "21"]) as d:
+        leases = d.post("/v1/leases", {"annotator": "a", "n": 21}).json
+        items = [{"lease_id": i["lease_id"], "label": truth(i["sample_id"])}
+                 for i in leases["items"]]
+        items[0]["label"] = next(n for n in NAMES if n != items[0]["label"])
+        assert d.post("/v1/labels", {"items": items}).status == 200
+        wait_model(d, 1)
+        r = d.get("/v1/rounds/1").json
+        assert r["labels_used"] == 21, r
+        assert r["labeled_wrong"] == {"average": 1, "last_step": 1}, r
+        assert r["classifier"] == "average", r
+
+
 def test_one_class_is_not_enough_and_the_order_stays_random():
     with daemon(["--start-strategy", "random"]) as d:
         leases = d.post("/v1/leases", {"annotator": "x", "n": 40}).json
@@ -449,5 +472,6 @@ if __name__ == "__main__":
          test_other_strategies_serve_in_their_order,
          test_rounds_say_when_typical_mass_goes_most_uncertain_first,
          test_after_a_random_start_typical_mass_joins_the_whitened_components,
+         test_a_wrong_label_shows_in_the_rounds_record,
          test_one_class_is_not_enough_and_the_order_stays_random,
          test_events_reach_two_clients_and_do_not_hold_up_shutdown])

@@ -428,7 +428,10 @@ static int t_average_judged(void)
     aral_set twin_set = set;
     twin_set.labels = moved;
     aral *base = aral_new(DIM, K, 4);
-    CHECK(base && aral_train(base, &set, 60, NULL, NULL) == 0);
+    CHECK(base && aral_last_fit(base).average_wrong == -1);
+    CHECK(aral_train(base, &set, 60, NULL, NULL) == 0);
+    /* without an average, nothing to judge */
+    CHECK(aral_last_fit(base).last_step_wrong == -1);
     size_t len = aral_save_size(base);
     uint8_t *buf = malloc(len);
     CHECK(buf && aral_save(base, buf, len) == (long)len);
@@ -468,6 +471,9 @@ static int t_average_judged(void)
                kept_last[r] ? "last" : "average");
         CHECK(kept_last[r] == (avg > last));
         CHECK(ended == (avg > last ? last : avg));
+        aral_fit fit = aral_last_fit(m); /* what the daemon's rounds say */
+        CHECK(fit.average_wrong == avg && fit.last_step_wrong == last);
+        CHECK(fit.last_step == kept_last[r]);
         free(f.last), free(f.avg), free(f.saved), free(end);
         aral_free(m);
     }
