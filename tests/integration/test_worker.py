@@ -3,7 +3,8 @@ passes through its states, leases then follow the model's ranking
 (ascending S(z)) with its version, labels record the version that served
 them; before any model the label-free start orders the pool; samples
 imported during a round are served after it; every strategy serves in
-its order; events reach their clients. Restarts, kills and damage:
+its order; a wrong label shows in the round's record; events reach their
+clients. Restarts, kills and damage:
 test_models.py. The pool and helpers: workerlib.py."""
 import json
 import os
@@ -358,7 +359,7 @@ def test_typical_aral_trains_s_without_saturating():
 def test_a_wrong_label_shows_in_the_rounds_record():
     """An annotator gives one of 21 samples the wrong class: the round
     says its classifier gets one of its labels wrong, where it gets none
-    wrong on truthful labels (the case above). Both of the round's
+    wrong on truthful labels (the first case here). Both of the round's
     classifiers, its average and its last step, disagree with that one
     label (seeds 1-8), so it keeps the average."""
     with daemon(["--min-labels", "21"]) as d:
