@@ -221,6 +221,13 @@ ABLATION = [
      "mass by class rarity, random start, --imbalance"),
     ("typical-mass-tr-n12-u30-pw-cw", "typical-mass-tr-n12-u30-pw",
      "mass by class rarity, random start"),
+    # typical-mass's mass divided by 1 + the labels of each candidate's
+    # pseudo-class (run_selection.sh, -cm), at cedb6ea with a change never
+    # committed
+    ("imb-typical-mass-tr-n12-u30-pw-cm", "imb-typical-mass-tr-n12-u30-pw",
+     "mass by labels a class, random start, --imbalance"),
+    ("typical-mass-tr-n12-u30-pw-cm", "typical-mass-tr-n12-u30-pw",
+     "mass by labels a class, random start"),
     # the late phase only in clusters whose class D knows (run_selection.sh,
     # -gc), at b859130 with a change never committed
     ("imb-typical-mass-tr-n12-u30-pw-gc", "imb-typical-mass-tr-n12-u30-pw",
