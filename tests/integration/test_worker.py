@@ -15,7 +15,7 @@ import time
 
 from harness import Daemon, arald, idx_bytes, is_problem, run
 from workerlib import (DEFAULT, FAST, NAMES, ROUND_ITERS, daemon,
-                       label_leased, pool_items, rounds, truth, wait_model,
+                       label_leased, pool_items, rounds, wait_model,
                        wait_start, wait_state)
 
 
@@ -363,11 +363,7 @@ def test_a_wrong_label_shows_in_the_rounds_record():
     classifiers, its average and its last step, disagree with that one
     label (seeds 1-8), so it keeps the average."""
     with daemon(["--min-labels", "21"]) as d:
-        leases = d.post("/v1/leases", {"annotator": "a", "n": 21}).json
-        items = [{"lease_id": i["lease_id"], "label": truth(i["sample_id"])}
-                 for i in leases["items"]]
-        items[0]["label"] = next(n for n in NAMES if n != items[0]["label"])
-        assert d.post("/v1/labels", {"items": items}).status == 200
+        label_leased(d, 21, wrong=1)
         wait_model(d, 1)
         r = d.get("/v1/rounds/1").json
         assert r["labels_used"] == 21, r

@@ -46,11 +46,14 @@ def truth(sample_id):
     return NAMES[(sample_id - 1) % 4]
 
 
-def label_leased(d, n, annotator="ann"):
-    """Leases n samples and labels them truthfully; returns both replies."""
+def label_leased(d, n, annotator="ann", wrong=0):
+    """Leases n samples and labels them truthfully but for the first
+    `wrong`, which get another class; returns both replies."""
     leases = d.post("/v1/leases", {"annotator": annotator, "n": n}).json
     items = [{"lease_id": i["lease_id"], "label": truth(i["sample_id"])}
              for i in leases["items"]]
+    for item in items[:wrong]:
+        item["label"] = next(c for c in NAMES if c != item["label"])
     r = d.post("/v1/labels", {"items": items})
     assert r.status == 200, r.body
     return leases["items"], r.json["items"]
