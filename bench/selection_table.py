@@ -234,6 +234,12 @@ ABLATION = [
      "late phase by class, random start, --imbalance"),
     ("typical-mass-tr-n12-u30-pw-gc", "typical-mass-tr-n12-u30-pw",
      "late phase by class, random start"),
+    # the late phase by D's margin after a random start, with the join
+    # (run_selection.sh, -pw-lm), at ad27309 with a change never committed
+    ("imb-typical-mass-tr-n12-u30-pw-lm", "imb-typical-mass-tr-n12-u30-pw",
+     "late phase by margin, random start, --imbalance"),
+    ("typical-mass-tr-n12-u30-pw-lm", "typical-mass-tr-n12-u30-pw",
+     "late phase by margin, with the join, random start"),
     # the late phase changed one way at a time (run_selection.sh), at
     # 893000a with a change never committed
     ("typical-mass-tr-tw-n12-lm", "typical-mass-tr-tw-n12-u30",
