@@ -279,7 +279,11 @@ args_of() {
     # 400 and 500 on balanced accuracy, the balanced pool -0.02 +- 0.12
     # and -0.01 +- 0.12. Refused: the balanced pool missed its bar of 0.0
     # by 0.01 points. The same picks and accuracies to 300 labels in all
-    # 20 runs, as they must be (the late phase starts there)
+    # 20 runs, as they must be (the late phase starts there). The test
+    # split, read after the decision: the long tail +0.37 +- 0.16 at 500,
+    # the balanced pool +0.04 +- 0.13. The rule as arald's (schema 8, the
+    # rounds' uncertain_by, aral-sim --late-margin) waits on the branch
+    # lead-late-margin, unmerged
     *-u[0-9]*) echo "$(args_of "${1%-u*}") --uncertain-from ${1##*-u}" ;;
     # the late phase (-u30) changed one way at a time, each from both
     # starts, with that change behind an environment variable at 893000a,
