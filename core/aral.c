@@ -26,6 +26,9 @@ typedef struct stream {
     int n, pos;
 } stream;
 
+/* aral_last_fit before any training, and after one that did not end. */
+static const aral_fit NO_FIT = {-1, -1, false};
+
 struct aral {
     int dim, k, d_feat;
     rng r;
@@ -167,7 +170,7 @@ aral *aral_new(int dim, int classes, uint64_t seed)
     if (!m)
         return NULL;
     m->dim = dim, m->k = classes;
-    m->fit = (aral_fit){-1, -1, false};
+    m->fit = NO_FIT;
     rng_seed(&m->r, seed);
     m->d = make_d(dim, classes, &m->r, &m->d_feat);
     m->g = make_ge(ARAL_LATENT, classes, dim, true, &m->r);
@@ -699,7 +702,7 @@ int aral_train(aral *m, const aral_set *set, int iters,
         optim_adam_reset(nets[i]);
         net_zero_grad(nets[i]);
     }
-    m->fit = (aral_fit){-1, -1, false};
+    m->fit = NO_FIT;
     if (m->ema) {
         float span = m->opt.ema_span * (float)iters;
         m->ema_decay = span > 1 ? 1.0f - 1.0f / span : 0.0f;
