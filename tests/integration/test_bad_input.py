@@ -1,7 +1,9 @@
 """Bad input gets a 4xx problem+json with a stable code and changes
 nothing: the database digest before and after every case is the same."""
+import base64
 import http.client
 import json
+import random
 
 from harness import (Daemon, db_digest, idx_bytes, image_bytes, is_problem,
                      png_bytes, run)
@@ -309,6 +311,133 @@ def test_path_tricks():
         is_problem(r, r.status, r.json["code"])
 
 
+# Odd values to put where a request's fields go, and bytes that break JSON.
+ODD = [None, True, 0, -1, 2**31, 2**63 - 1, 2**64, -2**63, 1e308, 0.5, "",
+       "Bag", "\u0000", "x" * 300, "\ud83d\ude00", [], [1], {}, [[[[]]]],
+       "../../etc/passwd", "%00", "NaN"]
+BREAK = [b"{", b"}", b"[", b"\"", b"\\u0000", b",", b"1e999", b"\xff",
+         b"\\ud800", b"null"]
+
+
+def mutated(v, r, near, depth=0):
+    """v with one of its values, members or items replaced (by an odd value
+    or one near a valid one), removed, added or repeated (a value nested in
+    v, at random)."""
+    if depth > 3 or not isinstance(v, (dict, list)) or not v:
+        return r.choice(ODD if r.random() < 0.5 else near)
+    v = dict(v) if isinstance(v, dict) else list(v)
+    keys = list(v) if isinstance(v, dict) else range(len(v))
+    k, op = r.choice(keys), r.random()
+    if op < 0.3:
+        v[k] = mutated(None, r, near, depth)
+    elif op < 0.45:
+        del v[k]
+    elif op < 0.55 and isinstance(v, dict):
+        v[r.choice(["extra", "lease_id", "sample_id", "label", "n", "items",
+                    "annotator", "lease", "vector", "image"])] = r.choice(ODD)
+    elif op < 0.6 and isinstance(v, list):
+        v = v * r.randint(2, 60)
+    else:
+        v[k] = mutated(v[k], r, near, depth + 1)
+    return v
+
+
+def garbled(b, r):
+    """b with a byte changed, a span cut, a JSON token put in, or cut short."""
+    b = bytearray(b)
+    for _ in range(r.randint(1, 4)):
+        i, op = r.randrange(len(b) + 1), r.random()
+        if op < 0.3 and i < len(b):
+            b[i] = r.randrange(256)
+        elif op < 0.55:
+            del b[i:i + r.randint(1, 8)]
+        elif op < 0.8:
+            b[i:i] = r.choice(BREAK)
+        else:
+            del b[i:]
+    return bytes(b)
+
+
+def random_request(r, valid, ids):
+    """A mutation of one of the valid requests: (method, path, headers,
+    body, token). ids: sample and lease ids that exist."""
+    token = r.choice(["admin"] * 12 + ["annotate", "ingest", "wrong"])
+    headers = {"Content-Type": r.choice(["application/json"] * 12 + [
+        "text/plain", "multipart/form-data; boundary=x", "application/x-idx"])}
+    if r.random() < 0.1:
+        headers["Idempotency-Key"] = r.choice(["k1", "k2", "", "\x01",
+                                               "x" * 300])
+    kind = r.random()
+    if kind < 0.6:
+        path, body = r.choice(valid)
+        near = ids + [2**31, "Bag", "Coat", "b"]
+        data = json.dumps(mutated(body, r, near)).encode()
+        return "POST", path, headers, data if r.random() < 0.8 \
+            else garbled(data, r), token
+    if kind < 0.7:
+        headers["Content-Type"] = "application/x-idx"
+        return "POST", "/v1/samples", headers, garbled(
+            idx_bytes([image_bytes(500 + r.randrange(50))],
+                      gz=r.random() < 0.5), r), token
+    odd = ids + [0, -1, 2**40, "x", "1x", "%2e%2e", "%00", 10**20]
+    if kind < 0.8:
+        return "DELETE", f"/v1/leases/{r.choice(odd)}", headers, None, token
+    path = r.choice(["/v1/samples", "/v1/queue", "/v1/export", "/v1/stats",
+                     "/v1/rounds", "/v1/model", "/v1/project",
+                     f"/v1/samples/{r.choice(odd)}",
+                     f"/v1/samples/{r.choice(odd)}/image",
+                     f"/v1/rounds/{r.choice(odd)}"])
+    values = ["", "0", "-1", "7", "1000000", "labeled", "csv", "%00",
+              "9" * 30, "%ff"]
+    query = "&".join(f"{r.choice(['state', 'cursor', 'limit', 'format'])}="
+                     f"{r.choice(values)}" for _ in range(r.randint(0, 3)))
+    return r.choice(["GET"] * 5 + ["PUT", "DELETE"]), \
+        path + ("?" + query if query else ""), headers, None, token
+
+
+def test_random_mutations_of_valid_requests():
+    # 1500 requests made from valid ones by the mutations above, seeded:
+    # none gets a 5xx, each 4xx is a problem whose instance is its request
+    # id, and no 4xx changes the database. This daemon never trains
+    # (--min-labels), so the database changes only with a request's 2xx.
+    with Daemon(serve_args=["--max-body", "65536", "--max-batch", "20",
+                            "--min-labels", "1000000"]) as d:
+        r = d.request("POST", "/v1/samples", token="ingest",
+                      raw=idx_bytes([image_bytes(i) for i in range(40)]),
+                      headers={"Content-Type": "application/x-idx"})
+        assert r.status == 200, r.body
+        # leased to the token's name, which labels by sample_id credit
+        got = d.post("/v1/leases", {"n": 6}).json["items"]
+        label = d.post("/v1/labels", {"lease_id": got[0]["lease_id"],
+                                      "label": "Bag"}).json["items"][0]
+        ids = [g["sample_id"] for g in got] + [g["lease_id"] for g in got]
+        png = base64.b64encode(png_bytes(28, 28, bytes(784))).decode()
+        valid = [
+            ("/v1/leases", {"annotator": "b", "n": 2}),
+            ("/v1/labels", {"lease_id": got[1]["lease_id"], "label": "Bag"}),
+            ("/v1/labels", {"items": [
+                {"sample_id": got[2]["sample_id"], "label": "Coat"},
+                {"lease_id": got[3]["lease_id"], "label": "Bag"}]}),
+            ("/v1/samples", {"items": [{"image": png, "external_id": "e",
+                                        "split": "pool", "label": "Bag"}]}),
+            (f"/v1/labels/{label['label_id']}/undo", {"lease": True}),
+        ]
+        rand, statuses = random.Random(11), set()
+        for i in range(1500):
+            method, path, headers, data, token = random_request(rand, valid,
+                                                                ids)
+            before = db_digest(d.db)
+            res = d.request(method, path, raw=data, headers=headers,
+                            token=token)
+            statuses.add(res.status)
+            assert res.status < 500, (i, method, path, data, res.body)
+            if res.status >= 400:
+                is_problem(res, res.status, res.json["code"])
+                assert db_digest(d.db) == before, (i, method, path, data)
+        # the mutations reach past the first checks, and some stay valid
+        assert {200, 401, 403, 404, 409, 413, 422} <= statuses, statuses
+
+
 def teardown():
     assert D.stop() == 0, "arald did not exit cleanly on SIGTERM"
     log = D.read_log()
@@ -327,6 +456,6 @@ try:
          test_body_over_the_limit, test_bad_queries_and_tokens,
          test_authorization_scheme_and_spacing,
          test_head_and_the_allow_header,
-         test_path_tricks])
+         test_path_tricks, test_random_mutations_of_valid_requests])
 finally:
     teardown()
