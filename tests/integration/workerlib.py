@@ -59,9 +59,10 @@ def label_leased(d, n, annotator="ann", wrong=0):
     return leases["items"], r.json["items"]
 
 
-def wait_model(d, version, timeout=60):
+def wait_model(d, version, timeout=180):
     """Polls /v1/model until model_version reaches version; the states
-    seen on the way."""
+    seen on the way. The timeout is a ceiling for slow builds (a round of
+    test_worker's took 70 s under ThreadSanitizer), not a measure."""
     seen, deadline = [], time.time() + timeout
     while time.time() < deadline:
         m = d.get("/v1/model").json
