@@ -15,7 +15,7 @@ def fill(d, n, dim=3):
 def test_eight_clients_thousand_leases_never_share_a_sample():
     with Daemon(dim=3, classes=["a", "b"]) as d:
         fill(d, 3000)
-        got, ended = [[] for _ in range(8)], []
+        got, ended, calls = [[] for _ in range(8)], [], [0] * 8
 
         def client(k):
             while k >= 8:  # two monitors scrape /v1/metrics meanwhile
@@ -28,15 +28,18 @@ def test_eight_clients_thousand_leases_never_share_a_sample():
                     r = d.post("/v1/leases", {"annotator": f"c{k}", "n": n},
                                token="annotate")
                     assert r.status == 200, r.body
+                    calls[k] += 1
                     got[k] += [(i["sample_id"], i["lease_id"])
                                for i in r.json["items"]]
             finally:
                 ended.append(k)
 
         in_threads(client, 10)
-        calls = 4 * 125 + 4 * 25  # odd clients lease 1 at a time, even 5
+        # counted before each answer goes out; the clients count their
+        # calls, since one may get fewer than n samples when the start's
+        # ranking is published during it (lease.c, candidates)
         text = d.get("/v1/metrics").body.decode()
-        assert f'route="leases_post",code="2xx"}} {calls}' in text, text
+        assert f'route="leases_post",code="2xx"}} {sum(calls)}' in text, text
         flat = [x for g in got for x in g]
         assert len(flat) == 1000
         assert len({s for s, _ in flat}) == 1000, "a sample went out twice"
