@@ -11,9 +11,11 @@
  * and parse), "export" (an export page cannot be built; counted per
  * export stream), "train" (a round's training ends in non-finite
  * losses; carried by POST /v1/model/retrain to the worker's round,
- * where the store points apply too). One point delays instead of
+ * where the store points apply too). Two points delay instead of
  * failing: "stats_gap" (GET /v1/stats waits 0.3 s between its two
- * tables, for a test's write to land in).
+ * tables, for a test's write to land in) and "lease_gap" (POST
+ * /v1/leases waits, at most 5 s, after its first look at the ranking
+ * until another ranking is published).
  * Off, fault_hit is one load of a flag and never fires.
  */
 #pragma once

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "fault.h"
 #include "util.h"
 
 typedef struct slot {
@@ -315,7 +316,7 @@ static int candidates(lease_table *lt, const ranking *r, int64_t now,
     int k = 0;
     pthread_mutex_lock(&lt->mu);
     expire(lt, now);
-    if (lt->rank == r) { /* else a new ranking came: serve it next time */
+    if (lt->rank == r) { /* else a new ranking came (see lease_take) */
         advance_hint(lt, now);
         if (*from < lt->hint)
             *from = lt->hint;
@@ -330,6 +331,41 @@ static int candidates(lease_table *lt, const ranking *r, int64_t now,
 /* candidates beyond n, for those the table is behind on */
 #define TAKE_SLACK 8
 
+/* The ranking the table serves (retained) if it is no longer r; else
+ * NULL. */
+static ranking *newer_ranking(lease_table *lt, const ranking *r)
+{
+    pthread_mutex_lock(&lt->mu);
+    ranking *now = lt->rank != r ? lt->rank : NULL;
+    ranking_retain(now);
+    pthread_mutex_unlock(&lt->mu);
+    return now;
+}
+
+/* Moves *r to the ranking the table serves, if that is a newer one. */
+static bool take_newer(lease_table *lt, ranking **r)
+{
+    ranking *fresh = newer_ranking(lt, *r);
+    if (fresh) {
+        ranking_release(*r);
+        *r = fresh;
+    }
+    return fresh != NULL;
+}
+
+/* The test hook "lease_gap": waits, at most 5 s, until a ranking other
+ * than r is published, as one can be between lease_take's first look
+ * at the ranking and its first candidates. */
+static void lease_gap(lease_table *lt, const ranking *r)
+{
+    ranking *other = NULL;
+    for (int waited = 0; waited < 5000 && !other; waited += 10) {
+        util_sleep_ms(10);
+        other = newer_ranking(lt, r);
+    }
+    ranking_release(other);
+}
+
 int lease_take(lease_table *lt, store *st, const char *annotator, int n,
                int64_t now, int64_t ttl_ms, lease_grant *out, int *got,
                ranking **served)
@@ -342,10 +378,22 @@ int lease_take(lease_table *lt, store *st, const char *annotator, int n,
     *served = r;
     if (n > LEASE_TAKE_MAX)
         n = LEASE_TAKE_MAX;
+    if (fault_hit("lease_gap"))
+        lease_gap(lt, r);
     /* The table's mutex is not held across the inserts: applying other
      * requests' commits must not wait on this one's I/O. */
-    while (!rc && r && *got < n &&
-           (k = candidates(lt, r, now, &from, pos, n - *got + TAKE_SLACK))) {
+    while (!rc && r && *got < n) {
+        k = candidates(lt, r, now, &from, pos, n - *got + TAKE_SLACK);
+        /* A ranking published since r was taken: before any grant, serve
+         * it rather than an empty answer (after one, the answer stays in
+         * one ranking and may come out short). */
+        if (!k && !*got && take_newer(lt, &r)) {
+            *served = r;
+            from = 0;
+            continue;
+        }
+        if (!k)
+            break;
         for (int i = 0; i < k && *got < n; i++) {
             int64_t id = r->ids[pos[i]], lease_id;
             /* The database has the last word: a write earlier in this

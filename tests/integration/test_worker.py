@@ -135,6 +135,23 @@ def test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten():
         first_start_leases(d, group, 20)
 
 
+def test_a_lease_that_meets_a_new_ranking_serves_it():
+    """A ranking published between a lease's first look at the ranking
+    and its first candidates (the test hook "lease_gap" holds that gap
+    open; here the start's order replaces the import's random one): the
+    lease serves the new ranking, not an empty answer with the pool
+    free."""
+    env = {"ARALD_TEST_FAULTS": "1"}
+    with Daemon(dim=8, classes=NAMES, serve_args=FAST, env=env) as d:
+        import_groups(d, groups_pool())
+        assert d.get("/v1/queue?limit=1").json["strategy"] == "random"
+        r = d.post("/v1/leases", {"annotator": "a", "n": 5},
+                   headers={"X-Arald-Fault": "lease_gap"})
+        assert r.status == 200, r.body
+        items = r.json["items"]
+        assert [i["rank"] for i in items] == [1, 2, 3, 4, 5], items
+        assert all(i["strategy"] == "typical" for i in items), items
+
 def import_groups(d, items, sizes=(300, 60, 30, 10)):
     """Imports groups_pool's items, 100 a request; their group by sample
     id."""
@@ -462,6 +479,7 @@ if __name__ == "__main__":
          test_the_start_covers_the_groups_of_vectors_too_wide_to_whiten,
          test_before_any_model_the_first_leases_cover_every_group,
          test_imports_before_the_workers_first_look_wait_to_settle,
+         test_a_lease_that_meets_a_new_ranking_serves_it,
          test_sigterm_ends_the_test_hooks_hold_on_the_worker,
          test_a_pool_imported_without_pause_is_ordered_meanwhile,
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
