@@ -7,7 +7,7 @@
 # log. Not part of deploy/test.sh, whose 10 minutes on 2 cores it would
 # overrun: a third build, and rounds 5-10 times slower (hence the longer
 # timeouts). Run it after a change to what the threads share.
-# test_aral_sim is left out: aral-sim runs one thread.
+# test_aral_sim (suite sim) is left out: aral-sim runs one thread.
 # Ends with "N passed, M failed".
 #   usage: bash tests/run_tsan.sh
 set -uo pipefail
@@ -19,7 +19,5 @@ if [ ! -d $dir ]; then
 fi
 ninja -C $dir server/arald || exit 1
 meson test -C $dir --no-rebuild --print-errorlogs --num-processes 2 \
-  --timeout-multiplier 4 --setup tsan test_api test_leases test_bad_input \
-  test_writes test_worker test_models test_pipeline test_cli test_openapi \
-  test_crash
+  --timeout-multiplier 4 --setup tsan --suite integration --suite crash
 python3 deploy/summarize.py tsan:$dir/meson-logs/testlog-tsan.json
