@@ -108,12 +108,12 @@ static aral *trained(uint64_t seed, int classes, int iters, track *t,
     return trained_with(seed, classes, 10, iters, t, n_lab, joint);
 }
 
-/* S's reported loss at chance: ADV_LAMBDA (0.001, aral.c) times the
- * binary cross-entropy at p = 1/2 on the labeled and on the unlabeled
- * batch. */
 /* A learning-quality case: the sanitized build leaves it out of cases. */
 #define PLAIN_ONLY __attribute__((unused))
 
+/* S's reported loss at chance: ADV_LAMBDA (0.001, aral.c) times the
+ * binary cross-entropy at p = 1/2 on the labeled and on the unlabeled
+ * batch. */
 #define S_CHANCE (0.001f * 2.0f * 0.6931472f)
 
 static int t_losses_fall_and_classifier_learns(void)
