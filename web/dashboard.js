@@ -77,9 +77,9 @@ function drawCurve(rounds) {
       c.append(svg("title", {}, `round ${p[2]}: ${p[0]} labels, ${(100 * p[1]).toFixed(1)}%`));
       box.append(c);
     }
-  } else {
+  } else { // the order served meanwhile is the status line's to say
     box.append(svg("text", { x: (L + W) / 2, y: H / 2, "text-anchor": "middle" },
-                   "No model yet: the order is random"));
+                   "No round published yet"));
   }
   $("curve").replaceChildren(box);
 }
@@ -117,7 +117,8 @@ async function drawLabels() {
   const pseudo = project.classes.map(() => 0);
   let scored = 0;
   queue.items.forEach((q) => { if (q.pseudo_label != null) { pseudo[q.pseudo_label]++; scored++; } });
-  table("per-class", ["class", "labels", `queue pseudo-labels (first ${scored})`],
+  table("per-class", ["class", "labels",
+                      scored ? `queue pseudo-labels (first ${scored})` : "queue pseudo-labels"],
         stats.classes.map((c, i) => [c.class, c.labels,
           scored ? `${pseudo[i]} (${Math.round(100 * pseudo[i] / scored)}%)` : "—"]));
   table("rate", ["annotator", "labels", "per hour"], stats.annotators.map((a) => {

@@ -479,6 +479,9 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   await dash.screenshot({ path: join(SHOTS, "dashboard-before-round.png"), fullPage: true });
   await axe(dash, "dashboard");
   assert.equal(await dash.locator("#curve-svg circle.point").count(), 0);
+  // the curve says what it lacks; the order served is the status line's
+  assert.equal(await dash.textContent("#curve-svg > text:last-of-type"), "No round published yet");
+  assert.equal(await dash.textContent("#per-class th:nth-child(3)"), "queue pseudo-labels");
   await labelOver(d, 20);
   await ann.waitForFunction(() => /^Model 1, eval accuracy/.test(document.querySelector("#model").textContent),
                             null, { timeout: 60000 });
@@ -501,6 +504,8 @@ test("a round shows on the status line and the dashboard's curve without a reloa
     ? `${wrong.last_step} (last step; average ${wrong.average})` : `${wrong.average}`);
   await dash.waitForFunction(() => [...document.querySelectorAll("#per-class tbody tr")]
     .reduce((n, tr) => n + Number(tr.cells[1].textContent), 0) === 20);
+  await dash.waitForFunction(() => /^queue pseudo-labels \(first \d+\)$/
+    .test(document.querySelector("#per-class th:nth-child(3)").textContent));
   await dash.waitForFunction(() => [...document.querySelectorAll("#rate tbody tr")]
     .map((tr) => tr.cells[0].textContent + ":" + tr.cells[1].textContent).join() === "seed:20");
   assert.deepEqual(exports, []);
