@@ -3,6 +3,8 @@
  * - A body larger than max_body is refused with 413: at once when
  *   Content-Length says so (MHD then drops the rest), or after counting
  *   (chunked uploads), without buffering past the limit.
+ * - A body whose length the headers give two ways is refused with 400
+ *   before it is read (ambiguous_framing).
  * - Every response gets X-Request-Id and X-Content-Type-Options.
  * - Handlers run on the MHD pool thread that owns the connection and use
  *   that thread's own store connection.
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "router.h"
 #include "util.h"
@@ -28,6 +31,7 @@ typedef struct conn_state {
     char *body;
     size_t len, cap;
     bool too_big;
+    const char *bad_framing; /* why the body's length is unclear, or NULL */
     int64_t start_us, now;
     char request_id[24];
 } conn_state;
@@ -227,7 +231,9 @@ static enum MHD_Result answer(struct app *a, struct MHD_Connection *c,
     struct resp rs = {0};
     fill_req(&rq, a, c, url, method, cs);
     rq.st = app_store(a);
-    if (cs->too_big)
+    if (cs->bad_framing)
+        resp_problem(&rs, &rq, 400, "bad_request", "%s", cs->bad_framing);
+    else if (cs->too_big)
         resp_problem(&rs, &rq, 413, "body_too_large",
                      "the body is larger than %ld bytes", a->cfg.max_body);
     else if (!rq.st)
@@ -253,6 +259,44 @@ static bool declared_too_big(struct MHD_Connection *c, long max)
     return cl && (util_parse_i64(cl, 0, INT64_MAX, &n) || n > max);
 }
 
+struct framing {
+    int lengths, codings;
+    bool not_chunked;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        f->lengths++;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->codings++;
+        f->not_chunked |= !value || strcasecmp(value, "chunked");
+    }
+    return MHD_YES;
+}
+
+/* Headers that give the body's length two ways (RFC 9112, 6.3). MHD
+ * 0.9.75 takes one reading (the first Content-Length; chunked over
+ * Content-Length); a proxy in front of arald may take the other and send
+ * the rest of the body on as the next request: request smuggling. A
+ * coding other than chunked MHD cannot read, and it would wait for the
+ * connection to time out. Why the request is refused, or NULL. */
+static const char *ambiguous_framing(struct MHD_Connection *c)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.lengths > 1)
+        return "the request has more than one Content-Length header";
+    if (f.lengths && f.codings)
+        return "the request has both Content-Length and Transfer-Encoding";
+    if (f.codings > 1 || f.not_chunked)
+        return "Transfer-Encoding must be one chunked coding alone";
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -265,6 +309,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!(cs = conn_new()))
             return MHD_NO;
         *con_cls = cs;
+        if ((cs->bad_framing = ambiguous_framing(c)))
+            return answer(a, c, url, method, cs);
         if (declared_too_big(c, a->cfg.max_body)) {
             cs->too_big = true;
             return answer(a, c, url, method, cs);

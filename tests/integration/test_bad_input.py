@@ -4,6 +4,7 @@ import base64
 import http.client
 import json
 import random
+import socket
 
 from harness import (Daemon, db_digest, idx_bytes, image_bytes, is_problem,
                      png_bytes, run)
@@ -234,6 +235,66 @@ def test_body_over_the_limit():
     assert D.get("/v1/health", token=None).status == 200
 
 
+def exchange(data):
+    """Sends raw bytes on one connection; what came back until arald closed
+    it (None if it kept it open for more than 5 s)."""
+    s = socket.create_connection(("127.0.0.1", D.port), timeout=5)
+    out = b""
+    try:
+        s.sendall(data)
+        while (part := s.recv(65536)):
+            out += part
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+    return out
+
+
+@unchanged
+def test_a_body_whose_length_headers_disagree():
+    # Two readings of one body's length are how a request is smuggled past
+    # a proxy (RFC 9112, 6.3): arald refuses them before reading the body,
+    # answers once and closes, so the body is never read as a request.
+    free = D.get("/v1/samples?state=unlabeled&limit=1").json["items"][0]
+    body = json.dumps({"sample_id": free["sample_id"], "label": "Bag"})
+    body = body.encode()
+    sneak = b"POST /v1/leases HTTP/1.1\r\nHost: a\r\n\r\n"
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    n = len(body)
+    for framing, payload in (
+            (b"Content-Length: 2\r\nContent-Length: %d" % n, body),
+            (b"Content-Length: %d\r\nContent-Length: %d" % (n, n), body),
+            (b"Content-Length: %d\r\nTransfer-Encoding: chunked" % n, chunked),
+            (b"Transfer-Encoding: chunked\r\nContent-Length: 3", chunked),
+            (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+             chunked),
+            (b"Transfer-Encoding: gzip", body),
+            (b"Transfer-Encoding: gzip, chunked", chunked)):
+        out = exchange(b"POST /v1/labels HTTP/1.1\r\nHost: a\r\n"
+                       b"Authorization: Bearer %s\r\n"
+                       b"Content-Type: application/json\r\n%s\r\n\r\n%s%s"
+                       % (D.tokens["admin"].encode(), framing, payload, sneak))
+        assert out is not None, (framing, "not answered, not closed")
+        head, _, rest = out.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), (framing, out)
+        assert b"\r\nConnection: close" in head, (framing, head)
+        problem = json.loads(rest)
+        assert problem["code"] == "bad_request", (framing, problem)
+        assert b"Content-Length" in framing or \
+            b"Transfer-Encoding" in problem["detail"].encode(), problem
+        assert out.count(b"HTTP/1.1 ") == 1, (framing, out)
+    # one chunked coding alone is read as usual (n = 0 is refused: read)
+    out = exchange(b"POST /v1/leases HTTP/1.1\r\nHost: a\r\n"
+                   b"Authorization: Bearer %s\r\nConnection: close\r\n"
+                   b"Content-Type: application/json\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n%s"
+                   % (D.tokens["admin"].encode(), b"%x\r\n%s\r\n0\r\n\r\n"
+                      % (7, b'{"n":0}')))
+    assert out is not None and b" 422 " in out.split(b"\r\n")[0], out
+    assert b'"code":"bad_n"' in out, out
+
+
 @unchanged
 def test_bad_queries_and_tokens():
     is_problem(D.get("/v1/samples?limit=0"), 400, "bad_query")
@@ -453,7 +514,8 @@ try:
          test_unknown_members_are_refused,
          test_truncated_and_corrupt_idx, test_unknown_ids,
          test_label_outside_classes_refuses_the_whole_batch,
-         test_body_over_the_limit, test_bad_queries_and_tokens,
+         test_body_over_the_limit, test_a_body_whose_length_headers_disagree,
+         test_bad_queries_and_tokens,
          test_authorization_scheme_and_spacing,
          test_head_and_the_allow_header,
          test_path_tricks, test_random_mutations_of_valid_requests])
