@@ -21,6 +21,7 @@ void handle_queue(const struct req *rq, struct resp *rs);
 
 void handle_labels_post(const struct req *rq, struct resp *rs);
 void handle_label_undo(const struct req *rq, struct resp *rs);
+void handle_labels_list(const struct req *rq, struct resp *rs);
 void handle_export(const struct req *rq, struct resp *rs);
 void handle_stats(const struct req *rq, struct resp *rs);
 

@@ -1,5 +1,5 @@
 /* handlers_labels: take labels (one or a batch, all or nothing), undo
- * them, export the current labels as a stream.
+ * them, list one annotator's, export the current labels as a stream.
  *
  * A label through a lease is accepted while the lease is live, and also
  * after it expired as long as nobody else has leased or labeled the
@@ -252,6 +252,7 @@ void handle_labels_post(const struct req *rq, struct resp *rs)
 
 typedef struct undo_job {
     int64_t id;
+    const char *who;       /* recorded as the retraction's annotator */
     const char *lease_for; /* NULL: no lease asked for */
 } undo_job;
 
@@ -286,7 +287,7 @@ static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,
     json *lease = NULL;
     int rc = store_label_get(rq->st, id, &l);
     if (!rc)
-        rc = store_label_undo(rq->st, id, rq->who, rq->now, &retraction,
+        rc = store_label_undo(rq->st, id, job->who, rq->now, &retraction,
                               &current);
     if (!rc && job->lease_for && current < 0)
         rc = lease_undone(rq, t, l.sample_id, job->lease_for, &lease);
@@ -318,12 +319,13 @@ static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,
     return 0;
 }
 
-/* An empty body undoes; {"lease": true, "annotator"?} also leases the
- * sample back (to the token's name by default, as POST /v1/leases). */
+/* An empty body undoes; {"lease": true} also leases the sample back.
+ * Both are recorded under "annotator", else the token's name, as POST
+ * /v1/labels and /v1/leases record theirs. */
 void handle_label_undo(const struct req *rq, struct resp *rs)
 {
     static const char *const fields[] = {"lease", "annotator", NULL};
-    undo_job job = {0, NULL};
+    undo_job job = {0, rq->who, NULL};
     json *body = NULL;
     if (rq->body_len) {
         if (!(body = req_json_fields(rq, rs, fields)))
@@ -334,10 +336,11 @@ void handle_label_undo(const struct req *rq, struct resp *rs)
             json_free(body);
             return;
         }
-        if (json_true(want) && !(job.lease_for = req_annotator(rq, body, rs))) {
+        if (!(job.who = req_annotator(rq, body, rs))) {
             json_free(body);
             return;
         }
+        job.lease_for = json_true(want) ? job.who : NULL;
     }
     if (req_param_id(rq, rs, 0, "label", &job.id))
         app_write(rq, rs, write_undo, &job);
@@ -566,5 +569,72 @@ void handle_stats(const struct req *rq, struct resp *rs)
     json_set(o, "classes", classes);
     json_set_str(o, "since", when);
     json_set(o, "annotators", who);
+    resp_json(rs, 200, o);
+}
+
+/* ---- GET /v1/labels: the labels one annotator gave, newest first (the
+ * annotator page's "your labels", with an undo for each). */
+
+#define HISTORY_LIMIT_MAX 1000
+
+struct history_ctx {
+    const struct req *rq;
+    json *items;
+    int64_t last;
+    int count;
+};
+
+static void history_one(void *ctx, const history_row *r)
+{
+    struct history_ctx *c = ctx;
+    json *o = json_new_object();
+    char when[40];
+    json_set_int(o, "label_id", r->label_id);
+    json_set_int(o, "sample_id", r->sample_id);
+    json_set_str(o, "external_id", r->has_external_id ? r->external_id : NULL);
+    json_set_str(o, "label", c->rq->app->project.classes[r->label]);
+    util_iso8601(r->created_at, when, sizeof(when));
+    json_set_str(o, "created_at", when);
+    set_version(o, r->model_version);
+    json_set_bool(o, "retracted", r->retracted);
+    json_set_bool(o, "in_force", r->in_force);
+    json_push(c->items, o);
+    c->last = r->label_id, c->count++;
+}
+
+void handle_labels_list(const struct req *rq, struct resp *rs)
+{
+    const char *who = req_query(rq, "annotator");
+    const char *cursor = req_query(rq, "cursor"), *lim = req_query(rq, "limit");
+    int64_t before = INT64_MAX, limit = 50, total;
+    if ((who && (!*who || strlen(who) >= STORE_NAME_MAX)) ||
+        (cursor && util_parse_i64(cursor, 1, (int64_t)1 << 53, &before)) ||
+        (lim && util_parse_i64(lim, 1, HISTORY_LIMIT_MAX, &limit))) {
+        resp_problem(rs, rq, 400, "bad_query",
+                     "annotator is 1-%d bytes, cursor is a label id, limit "
+                     "is 1..%d",
+                     STORE_NAME_MAX - 1, HISTORY_LIMIT_MAX);
+        return;
+    }
+    who = who ? who : rq->who;
+    struct history_ctx c = {rq, json_new_array(), 0, 0};
+    int rc =
+        store_history_page(rq->st, who, before, (int)limit, history_one, &c);
+    if (!rc)
+        rc = store_history_count(rq->st, who, &total);
+    if (rc) {
+        json_free(c.items);
+        resp_problem(rs, rq, 503, "storage_busy",
+                     "the labels could not be read; try again");
+        resp_header(rs, "Retry-After", "1");
+        return;
+    }
+    json *o = json_new_object();
+    char next[24];
+    snprintf(next, sizeof(next), "%lld", (long long)c.last);
+    json_set_str(o, "annotator", who);
+    json_set(o, "items", c.items);
+    json_set_str(o, "next_cursor", c.count == limit ? next : NULL);
+    json_set_int(o, "total", total);
     resp_json(rs, 200, o);
 }

@@ -53,6 +53,8 @@ static const struct route ROUTES[] = {
     {"DELETE", "/v1/leases/:id", "lease_delete", handle_lease_delete,
      ROLE_ANNOTATE, true},
     {"GET", "/v1/queue", "queue", handle_queue, ROLE_TOKEN, true},
+    {"GET", "/v1/labels", "labels_list", handle_labels_list,
+     ROLE_ANNOTATE | ROLE_INGEST, true},
     {"POST", "/v1/labels", "labels_post", handle_labels_post, ROLE_ANNOTATE,
      false},
     {"POST", "/v1/labels/:id/undo", "label_undo", handle_label_undo,

@@ -51,6 +51,8 @@ enum stmt_id {
     S_LABEL_RETRACTED,
     S_LABEL_CURRENT,
     S_EXPORT,
+    S_HISTORY,
+    S_HISTORY_COUNT,
     S_STATS_CLASSES,
     S_STATS_ANNOTATORS,
     S_IDEM_GET,
@@ -138,6 +140,17 @@ static const char *const SQL[S_COUNT] = {
         "SELECT s.id, s.external_id, l.id, l.label, l.annotator, l.created_at,"
         " l.model_version FROM samples s JOIN labels l ON l.id = s.label_id"
         " WHERE s.id > ?1 AND s.label IS NOT NULL ORDER BY s.id LIMIT ?2",
+    /* Without an index on annotator: the page and its count scan the
+     * labels, 8-18 ms a page at 100,000 labels on this machine. */
+    [S_HISTORY] =
+        "SELECT l.id, l.sample_id, s.external_id, l.label, l.created_at,"
+        " l.model_version, EXISTS (SELECT 1 FROM labels r"
+        " WHERE r.retracts = l.id), s.label_id IS l.id"
+        " FROM labels l JOIN samples s ON s.id = l.sample_id"
+        " WHERE l.annotator = ?1 AND l.label IS NOT NULL AND l.id < ?2"
+        " ORDER BY l.id DESC LIMIT ?3",
+    [S_HISTORY_COUNT] = "SELECT count(*) FROM labels"
+                        " WHERE annotator = ?1 AND label IS NOT NULL",
     [S_STATS_CLASSES] = "SELECT label, count(*) FROM samples"
                         " WHERE label IS NOT NULL GROUP BY label",
     [S_STATS_ANNOTATORS] =
@@ -1023,6 +1036,43 @@ int store_export_page(store *st, int64_t after, int limit,
     }
     done(s);
     return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+int store_history_page(store *st, const char *annotator, int64_t before,
+                       int limit, void (*fn)(void *ctx, const history_row *r),
+                       void *ctx)
+{
+    sqlite3_stmt *s = stmt(st, S_HISTORY);
+    sqlite3_bind_text(s, 1, annotator, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, before);
+    sqlite3_bind_int(s, 3, limit);
+    int rc;
+    history_row r;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        memset(&r, 0, sizeof(r));
+        r.label_id = sqlite3_column_int64(s, 0);
+        r.sample_id = sqlite3_column_int64(s, 1);
+        r.has_external_id = sqlite3_column_type(s, 2) != SQLITE_NULL;
+        copy_text(r.external_id, sizeof(r.external_id), s, 2);
+        r.label = sqlite3_column_int(s, 3);
+        r.created_at = sqlite3_column_int64(s, 4);
+        r.model_version = col_int(s, 5, -1);
+        r.retracted = sqlite3_column_int(s, 6) != 0;
+        r.in_force = sqlite3_column_int(s, 7) != 0;
+        fn(ctx, &r);
+    }
+    done(s);
+    return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+int store_history_count(store *st, const char *annotator, int64_t *out)
+{
+    sqlite3_stmt *s = stmt(st, S_HISTORY_COUNT);
+    sqlite3_bind_text(s, 1, annotator, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    done(s);
+    return rc == SQLITE_ROW ? 0 : map_rc(rc);
 }
 
 /* A read transaction on the store's own connection (outside writes). */

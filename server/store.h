@@ -172,6 +172,22 @@ int store_label_undo(store *st, int64_t label_id, const char *annotator,
 int store_export_page(store *st, int64_t after, int limit,
                       void (*fn)(void *ctx, const export_row *r), void *ctx);
 
+typedef struct history_row {
+    int64_t label_id, sample_id, created_at, model_version; /* -1: none */
+    int label;
+    char external_id[256];
+    bool has_external_id;
+    bool retracted; /* undone */
+    bool in_force;  /* the sample's current label */
+} history_row;
+
+/* The labels (not retractions) annotator gave, newest first, with id <
+ * before, up to limit; and how many there are in all. */
+int store_history_page(store *st, const char *annotator, int64_t before,
+                       int limit, void (*fn)(void *ctx, const history_row *r),
+                       void *ctx);
+int store_history_count(store *st, const char *annotator, int64_t *out);
+
 typedef struct annotator_stats {
     char annotator[STORE_NAME_MAX];
     int64_t labels, first_at, last_at; /* ms */

@@ -232,6 +232,7 @@ function deliver(e, earlier = false) {
       if (!outboxTake(e.key)) return;
       S.last = { id: out.items[0].label_id, sample: e.sample, name: e.name };
       countMine(e.annotator, 1);
+      showHistory();
       say(`Labeled sample ${e.sample} as ${e.name}` + (earlier ? ", a label left unsent last time." : "."));
     } catch (err) {
       if (outboxTake(e.key)) say(`Sample ${e.sample}: ${err.message}`, true);
@@ -288,11 +289,12 @@ function skip() {
   refill();
 }
 
-async function undo() {
+// Undoes the last label (u), or one from the list of the last labels.
+async function undo(which = null) {
   await S.sending; // the label to undo may still be on its way
-  if (!S.last) { say("Nothing to undo."); return; }
-  const last = S.last;
-  S.last = null;
+  const last = which || S.last;
+  if (!last) { say("Nothing to undo."); return; }
+  if (S.last?.id === last.id) S.last = null;
   try {
     // leased back to this annotator with the undo: otherwise the next
     // lease request of anyone would take it first
@@ -309,6 +311,43 @@ async function undo() {
   } catch (e) {
     say(e.message, true);
   }
+  showHistory();
+}
+
+// ---- the annotator's last labels (GET /v1/labels), each with an undo
+
+const HISTORY = 8;
+const H = { busy: false, again: false };
+
+function historyItem(x) {
+  const li = document.createElement("li");
+  li.append(`sample ${x.sample_id}: ${x.label}`);
+  if (x.retracted) li.append(" (undone)");
+  else if (!x.in_force) li.append(" (labeled again since)");
+  else {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "Undo";
+    b.setAttribute("aria-label", `undo ${x.label} of sample ${x.sample_id}`);
+    b.addEventListener("click", () => undo({ id: x.label_id, sample: x.sample_id, name: x.label }));
+    li.append(" ", b);
+  }
+  return li;
+}
+
+// One request at a time; a call meanwhile asks for one more after it.
+async function showHistory() {
+  if (H.busy) { H.again = true; return; }
+  H.busy = true;
+  try {
+    do {
+      H.again = false;
+      const who = encodeURIComponent(S.annotator);
+      const page = await api("GET", `/v1/labels?annotator=${who}&limit=${HISTORY}`);
+      $("history").replaceChildren(...page.items.map(historyItem));
+    } while (H.again);
+  } catch { /* a convenience: the next label draws it again */ }
+  finally { H.busy = false; }
 }
 
 // ---- the page around it
@@ -381,6 +420,7 @@ async function start() {
   drawClasses();
   showPool(S.project.counts.labeled);
   resendOutbox();
+  showHistory();
   await restoreLeases();
   showNext();
   await refill();

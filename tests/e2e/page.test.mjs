@@ -196,6 +196,52 @@ test("20 labels by keyboard, the last undone and given again, one skipped: the d
   assert.ok(left[0] === 0 && left[1] === 1 && left[2] >= held, left.join(" "));
 }));
 
+test("an earlier label is undone from the list of the last labels and given again", () => withDaemon([], async (d, problems) => {
+  const page = await openPage(d, "/", problems);
+  await signIn(page, d);
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  const ids = [];
+  for (let i = 0; i < 4; i++) { // fewer than min_labels: no round meanwhile
+    const id = await shown(page);
+    ids.push(id);
+    await page.keyboard.press(String(truth(id) + 1));
+    await page.waitForFunction((x) => document.querySelector("#message").textContent
+      .startsWith(`Labeled sample ${x} as`), id);
+  }
+  const items = () => page.$$eval("#history li", (lis) => lis.map((li) => li.textContent));
+  const want = (x, tail = " Undo") => `sample ${x}: ${CLASSES[truth(x)]}${tail}`;
+  await page.waitForFunction(() => document.querySelectorAll("#history li").length === 4);
+  assert.deepEqual(await items(), ids.slice().reverse().map((x) => want(x)));
+  // another annotator labels alice's second sample again, by its id
+  await d.call("POST", "/v1/labels", { sample_id: ids[1], label: CLASSES[(truth(ids[1]) + 1) % 3],
+                                       annotator: "bob" }, "annotate");
+  // undo the first of the four from the list: it comes back on screen
+  const before = await shown(page);
+  await page.click(`#history button[aria-label="undo ${CLASSES[truth(ids[0])]} of sample ${ids[0]}"]`);
+  await page.waitForFunction((x) => document.querySelector("#message").textContent
+    .startsWith(`Undid the label`) && document.querySelector("#message").textContent.includes(`sample ${x}:`), ids[0]);
+  assert.equal(await shown(page), ids[0]);
+  await page.waitForFunction(() => Number(document.querySelector("#mine").textContent) === 3);
+  await page.waitForFunction((x) => [...document.querySelectorAll("#history li")]
+    .some((li) => li.textContent === x), want(ids[0], " (undone)"));
+  assert.deepEqual(await items(), [want(ids[3]), want(ids[2]), want(ids[1], " (labeled again since)"),
+                                   want(ids[0], " (undone)")]);
+  await axe(page, "annotator page with its last labels");
+  await page.screenshot({ path: join(SHOTS, "annotator-last-labels.png") });
+  // given again (through the lease the undo took), then the one that was
+  // on screen before it
+  await page.keyboard.press(String(truth(ids[0]) + 1));
+  await page.waitForFunction((x) => document.querySelector("#message").textContent
+    .startsWith(`Labeled sample ${x} as`), ids[0]);
+  assert.equal(await shown(page), before);
+  await page.waitForFunction((x) => document.querySelector("#history li")?.textContent === x, want(ids[0]));
+  assert.equal(d.sql("SELECT group_concat((label IS NULL) || ':' || annotator) FROM " +
+                     `(SELECT * FROM labels WHERE sample_id = ${ids[0]} ORDER BY id)`),
+               "0:alice,1:alice,0:alice");
+  assert.equal(d.sql(`SELECT l.annotator FROM samples s JOIN labels l ON l.id = s.label_id WHERE s.id = ${ids[1]}`),
+               "bob");
+}));
+
 // Leases of 8 s: long enough for a sign-in and a reload on a busy machine
 // (with 2 s, a lease ran out before the reload restored it, and the page
 // rightly leased a fifth).

@@ -186,6 +186,54 @@ def test_undo_appends_and_returns_sample_to_queue():
         assert d.get("/v1/export").body == b""
 
 
+def test_an_annotators_labels_newest_first_undone_and_replaced_marked():
+    with Daemon(dim=4, classes=["a", "b"]) as d:
+        ids = import_vectors(d, 12)
+        ann = d.new_token("annotate", "ann1")
+        given = []
+        for i, sid in enumerate(ids[:9]):  # one at a time: label ids rise
+            r = d.post("/v1/labels", {"sample_id": sid, "label": "ab"[i % 2]},
+                       token=ann)
+            given.append(r.json["items"][0]["label_id"])
+        # by another annotator: not in ann1's list, but it replaces one
+        d.post("/v1/labels", {"sample_id": ids[2], "label": "b",
+                              "annotator": "ann2"}, token=ann)
+        # undone through another token, for ann1: recorded as ann1's
+        assert d.post(f"/v1/labels/{given[4]}/undo",
+                      {"annotator": "ann1"}).status == 200
+        con = sqlite3.connect(d.db)
+        assert con.execute("SELECT annotator FROM labels WHERE retracts = ?",
+                           (given[4],)).fetchone() == ("ann1",)
+        con.close()
+        # the token's name by default; pages of 4, newest first
+        seen, cursor = [], None
+        while True:
+            q = "/v1/labels?limit=4" + (f"&cursor={cursor}" if cursor else "")
+            page = d.get(q, token=ann).json
+            assert page["annotator"] == "ann1" and page["total"] == 9, page
+            seen += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert [x["label_id"] for x in seen] == given[::-1]
+        by_id = {x["label_id"]: x for x in seen}
+        assert [x["sample_id"] for x in seen] == ids[:9][::-1]
+        assert by_id[given[3]]["label"] == "b" and by_id[given[0]]["label"] == "a"
+        assert by_id[given[4]]["retracted"] and not by_id[given[4]]["in_force"]
+        assert not by_id[given[2]]["retracted"]
+        assert not by_id[given[2]]["in_force"]  # ann2 labeled it since
+        assert all(x["in_force"] for x in seen
+                   if x["label_id"] not in (given[2], given[4]))
+        # another annotator's by name; ingest and admin may read it too
+        for token in (ann, "ingest", "admin"):
+            page = d.get("/v1/labels?annotator=ann2", token=token).json
+            assert [x["sample_id"] for x in page["items"]] == [ids[2]], page
+        assert d.get("/v1/labels?annotator=nobody").json["total"] == 0
+        for q in ("annotator=", "annotator=" + "x" * 64, "limit=0",
+                  "limit=1001", "cursor=0", "cursor=x", "annotator=a&annotator=b"):
+            is_problem(d.get("/v1/labels?" + q, token=ann), 400, "bad_query")
+
+
 def test_samples_list_states_and_cursor():
     with Daemon(dim=4, classes=["a", "b"]) as d:
         ids = import_vectors(d, 30)
@@ -358,6 +406,7 @@ run([test_round_trip_export_holds_exactly_acknowledged_labels,
      test_stats_count_labels_in_force_per_class_and_recent_annotator,
      test_stats_tables_come_from_one_snapshot,
      test_undo_appends_and_returns_sample_to_queue,
+     test_an_annotators_labels_newest_first_undone_and_replaced_marked,
      test_samples_list_states_and_cursor,
      test_images_png_jpeg_idx_and_png_render,
      test_idempotency_replays_and_conflicts,

@@ -356,7 +356,8 @@ def test_head_and_the_allow_header():
     # a 405 names the methods the path takes (RFC 9110, 15.5.6)
     for method, path, allow in (("DELETE", "/v1/leases", "POST"),
                                 ("PUT", "/v1/samples", "GET, HEAD, POST"),
-                                ("HEAD", "/v1/labels", "POST")):
+                                ("PUT", "/v1/labels", "GET, HEAD, POST"),
+                                ("HEAD", "/v1/model/retrain", "POST")):
         r = D.request(method, path)
         assert r.status == 405 and r.header("allow") == allow, \
             (method, path, r.status, r.header("allow"))
