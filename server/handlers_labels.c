@@ -607,12 +607,13 @@ void handle_labels_list(const struct req *rq, struct resp *rs)
     const char *who = req_query(rq, "annotator");
     const char *cursor = req_query(rq, "cursor"), *lim = req_query(rq, "limit");
     int64_t before = INT64_MAX, limit = 50, total;
-    if ((who && (!*who || strlen(who) >= STORE_NAME_MAX)) ||
+    if ((who && (!*who || strlen(who) >= STORE_NAME_MAX ||
+                 !json_text_ok(who, STORE_NAME_MAX))) ||
         (cursor && util_parse_i64(cursor, 1, (int64_t)1 << 53, &before)) ||
         (lim && util_parse_i64(lim, 1, HISTORY_LIMIT_MAX, &limit))) {
         resp_problem(rs, rq, 400, "bad_query",
-                     "annotator is 1-%d bytes, cursor is a label id, limit "
-                     "is 1..%d",
+                     "annotator is 1-%d bytes of text, cursor is a label id, "
+                     "limit is 1..%d",
                      STORE_NAME_MAX - 1, HISTORY_LIMIT_MAX);
         return;
     }

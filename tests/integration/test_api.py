@@ -230,7 +230,8 @@ def test_an_annotators_labels_newest_first_undone_and_replaced_marked():
             assert [x["sample_id"] for x in page["items"]] == [ids[2]], page
         assert d.get("/v1/labels?annotator=nobody").json["total"] == 0
         for q in ("annotator=", "annotator=" + "x" * 64, "limit=0",
-                  "limit=1001", "cursor=0", "cursor=x", "annotator=a&annotator=b"):
+                  "limit=1001", "cursor=0", "cursor=x", "annotator=%ff",
+                  "annotator=a%0Ab", "annotator=a&annotator=b"):
             is_problem(d.get("/v1/labels?" + q, token=ann), 400, "bad_query")
 
 
