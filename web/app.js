@@ -345,6 +345,7 @@ async function showHistory() {
       const who = encodeURIComponent(S.annotator);
       const page = await api("GET", `/v1/labels?annotator=${who}&limit=${HISTORY}`);
       $("history").replaceChildren(...page.items.map(historyItem));
+      $("nohistory").hidden = page.items.length > 0;
     } while (H.again);
   } catch { /* a convenience: the next label draws it again */ }
   finally { H.busy = false; }

@@ -200,6 +200,10 @@ test("an earlier label is undone from the list of the last labels and given agai
   const page = await openPage(d, "/", problems);
   await signIn(page, d);
   await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  await page.waitForSelector("#nohistory", { state: "visible" });
+  // beside the sample, however long the reason before any model
+  const [fig, side] = [await page.locator("figure").boundingBox(), await page.locator("aside").boundingBox()];
+  assert.ok(side.x >= fig.x + fig.width && side.y < fig.y + fig.height, JSON.stringify([fig, side]));
   const ids = [];
   for (let i = 0; i < 4; i++) { // fewer than min_labels: no round meanwhile
     const id = await shown(page);
@@ -212,6 +216,7 @@ test("an earlier label is undone from the list of the last labels and given agai
   const want = (x, tail = " Undo") => `sample ${x}: ${CLASSES[truth(x)]}${tail}`;
   await page.waitForFunction(() => document.querySelectorAll("#history li").length === 4);
   assert.deepEqual(await items(), ids.slice().reverse().map((x) => want(x)));
+  assert.equal(await page.isVisible("#nohistory"), false);
   // another annotator labels alice's second sample again, by its id
   await d.call("POST", "/v1/labels", { sample_id: ids[1], label: CLASSES[(truth(ids[1]) + 1) % 3],
                                        annotator: "bob" }, "annotate");
