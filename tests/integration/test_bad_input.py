@@ -445,14 +445,15 @@ def random_request(r, valid, ids):
     if kind < 0.8:
         return "DELETE", f"/v1/leases/{r.choice(odd)}", headers, None, token
     path = r.choice(["/v1/samples", "/v1/queue", "/v1/export", "/v1/stats",
-                     "/v1/rounds", "/v1/model", "/v1/project",
+                     "/v1/rounds", "/v1/model", "/v1/project", "/v1/labels",
                      f"/v1/samples/{r.choice(odd)}",
                      f"/v1/samples/{r.choice(odd)}/image",
                      f"/v1/rounds/{r.choice(odd)}"])
     values = ["", "0", "-1", "7", "1000000", "labeled", "csv", "%00",
               "9" * 30, "%ff"]
-    query = "&".join(f"{r.choice(['state', 'cursor', 'limit', 'format'])}="
-                     f"{r.choice(values)}" for _ in range(r.randint(0, 3)))
+    keys = ["state", "cursor", "limit", "format", "annotator"]
+    query = "&".join(f"{r.choice(keys)}={r.choice(values)}"
+                     for _ in range(r.randint(0, 3)))
     return r.choice(["GET"] * 5 + ["PUT", "DELETE"]), \
         path + ("?" + query if query else ""), headers, None, token
 
