@@ -141,7 +141,8 @@ static const char *const SQL[S_COUNT] = {
         " l.model_version FROM samples s JOIN labels l ON l.id = s.label_id"
         " WHERE s.id > ?1 AND s.label IS NOT NULL ORDER BY s.id LIMIT ?2",
     /* Without an index on annotator: the page and its count scan the
-     * labels, 8-18 ms a page at 100,000 labels on this machine. */
+     * labels, a median of 8-18 ms a request at 100,000 labels on this
+     * machine (bench/run_history.sh). */
     [S_HISTORY] =
         "SELECT l.id, l.sample_id, s.external_id, l.label, l.created_at,"
         " l.model_version, EXISTS (SELECT 1 FROM labels r"
