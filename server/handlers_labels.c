@@ -575,18 +575,9 @@ void handle_stats(const struct req *rq, struct resp *rs)
 /* ---- GET /v1/labels: the labels one annotator gave, newest first (the
  * annotator page's "your labels", with an undo for each). */
 
-#define HISTORY_LIMIT_MAX 1000
-
-struct history_ctx {
-    const struct req *rq;
-    json *items;
-    int64_t last;
-    int count;
-};
-
 static void history_one(void *ctx, const history_row *r)
 {
-    struct history_ctx *c = ctx;
+    struct list_ctx *c = ctx;
     json *o = json_new_object();
     char when[40];
     json_set_int(o, "label_id", r->label_id);
@@ -610,15 +601,15 @@ void handle_labels_list(const struct req *rq, struct resp *rs)
     if ((who && (!*who || strlen(who) >= STORE_NAME_MAX ||
                  !json_text_ok(who, STORE_NAME_MAX))) ||
         (cursor && util_parse_i64(cursor, 1, (int64_t)1 << 53, &before)) ||
-        (lim && util_parse_i64(lim, 1, HISTORY_LIMIT_MAX, &limit))) {
+        (lim && util_parse_i64(lim, 1, LIST_LIMIT_MAX, &limit))) {
         resp_problem(rs, rq, 400, "bad_query",
                      "annotator is 1-%d bytes of text, cursor is a label id, "
                      "limit is 1..%d",
-                     STORE_NAME_MAX - 1, HISTORY_LIMIT_MAX);
+                     STORE_NAME_MAX - 1, LIST_LIMIT_MAX);
         return;
     }
     who = who ? who : rq->who;
-    struct history_ctx c = {rq, json_new_array(), 0, 0};
+    struct list_ctx c = {rq, json_new_array(), 0, 0};
     int rc =
         store_history_page(rq->st, who, before, (int)limit, history_one, &c);
     if (!rc)
@@ -630,12 +621,7 @@ void handle_labels_list(const struct req *rq, struct resp *rs)
         resp_header(rs, "Retry-After", "1");
         return;
     }
-    json *o = json_new_object();
-    char next[24];
-    snprintf(next, sizeof(next), "%lld", (long long)c.last);
+    json *o = render_list(&c, limit, total);
     json_set_str(o, "annotator", who);
-    json_set(o, "items", c.items);
-    json_set_str(o, "next_cursor", c.count == limit ? next : NULL);
-    json_set_int(o, "total", total);
     resp_json(rs, 200, o);
 }

@@ -13,15 +13,6 @@
 #include "txn.h"
 #include "util.h"
 
-#define LIST_LIMIT_MAX 1000
-
-struct list_ctx {
-    const struct req *rq;
-    json *items;
-    int64_t last;
-    int count;
-};
-
 static void list_one(void *ctx, const sample_row *r)
 {
     struct list_ctx *c = ctx;
@@ -62,13 +53,7 @@ void handle_samples_list(const struct req *rq, struct resp *rs)
         resp_problem(rs, rq, 503, "storage_error", "could not read samples");
         return;
     }
-    json *o = json_new_object();
-    json_set(o, "items", c.items);
-    char next[24];
-    snprintf(next, sizeof(next), "%lld", (long long)c.last);
-    json_set_str(o, "next_cursor", c.count == limit ? next : NULL);
-    json_set_int(o, "total", total);
-    resp_json(rs, 200, o);
+    resp_json(rs, 200, render_list(&c, limit, total));
 }
 
 /* Loads sample :id or answers 404. */

@@ -514,6 +514,18 @@ static const char *sample_state(const sample_row *s, int64_t now)
     return "unlabeled";
 }
 
+json *render_list(struct list_ctx *c, int64_t limit, int64_t total)
+{
+    json *o = json_new_object();
+    char next[24];
+    snprintf(next, sizeof(next), "%lld", (long long)c->last);
+    json_set(o, "items", c->items);
+    c->items = NULL;
+    json_set_str(o, "next_cursor", c->count == limit ? next : NULL);
+    json_set_int(o, "total", total);
+    return o;
+}
+
 json *render_sample(const struct req *rq, const sample_row *s)
 {
     const project_info *p = &rq->app->project;

@@ -100,6 +100,18 @@ int app_class_index(const struct app *a, const char *name);
  * "unknown_<what>" and returns false otherwise. */
 bool req_param_id(const struct req *rq, struct resp *rs, int i,
                   const char *what, int64_t *out);
+/* A keyset page being filled (GET /v1/samples, /v1/labels): its items,
+ * how many, and the key of the last, which the next page starts after. */
+#define LIST_LIMIT_MAX 1000
+struct list_ctx {
+    const struct req *rq;
+    json *items;
+    int64_t last;
+    int count;
+};
+/* {items (taken from c), next_cursor (the last key if the page is full,
+ * else null), total}. */
+json *render_list(struct list_ctx *c, int64_t limit, int64_t total);
 /* A sample as the API shows it (GET /v1/samples/{id}, lists). */
 json *render_sample(const struct req *rq, const sample_row *s);
 /* Adds score, rank, pseudo_label, confidence, model_version and

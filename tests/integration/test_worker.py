@@ -152,6 +152,7 @@ def test_a_lease_that_meets_a_new_ranking_serves_it():
         assert [i["rank"] for i in items] == [1, 2, 3, 4, 5], items
         assert all(i["strategy"] == "typical" for i in items), items
 
+
 def import_groups(d, items, sizes=(300, 60, 30, 10)):
     """Imports groups_pool's items, 100 a request; their group by sample
     id."""
