@@ -145,6 +145,28 @@ static void prune_keys(store *st)
                 aral_strerror(rc));
 }
 
+/* A revoked token's event streams end within a second, whether arald
+ * revoked it (DELETE /v1/tokens/{id}) or `arald token revoke` did in
+ * another process: every second the tokens revoked in the last minute
+ * end theirs (a stream authorised just before a revocation committed is
+ * caught by the next look; ending one twice does nothing). */
+#define REVOKED_LOOK_MS 1000
+#define REVOKED_WINDOW_MS (60 * 1000LL)
+
+static void end_stream(void *ctx, int64_t token_id)
+{
+    events_end_token(ctx, token_id);
+}
+
+static void end_revoked_streams(struct app *a, store *st)
+{
+    int rc = store_tokens_revoked_since(st, util_now_ms() - REVOKED_WINDOW_MS,
+                                        end_stream, a->events);
+    if (rc && rc != ARAL_EBUSY)
+        fprintf(stderr, "arald: revoked tokens not read (%s)\n",
+                aral_strerror(rc));
+}
+
 static pthread_t ckpt_thread;
 static atomic_bool ckpt_stop;
 static bool ckpt_running;
@@ -161,11 +183,16 @@ static void *checkpointer(void *arg)
     }
     int frames;
     int64_t next_prune = 0; /* monotonic ms: at start, then hourly */
+    int64_t next_look = 0;
     while (!atomic_load(&ckpt_stop)) {
         int64_t now = util_mono_us() / 1000;
         if (now >= next_prune) {
             next_prune = now + IDEM_PRUNE_EVERY_MS;
             prune_keys(st);
+        }
+        if (now >= next_look) {
+            next_look = now + REVOKED_LOOK_MS;
+            end_revoked_streams(a, st);
         }
         /* Copy outside the write lock first, so that the restart (which
          * holds it) has only the last few frames left to copy. */

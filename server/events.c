@@ -16,6 +16,8 @@ struct event_sub {
     char *pending;   /* the first state or a heartbeat, before events */
     size_t sent;     /* bytes of the current text already sent */
     bool waiting;    /* suspended until resumed */
+    bool ended;      /* its token was revoked: ends after the current text */
+    int64_t token_id;
     void (*suspend)(void *), (*resume)(void *);
     void *handle;
 };
@@ -99,7 +101,21 @@ void events_close(events *h)
     pthread_mutex_unlock(&h->mu);
 }
 
-event_sub *events_subscribe(events *h, const char *first_name,
+void events_end_token(events *h, int64_t token_id)
+{
+    pthread_mutex_lock(&h->mu);
+    for (event_sub *s = h->subs; s; s = s->next)
+        if (s->token_id == token_id && !s->ended) {
+            s->ended = true;
+            if (s->waiting) {
+                s->waiting = false;
+                s->resume(s->handle);
+            }
+        }
+    pthread_mutex_unlock(&h->mu);
+}
+
+event_sub *events_subscribe(events *h, int64_t token_id, const char *first_name,
                             const char *first_data)
 {
     event_sub *s = calloc(1, sizeof(*s));
@@ -108,6 +124,7 @@ event_sub *events_subscribe(events *h, const char *first_name,
         return NULL;
     }
     s->hub = h;
+    s->token_id = token_id;
     pthread_mutex_lock(&h->mu);
     s->cursor = h->seq; /* the state it starts with covers the past */
     s->next = h->subs;
@@ -160,8 +177,11 @@ long events_read(void *sub, char *buf, size_t max)
     event_sub *s = sub;
     long n = 0;
     pthread_mutex_lock(&s->hub->mu);
-    const char *text = next_text(s);
-    if (text && copy_out(s, text, buf, max, &n)) {
+    bool cut = s->ended && s->sent == 0; /* never inside an event */
+    const char *text = cut ? NULL : next_text(s);
+    if (cut) {
+        n = STREAM_END;
+    } else if (text && copy_out(s, text, buf, max, &n)) {
         if (s->pending) {
             free(s->pending);
             s->pending = NULL;

@@ -11,6 +11,7 @@
  */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #define EVENTS_RING 64
 
@@ -27,9 +28,14 @@ void events_heartbeat(events *h);
 /* Shutdown: every stream ends; later subscribers end at once. */
 void events_close(events *h);
 
-/* A new subscriber whose stream starts with event `first_name` carrying
- * `first_data` (the current state). NULL on allocation failure. */
-event_sub *events_subscribe(events *h, const char *first_name,
+/* Ends the streams of token_id (revoked), each after the text it is
+ * sending. */
+void events_end_token(events *h, int64_t token_id);
+
+/* A new subscriber, authorised by token_id, whose stream starts with
+ * event `first_name` carrying `first_data` (the current state). NULL on
+ * allocation failure. */
+event_sub *events_subscribe(events *h, int64_t token_id, const char *first_name,
                             const char *first_data);
 /* The stream_fn of its response (router.h): bytes, STREAM_END, or 0
  * after suspending through the attached callbacks. */

@@ -33,3 +33,7 @@ void handle_model_retrain(const struct req *rq, struct resp *rs);
 void handle_rounds(const struct req *rq, struct resp *rs);
 void handle_round(const struct req *rq, struct resp *rs);
 void handle_events(const struct req *rq, struct resp *rs);
+
+void handle_tokens_list(const struct req *rq, struct resp *rs);
+void handle_tokens_post(const struct req *rq, struct resp *rs);
+void handle_token_delete(const struct req *rq, struct resp *rs);

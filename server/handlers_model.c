@@ -180,7 +180,8 @@ void handle_events(const struct req *rq, struct resp *rs)
 {
     char *state = worker_event_data(rq->app->worker);
     event_sub *sub =
-        state ? events_subscribe(rq->app->events, "state", state) : NULL;
+        state ? events_subscribe(rq->app->events, rq->token_id, "state", state)
+              : NULL;
     free(state);
     if (!sub) {
         resp_problem(rs, rq, 503, "no_memory", "out of memory");

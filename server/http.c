@@ -168,6 +168,7 @@ static void resp_cleanup(struct resp *rs)
 {
     if (!rs->body_static)
         free(rs->body);
+    free(rs->replay_body);
     if (rs->stream_free)
         rs->stream_free(rs->stream_ctx);
 }

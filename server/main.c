@@ -24,6 +24,7 @@
 #include "import.h"
 #include "json.h"
 #include "score.h"
+#include "token.h"
 #include "util.h"
 #include "worker.h"
 
@@ -50,6 +51,12 @@ static const char USAGE[] =
     "         run the HTTP daemon until SIGTERM or SIGINT\n"
     "  token create --db FILE --role admin|ingest|annotate --name NAME\n"
     "         print a new bearer token (shown once; stored as a hash)\n"
+    "  token list --db FILE\n"
+    "         every token's id, role, name, and when it was created and\n"
+    "         revoked (never the secrets, which are not kept)\n"
+    "  token revoke --db FILE --id N\n"
+    "         revoke token N: it is refused from the next request on, and\n"
+    "         a running arald ends its event streams within a second\n"
     "  backup --db FILE --to FILE\n"
     "         write a consistent copy of a live database\n"
     "  check  --db FILE\n"
@@ -428,36 +435,135 @@ static int cmd_import(const args *a)
 
 /* ---- token, backup, check. */
 
-static int cmd_token(const args *a)
+/* One write transaction around fn; exits with a reason if it fails. */
+static void in_txn(store *st, int (*fn)(store *st, void *ctx), void *ctx,
+                   const char *what)
 {
-    only_known(a, "--db --role --name");
-    const char *db = need(a, "--db"), *role = need(a, "--role");
-    const char *name = need(a, "--name");
-    if (strcmp(role, "admin") && strcmp(role, "ingest") &&
-        strcmp(role, "annotate"))
-        die("--role is admin, ingest or annotate, not %s", role);
-    if (!*name || strlen(name) >= STORE_NAME_MAX ||
-        !json_text_ok(name, STORE_NAME_MAX))
-        die("--name must be 1-63 printable characters: %s", name);
-    uint8_t raw[24], hash[32];
-    char token[64];
-    if (util_random(raw, sizeof(raw)))
-        die("%s", "no randomness available");
-    memcpy(token, "arl_", 4);
-    util_hex(raw, sizeof(raw), token + 4);
-    import_sha256(token, strlen(token), hash);
-    store *st = open_db(db, false);
     int rc = store_begin(st);
-    if (!rc &&
-        (rc = store_token_insert(st, name, role, hash, util_now_ms())) != 0)
+    if (!rc && (rc = fn(st, ctx)) != 0)
         store_rollback(st);
     else if (!rc)
         rc = store_commit(st);
+    if (rc) {
+        store_close(st);
+        die("cannot %s: %s", what, aral_strerror(rc));
+    }
+}
+
+typedef struct new_token {
+    const char *name, *role;
+    char text[TOKEN_TEXT_MAX];
+    uint8_t hash[32];
+    int64_t id;
+} new_token;
+
+static int insert_token(store *st, void *ctx)
+{
+    new_token *t = ctx;
+    return store_token_insert(st, t->name, t->role, t->hash, util_now_ms(),
+                              &t->id);
+}
+
+static int cmd_token_create(const args *a)
+{
+    only_known(a, "--db --role --name");
+    const char *db = need(a, "--db");
+    new_token t = {.name = need(a, "--name"), .role = need(a, "--role")};
+    if (!token_role_ok(t.role))
+        die("--role is admin, ingest or annotate, not %s", t.role);
+    if (!token_name_ok(t.name))
+        die("--name must be 1-63 printable characters: %s", t.name);
+    if (token_new(t.text, t.hash))
+        die("%s", "no randomness available");
+    store *st = open_db(db, false);
+    in_txn(st, insert_token, &t, "store the token");
     store_close(st);
-    if (rc)
-        die("cannot store the token: %s", aral_strerror(rc));
-    printf("%s token for %s: %s\n", role, name, token);
+    /* The secret stays the last word: scripts take it from there. */
+    printf("%s token %lld for %s: %s\n", t.role, (long long)t.id, t.name,
+           t.text);
     return 0;
+}
+
+typedef struct token_lines {
+    int64_t last;
+    int n;
+} token_lines;
+
+static void print_token(void *ctx, const token_row *t)
+{
+    token_lines *p = ctx;
+    char made[40], gone[40] = "-";
+    util_iso8601(t->created_at, made, sizeof(made));
+    if (t->revoked_at)
+        util_iso8601(t->revoked_at, gone, sizeof(gone));
+    printf("%-6lld %-8s %-24s %-24s %s\n", (long long)t->id, t->role, made,
+           gone, t->name);
+    p->last = t->id, p->n++;
+}
+
+#define TOKEN_PAGE 500
+
+static int cmd_token_list(const args *a)
+{
+    only_known(a, "--db");
+    store *st = open_db(need(a, "--db"), false);
+    token_lines p = {0, TOKEN_PAGE};
+    printf("%-6s %-8s %-24s %-24s %s\n", "id", "role", "created", "revoked",
+           "name");
+    while (p.n == TOKEN_PAGE) {
+        p.n = 0;
+        int rc = store_token_page(st, p.last, TOKEN_PAGE, print_token, &p);
+        if (rc) {
+            store_close(st);
+            die("cannot read the tokens: %s", aral_strerror(rc));
+        }
+    }
+    store_close(st);
+    return 0;
+}
+
+static int revoke_token(store *st, void *ctx)
+{
+    return store_token_revoke(st, *(int64_t *)ctx, util_now_ms());
+}
+
+/* Unlike DELETE /v1/tokens/{id}, this may revoke the last admin token:
+ * whoever holds the database can always create another. */
+static int cmd_token_revoke(const args *a)
+{
+    only_known(a, "--db --id");
+    const char *db = need(a, "--db"), *ids = need(a, "--id");
+    int64_t id;
+    if (util_parse_i64(ids, 1, (int64_t)1 << 53, &id))
+        die("--id is a token id (see arald token list), not %s", ids);
+    store *st = open_db(db, false);
+    token_row t;
+    int rc = store_token_get(st, id, &t);
+    if (rc) {
+        store_close(st);
+        die("no token %lld (%s)", (long long)id, aral_strerror(rc));
+    }
+    if (!t.revoked_at)
+        in_txn(st, revoke_token, &id, "revoke the token");
+    store_close(st);
+    printf("token %lld (%s, %s) is revoked%s\n", (long long)id, t.role, t.name,
+           t.revoked_at ? " (already)" : "");
+    return 0;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+    args t = {argc - 3, argv + 3};
+    const char *verb = argc > 2 ? argv[2] : "";
+    if (!strcmp(verb, "create"))
+        return cmd_token_create(&t);
+    if (!strcmp(verb, "list"))
+        return cmd_token_list(&t);
+    if (!strcmp(verb, "revoke"))
+        return cmd_token_revoke(&t);
+    fprintf(stderr, "arald: token takes create, list or revoke, not '%s'\n",
+            verb);
+    return 2;
 }
 
 static int cmd_backup(const args *a)
@@ -777,10 +883,8 @@ int main(int argc, char **argv)
         return cmd_backup(&a);
     if (!strcmp(argv[1], "check"))
         return cmd_check(&a);
-    if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "create")) {
-        args t = {argc - 3, argv + 3};
-        return cmd_token(&t);
-    }
+    if (!strcmp(argv[1], "token"))
+        return cmd_token(argc, argv);
     fprintf(stderr, "arald: unknown command %s (see arald --help)\n", argv[1]);
     return 2;
 }

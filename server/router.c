@@ -67,6 +67,12 @@ static const struct route ROUTES[] = {
     {"GET", "/v1/rounds", "rounds", handle_rounds, ROLE_TOKEN, true},
     {"GET", "/v1/rounds/:id", "round", handle_round, ROLE_TOKEN, false},
     {"GET", "/v1/events", "events", handle_events, ROLE_TOKEN, false},
+    {"GET", "/v1/tokens", "tokens_list", handle_tokens_list, ROLE_ADMIN_ONLY,
+     true},
+    {"POST", "/v1/tokens", "tokens_post", handle_tokens_post, ROLE_ADMIN_ONLY,
+     false},
+    {"DELETE", "/v1/tokens/:id", "token_delete", handle_token_delete,
+     ROLE_ADMIN_ONLY, false},
 };
 #define N_ROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))
 #define ROUTE_STATIC N_ROUTES
@@ -265,11 +271,15 @@ static bool authenticate(struct req *rq, struct resp *rs)
     }
     uint8_t hash[32];
     import_sha256(a, len, hash);
-    if (store_token_lookup(rq->st, hash, rq->role, rq->who)) {
+    token_row t;
+    if (store_token_lookup(rq->st, hash, &t)) {
         resp_problem(rs, rq, 401, "unauthorized", "unknown or revoked token");
         resp_header(rs, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
         return false;
     }
+    snprintf(rq->role, sizeof(rq->role), "%s", t.role);
+    snprintf(rq->who, sizeof(rq->who), "%s", t.name);
+    rq->token_id = t.id;
     return true;
 }
 
@@ -342,7 +352,8 @@ static int idempotent_write(const struct req *rq, struct resp *rs,
     if (!ok)
         return WRITE_UNDO;
     return store_idem_put(rq->st, rq->who, rq->idem_key, h, rs->status,
-                          rs->body, rq->now);
+                          rs->replay_body ? rs->replay_body : rs->body,
+                          rq->now);
 }
 
 static void run_idempotent(struct req *rq, struct resp *rs, handler_fn fn)

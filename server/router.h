@@ -31,6 +31,7 @@ struct req {
     char request_id[24];
     int64_t now;                        /* unix ms at arrival */
     char role[16], who[STORE_NAME_MAX]; /* the authenticated principal */
+    int64_t token_id;                   /* and its token's id */
     int route;         /* index in the route table, -1 if none */
     const char *fault; /* X-Arald-Fault (tests; see fault.h) */
     struct txn *txn;   /* the open write transaction (txn.h) */
@@ -50,6 +51,9 @@ struct resp {
     const char *content_type;
     char *body; /* malloc'd (freed by http.c) unless body_static */
     size_t len;
+    /* What an Idempotency-Key replay answers, when it must differ from
+     * body (a secret shown once); malloc'd, NULL: body. */
+    char *replay_body;
     bool body_static;
     const char *hdr_name[4];
     char hdr_value[4][160];

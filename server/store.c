@@ -59,8 +59,17 @@ enum stmt_id {
     S_IDEM_PUT,
     S_TOKEN_INSERT,
     S_TOKEN_LOOKUP,
+    S_TOKEN_GET,
+    S_TOKEN_PAGE,
+    S_TOKEN_COUNT,
+    S_TOKEN_REVOKE,
+    S_TOKEN_LIVE_ADMINS,
+    S_TOKEN_REVOKED_SINCE,
     S_COUNT
 };
+
+/* A token as token_row holds it (read_token). */
+#define TOKEN_COLS "id, name, role, created_at, revoked_at"
 
 /* The sample state filter, shared by list and count: ?1 state, ?2 split,
  * ?3 now. */
@@ -165,8 +174,17 @@ static const char *const SQL[S_COUNT] = {
                    " response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_TOKEN_INSERT] = "INSERT INTO tokens(name, role, hash, created_at)"
                        " VALUES (?1, ?2, ?3, ?4)",
-    [S_TOKEN_LOOKUP] = "SELECT role, name FROM tokens WHERE hash = ?1"
+    [S_TOKEN_LOOKUP] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1"
                        " AND revoked_at IS NULL",
+    [S_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE id = ?1",
+    [S_TOKEN_PAGE] = "SELECT " TOKEN_COLS " FROM tokens WHERE id > ?1"
+                     " ORDER BY id LIMIT ?2",
+    [S_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
+    [S_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2"
+                       " WHERE id = ?1 AND revoked_at IS NULL",
+    [S_TOKEN_LIVE_ADMINS] = "SELECT count(*) FROM tokens"
+                            " WHERE role = 'admin' AND revoked_at IS NULL",
+    [S_TOKEN_REVOKED_SINCE] = "SELECT id FROM tokens WHERE revoked_at >= ?1",
 };
 
 typedef struct conn {
@@ -1177,28 +1195,113 @@ int store_idem_put(store *st, const char *principal, const char *key,
 }
 
 int store_token_insert(store *st, const char *name, const char *role,
-                       const uint8_t hash[32], int64_t now)
+                       const uint8_t hash[32], int64_t now, int64_t *id)
 {
     sqlite3_stmt *s = stmt(st, S_TOKEN_INSERT);
     sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, role, -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(s, 3, hash, 32, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, now);
-    return exec(s);
+    int rc = exec(s);
+    if (!rc)
+        *id = sqlite3_last_insert_rowid(cur(st)->db);
+    return rc;
 }
 
-int store_token_lookup(store *st, const uint8_t hash[32], char role[16],
-                       char name[STORE_NAME_MAX])
+static void read_token(sqlite3_stmt *s, token_row *t)
 {
-    sqlite3_stmt *s = stmt(st, S_TOKEN_LOOKUP);
-    sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+    t->id = sqlite3_column_int64(s, 0);
+    copy_text(t->name, sizeof(t->name), s, 1);
+    copy_text(t->role, sizeof(t->role), s, 2);
+    t->created_at = sqlite3_column_int64(s, 3);
+    t->revoked_at = col_int(s, 4, 0);
+}
+
+/* One token row by a statement with one bound parameter. */
+static int token_by(store *st, enum stmt_id id, const void *hash, int64_t key,
+                    token_row *out)
+{
+    sqlite3_stmt *s = stmt(st, id);
+    if (hash)
+        sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(s, 1, key);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        copy_text(role, 16, s, 0);
-        copy_text(name, STORE_NAME_MAX, s, 1);
-    }
+    if (rc == SQLITE_ROW)
+        read_token(s, out);
     done(s);
     return row_result(rc);
+}
+
+int store_token_lookup(store *st, const uint8_t hash[32], token_row *out)
+{
+    return token_by(st, S_TOKEN_LOOKUP, hash, 0, out);
+}
+
+int store_token_get(store *st, int64_t id, token_row *out)
+{
+    return token_by(st, S_TOKEN_GET, NULL, id, out);
+}
+
+int store_token_page(store *st, int64_t after, int limit,
+                     void (*fn)(void *ctx, const token_row *t), void *ctx)
+{
+    sqlite3_stmt *s = stmt(st, S_TOKEN_PAGE);
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int(s, 2, limit);
+    int rc;
+    token_row t;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_token(s, &t);
+        fn(ctx, &t);
+    }
+    done(s);
+    return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+/* A count(*) statement without parameters. */
+static int count_of(store *st, enum stmt_id id, int64_t *out)
+{
+    sqlite3_stmt *s = stmt(st, id);
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    done(s);
+    return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+int store_token_count(store *st, int64_t *n)
+{
+    return count_of(st, S_TOKEN_COUNT, n);
+}
+
+int store_token_live_admins(store *st, int64_t *n)
+{
+    return count_of(st, S_TOKEN_LIVE_ADMINS, n);
+}
+
+int store_token_revoke(store *st, int64_t id, int64_t now)
+{
+    sqlite3_stmt *s = stmt(st, S_TOKEN_REVOKE);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+    int rc = exec(s);
+    if (rc || sqlite3_changes(cur(st)->db) == 1)
+        return rc;
+    token_row t;
+    rc = store_token_get(st, id, &t);
+    return rc ? rc : ARAL_ECONFLICT;
+}
+
+int store_tokens_revoked_since(store *st, int64_t since,
+                               void (*fn)(void *ctx, int64_t id), void *ctx)
+{
+    sqlite3_stmt *s = stmt(st, S_TOKEN_REVOKED_SINCE);
+    sqlite3_bind_int64(s, 1, since);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(ctx, sqlite3_column_int64(s, 0));
+    done(s);
+    return rc == SQLITE_DONE ? 0 : map_rc(rc);
 }
 
 int store_backup(store *st, const char *to, char *err, size_t n)

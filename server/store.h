@@ -208,11 +208,30 @@ int store_idem_put(store *st, const char *principal, const char *key,
                    const uint8_t body_hash[32], int status,
                    const char *response, int64_t now);
 
+/* A bearer token as stored: never its secret, only its hash. */
+typedef struct token_row {
+    int64_t id, created_at;
+    int64_t revoked_at; /* 0 while the token is live */
+    char name[STORE_NAME_MAX], role[16];
+} token_row;
+
 int store_token_insert(store *st, const char *name, const char *role,
-                       const uint8_t hash[32], int64_t now);
-/* Role and name of a live token with this hash; ARAL_ENOTFOUND if none. */
-int store_token_lookup(store *st, const uint8_t hash[32], char role[16],
-                       char name[STORE_NAME_MAX]);
+                       const uint8_t hash[32], int64_t now, int64_t *id);
+/* The live token with this hash; ARAL_ENOTFOUND if none. */
+int store_token_lookup(store *st, const uint8_t hash[32], token_row *out);
+/* Any token by id, live or revoked; ARAL_ENOTFOUND if none. */
+int store_token_get(store *st, int64_t id, token_row *out);
+/* Tokens with ids above after, in id order, limit of them. */
+int store_token_page(store *st, int64_t after, int limit,
+                     void (*fn)(void *ctx, const token_row *t), void *ctx);
+int store_token_count(store *st, int64_t *n);
+int store_token_live_admins(store *st, int64_t *n);
+/* Revokes a live token: ARAL_ENOTFOUND for no such id, ARAL_ECONFLICT
+ * when it is revoked already. */
+int store_token_revoke(store *st, int64_t id, int64_t now);
+/* The ids of tokens revoked at or after since (unix ms). */
+int store_tokens_revoked_since(store *st, int64_t since,
+                               void (*fn)(void *ctx, int64_t id), void *ctx);
 
 /* A consistent copy of the database into a new file (VACUUM INTO). */
 int store_backup(store *st, const char *to, char *err, size_t n);

@@ -144,6 +144,17 @@ class Daemon:
         return self.proc.returncode
 
 
+def events_stream(d, token):
+    """A /v1/events stream of this token, read past its first event; its
+    read() returns when the stream ends (10 s timeout)."""
+    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+    conn.request("GET", "/v1/events",
+                 headers={"Authorization": "Bearer " + token})
+    r = conn.getresponse()
+    assert r.status == 200 and r.readline().startswith(b"event: state")
+    return r
+
+
 def in_threads(fn, n):
     """Runs fn(0..n-1) on n threads; re-raises the first exception."""
     import threading

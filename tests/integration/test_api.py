@@ -1,14 +1,15 @@
 """The REST surface end to end: import -> lease -> label -> export, undo,
 lists, images, idempotency, auth, static files."""
 import csv
+import glob
 import io
 import json
 import sqlite3
 import threading
 import time
 
-from harness import (FASHION, Daemon, db_digest, idx_bytes, image_bytes,
-                     is_problem, png_bytes, run, vectors)
+from harness import (FASHION, Daemon, db_digest, events_stream, idx_bytes,
+                     image_bytes, is_problem, png_bytes, run, vectors)
 
 
 def import_vectors(d, n, dim=4, seed=1, split="pool"):
@@ -353,6 +354,61 @@ def test_auth_roles():
         assert d.get("/v1/project", token="annotate").status == 200
 
 
+def test_tokens_made_listed_and_revoked_over_rest():
+    with Daemon(dim=4, classes=["a", "b"]) as d:
+        import_vectors(d, 4)
+        key = {"Idempotency-Key": "make-alice"}
+        made = d.post("/v1/tokens", {"name": "alice", "role": "annotate"},
+                      headers=key)
+        assert made.status == 200 and made.json["token"].startswith("arl_")
+        secret, tid = made.json["token"], made.json["token_id"]
+        # a replay makes no second token and cannot show the secret again
+        again = d.post("/v1/tokens", {"name": "alice", "role": "annotate"},
+                       headers=key)
+        assert again.header("idempotent-replayed") == "true"
+        assert again.json == dict(made.json, token=None)
+        listed = d.get("/v1/tokens").json
+        assert [(t["name"], t["role"]) for t in listed["items"]] == [
+            ("admin", "admin"), ("annotate", "annotate"),
+            ("ingest", "ingest"), ("alice", "annotate")]
+        assert listed["total"] == 4 and listed["next_cursor"] is None
+        assert all("token" not in t and t["revoked_at"] is None
+                   for t in listed["items"])
+        first = d.get("/v1/tokens?limit=3").json
+        rest = d.get("/v1/tokens?limit=3&cursor=" + first["next_cursor"]).json
+        assert first["items"] + rest["items"] == listed["items"]
+        # the new token works, under its name
+        lease = d.post("/v1/leases", {"n": 1}, token=secret).json["items"][0]
+        assert d.post("/v1/labels", {"lease_id": lease["lease_id"],
+                                     "label": "a"}, token=secret).status == 200
+        assert d.get("/v1/labels", token=secret).json["total"] == 1
+        assert d.get("/v1/labels", token=secret).json["annotator"] == "alice"
+        # its secret is in no file of the database: only its hash is kept
+        for f in glob.glob(d.db + "*"):
+            assert secret.encode() not in open(f, "rb").read(), f
+        # revoked: refused from the next request on, its stream ends
+        stream = events_stream(d, secret)
+        gone = d.request("DELETE", f"/v1/tokens/{tid}")
+        assert gone.status == 200 and gone.json["revoked_at"] is not None
+        t0 = time.monotonic()
+        stream.read()
+        assert time.monotonic() - t0 < 5
+        is_problem(d.get("/v1/project", token=secret), 401, "unauthorized")
+        is_problem(d.request("DELETE", f"/v1/tokens/{tid}"), 409,
+                   "already_revoked")
+        assert d.get("/v1/tokens").json["items"][3] == gone.json
+        # the API keeps an admin: the last live one cannot go over REST
+        before = db_digest(d.db)
+        admin_id = listed["items"][0]["token_id"]
+        is_problem(d.request("DELETE", f"/v1/tokens/{admin_id}"), 409,
+                   "last_admin")
+        assert db_digest(d.db) == before
+        ops = d.post("/v1/tokens", {"name": "ops", "role": "admin"}).json
+        assert d.request("DELETE", f"/v1/tokens/{admin_id}").status == 200
+        is_problem(d.get("/v1/tokens"), 401, "unauthorized")
+        assert d.get("/v1/tokens", token=ops["token"]).json["total"] == 5
+
+
 def test_project_version_metrics_queue():
     # the random order before a model (the label-free start is
     # test_worker's): its queue does not change under the test
@@ -413,5 +469,6 @@ run([test_round_trip_export_holds_exactly_acknowledged_labels,
      test_idempotency_replays_and_conflicts,
      test_idempotency_keys_are_kept_a_day,
      test_auth_roles,
+     test_tokens_made_listed_and_revoked_over_rest,
      test_project_version_metrics_queue,
      test_static_page_and_path_tricks])

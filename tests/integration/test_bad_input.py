@@ -39,7 +39,7 @@ def raw_post(path, data, ctype="application/json"):
 
 @unchanged
 def test_malformed_json():
-    for path in ("/v1/labels", "/v1/leases", "/v1/samples"):
+    for path in ("/v1/labels", "/v1/leases", "/v1/samples", "/v1/tokens"):
         for body in (b"{", b"{\"n\": 1} trailing", b"", b"[1,2]", b"null",
                      b"{\"n\":1,\"n\":2}", b"{\"annotator\":\"\xff\xfe\"}",
                      b"\x00{}"):
@@ -137,7 +137,9 @@ def test_unknown_members_are_refused():
                             "sample_id": sid, "label": "Bag"},
              "a batch body holds items alone"),
             ("/v1/samples", {"items": [{"vector": [0.5] * 784}],
-                             "split": "eval"}, "unknown member 'split'")):
+                             "split": "eval"}, "unknown member 'split'"),
+            ("/v1/tokens", {"name": "x", "role": "annotate", "expires": 1},
+             "unknown member 'expires'")):
         assert is_problem(D.post(path, body), 400,
                           "bad_request")["detail"] == why
     for body in ({"sample_id": sid, "label": "Bag", "annotater": "x"},
@@ -158,6 +160,30 @@ def test_unknown_members_are_refused():
         p = is_problem(r, 422, code)
         assert [e["code"] for e in p["errors"]] == ["bad_item"] * 3, p
     assert D.get("/v1/health", token=None).status == 200
+
+
+@unchanged
+def test_token_names_and_roles():
+    for body, code in (({"name": "x", "role": "root"}, "bad_role"),
+                       ({"name": "x", "role": "Admin"}, "bad_role"),
+                       ({"name": "x"}, "bad_role"),
+                       ({"name": "x", "role": ["admin"]}, "bad_role"),
+                       ({"role": "annotate"}, "bad_name"),
+                       ({"name": "", "role": "annotate"}, "bad_name"),
+                       ({"name": "x" * 64, "role": "annotate"}, "bad_name"),
+                       ({"name": 7, "role": "annotate"}, "bad_name")):
+        is_problem(D.post("/v1/tokens", body), 422, code)
+    # the JSON reader refuses control characters in any string
+    is_problem(D.post("/v1/tokens", {"name": "a\u0007b", "role": "annotate"}),
+               400, "bad_json")
+    is_problem(D.get("/v1/tokens?limit=0"), 400, "bad_query")
+    is_problem(D.get("/v1/tokens?cursor=-3"), 400, "bad_query")
+    is_problem(D.get("/v1/tokens?limit=1&limit=2"), 400, "bad_query")
+    for role in ("annotate", "ingest"):
+        is_problem(D.post("/v1/tokens", {"name": "x", "role": "admin"},
+                          token=role), 403, "forbidden")
+        is_problem(D.request("DELETE", "/v1/tokens/1", token=role), 403,
+                   "forbidden")
 
 
 @unchanged
@@ -183,6 +209,9 @@ def test_unknown_ids():
     is_problem(D.post("/v1/labels", {"sample_id": 31337, "label": "Bag"}),
                404, "unknown_sample")
     is_problem(D.request("DELETE", "/v1/leases/0"), 404, "unknown_lease")
+    for tid in ("0", "999999", "x", "1.5"):
+        is_problem(D.request("DELETE", f"/v1/tokens/{tid}"), 404,
+                   "unknown_token")
     is_problem(D.get("/v1/nothing"), 404, "not_found")
     is_problem(D.request("PUT", "/v1/labels"), 405, "method_not_allowed")
 
@@ -447,9 +476,11 @@ def random_request(r, valid, ids):
                       gz=r.random() < 0.5), r), token
     odd = ids + [0, -1, 2**40, "x", "1x", "%2e%2e", "%00", 10**20]
     if kind < 0.8:
-        return "DELETE", f"/v1/leases/{r.choice(odd)}", headers, None, token
+        what = r.choice(["leases"] * 3 + ["tokens"])
+        return "DELETE", f"/v1/{what}/{r.choice(odd)}", headers, None, token
     path = r.choice(["/v1/samples", "/v1/queue", "/v1/export", "/v1/stats",
                      "/v1/rounds", "/v1/model", "/v1/project", "/v1/labels",
+                     "/v1/tokens",
                      f"/v1/samples/{r.choice(odd)}",
                      f"/v1/samples/{r.choice(odd)}/image",
                      f"/v1/rounds/{r.choice(odd)}"])
@@ -488,6 +519,7 @@ def test_random_mutations_of_valid_requests():
             ("/v1/samples", {"items": [{"image": png, "external_id": "e",
                                         "split": "pool", "label": "Bag"}]}),
             (f"/v1/labels/{label['label_id']}/undo", {"lease": True}),
+            ("/v1/tokens", {"name": "m", "role": "annotate"}),
         ]
         rand, statuses = random.Random(11), set()
         for i in range(1500):
@@ -517,7 +549,7 @@ try:
          test_annotator_over_63_bytes,
          test_escaped_backslash_before_u0000_is_text,
          test_wrong_shape_image_and_vector, test_vector_values_out_of_range,
-         test_unknown_members_are_refused,
+         test_unknown_members_are_refused, test_token_names_and_roles,
          test_truncated_and_corrupt_idx, test_unknown_ids,
          test_label_outside_classes_refuses_the_whole_batch,
          test_body_over_the_limit, test_a_body_whose_length_headers_disagree,

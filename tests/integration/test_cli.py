@@ -5,9 +5,10 @@ import os
 import re
 import sqlite3
 import tempfile
+import time
 
-from harness import (Daemon, arald, db_digest, idx_bytes, image_bytes,
-                     integrity, png_bytes, run)
+from harness import (Daemon, arald, db_digest, events_stream, idx_bytes,
+                     image_bytes, integrity, png_bytes, run)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 README = os.path.join(HERE, "../../README.md")
@@ -51,7 +52,7 @@ def test_help_names_every_flag_and_key():
     readme = open(README).read()
     for f in SERVE_FLAGS + ["--classes", "--shape", "--dim", "--keys",
                             "--idx", "--labels", "--images", "--split",
-                            "--role", "--name", "--to"]:
+                            "--role", "--name", "--to", "--id"]:
         assert f in out, f"--help lacks {f}"
         assert f in readme, f"README lacks {f}"
     for k in CONFIG_KEYS:
@@ -90,6 +91,45 @@ def test_argument_errors_are_one_line():
             "no database")
     refused(["token", "create", "--db", db, "--role", "root", "--name", "x"],
             1, "--role")
+    refused(["token", "drop", "--db", db], 2, "create, list or revoke")
+    refused(["token"], 2, "create, list or revoke")
+    refused(["token", "revoke", "--db", db], 2, "--id")
+    refused(["token", "revoke", "--db", db, "--id", "x"], 1, "--id")
+    refused(["token", "revoke", "--db", db, "--id", "7"], 1, "no token 7")
+    refused(["token", "list", "--db", db, "--role", "admin"], 2,
+            "unknown option --role")
+
+
+def test_tokens_listed_and_revoked_on_a_live_database():
+    with Daemon(dim=4, classes=["a", "b"]) as d:
+        out = arald("token", "create", "--db", d.db, "--role", "annotate",
+                    "--name", "bob")[1]
+        bob = out.split()[-1]
+        assert out == f"annotate token 4 for bob: {bob}\n", out
+        rows = [line.split() for line in
+                arald("token", "list", "--db", d.db)[1].splitlines()]
+        assert rows[0] == ["id", "role", "created", "revoked", "name"]
+        assert [(r[0], r[1], r[3], r[4]) for r in rows[1:]] == [
+            ("1", "admin", "-", "admin"), ("2", "annotate", "-", "annotate"),
+            ("3", "ingest", "-", "ingest"), ("4", "annotate", "-", "bob")]
+        assert "arl_" not in arald("token", "list", "--db", d.db)[1]
+        # revoked from another process: the running daemon refuses the
+        # token from the next request on and ends its stream
+        stream = events_stream(d, bob)
+        assert d.get("/v1/project", token=bob).status == 200
+        out = arald("token", "revoke", "--db", d.db, "--id", "4")[1]
+        assert out == "token 4 (annotate, bob) is revoked\n", out
+        t0 = time.monotonic()
+        stream.read()
+        assert time.monotonic() - t0 < 5
+        assert d.get("/v1/project", token=bob).status == 401
+        rows = arald("token", "list", "--db", d.db)[1].splitlines()
+        assert rows[4].split()[3].endswith("Z"), rows
+        out = arald("token", "revoke", "--db", d.db, "--id", "4")[1]
+        assert out.endswith("is revoked (already)\n"), out
+        # unlike REST, the command line may revoke the last admin token
+        arald("token", "revoke", "--db", d.db, "--id", "1")
+        assert d.get("/v1/project").status == 401
 
 
 def test_newer_schema_is_refused():
@@ -188,6 +228,7 @@ def test_config_file_and_flags():
 
 
 run([test_help_names_every_flag_and_key, test_argument_errors_are_one_line,
+     test_tokens_listed_and_revoked_on_a_live_database,
      test_newer_schema_is_refused, test_idx_import_cli_and_truncated_file,
      test_images_dir_import_all_or_nothing, test_backup_and_check,
      test_config_file_and_flags])
