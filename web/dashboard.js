@@ -1,7 +1,8 @@
 // The operator's dashboard: the learning curve (one point per round, SVG
 // drawn here), labels per class beside the queue's pseudo-labels, labels
 // per annotator per hour, the rounds, the head of the queue, the retrain
-// state live from /v1/events, a retrain button and the exports.
+// state live from /v1/events, a retrain button, the exports, and the
+// tokens (made here, each secret shown once, and revoked).
 import { api, store, sampleImage, follow, describeModel } from "/api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -142,6 +143,55 @@ async function drawQueue(queue) {
   $("queue").replaceChildren(...figs);
 }
 
+// ---- tokens: listed, made (the secret shown once) and revoked
+
+async function allTokens() {
+  const out = [];
+  let cursor = null;
+  do {
+    const page = await api("GET", "/v1/tokens?limit=1000" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
+    out.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return out;
+}
+
+async function drawTokens() {
+  const tokens = await allTokens();
+  table("tokens", ["id", "name", "role", "created (UTC)", "revoked (UTC)", ""],
+        tokens.map((t) => [t.token_id, t.name, t.role, t.created_at.slice(0, 16).replace("T", " "),
+                           t.revoked_at ? t.revoked_at.slice(0, 16).replace("T", " ") : "—", ""]));
+  [...$("tokens").tBodies[0].rows].forEach((row, i) => {
+    const t = tokens[i];
+    if (t.revoked_at) return;
+    const b = el("button", "Revoke", { type: "button", "aria-label": `Revoke token ${t.token_id} (${t.name})` });
+    b.addEventListener("click", () => revoke(t));
+    row.cells[5].append(b);
+  });
+}
+
+async function revoke(t) {
+  if (!confirm(`Revoke token ${t.token_id} (${t.role}, ${t.name})? It stops working at once.`)) return;
+  try {
+    await api("DELETE", `/v1/tokens/${t.token_id}`);
+    say(`Token ${t.token_id} (${t.name}) is revoked.`);
+  } catch (e) { say(e.message, true); }
+  await drawTokens().catch((e) => say(e.message, true));
+}
+
+$("new-token").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const t = await api("POST", "/v1/tokens", { name: $("token-name").value.trim(), role: $("token-role").value });
+    $("secret-who").textContent = `${t.name} (${t.role})`;
+    $("secret").textContent = t.token;
+    $("new-secret").hidden = false;
+    $("token-name").value = "";
+    say("");
+    await drawTokens();
+  } catch (err) { say(err.message, true); }
+});
+
 async function refresh() {
   if (refreshing) return;
   refreshing = true;
@@ -183,6 +233,7 @@ async function start() {
   $("login").hidden = true; $("board").hidden = false; $("signout").hidden = false;
   $("who").textContent = project.name;
   await refresh();
+  await drawTokens();
   follow(showModel, (s) => { $("live").textContent = s === "live" ? "" : `(events: ${s})`; });
 }
 

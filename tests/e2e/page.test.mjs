@@ -563,4 +563,47 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   await ann.screenshot({ path: join(SHOTS, "annotator-after-round.png") });
   await dash.screenshot({ path: join(SHOTS, "dashboard-after-round.png"), fullPage: true });
   await axe(dash, "dashboard after a round");
+  // the rounds table (15 columns) scrolls in its own box: on a 1200 px
+  // window the page itself never needs a sideways scroll
+  await dash.setViewportSize({ width: 1200, height: 900 });
+  assert.ok(await dash.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+            "the dashboard is wider than the window");
+}));
+
+test("an operator makes a token on the dashboard, sees its secret once, and revokes it", () => withDaemon([], async (d, problems) => {
+  const dash = await openPage(d, "/dashboard", problems);
+  await signIn(dash, d, "admin");
+  const rows = () => dash.$$eval("#tokens tbody tr", (trs) => trs.map((tr) =>
+    [...tr.cells].slice(1, 3).map((c) => c.textContent).join(":") + (tr.querySelector("button") ? " live" : " revoked")));
+  await dash.waitForFunction(() => document.querySelectorAll("#tokens tbody tr").length === 2);
+  assert.deepEqual(await rows(), ["annotate:annotate live", "admin:admin live"]);
+  await dash.fill("#token-name", "carol");
+  await dash.selectOption("#token-role", "annotate");
+  await dash.click("#new-token button[type=submit]");
+  await dash.waitForSelector("#new-secret:not([hidden])");
+  const secret = await dash.textContent("#secret");
+  assert.match(secret, /^arl_[0-9a-f]{48}$/);
+  assert.equal(await dash.textContent("#secret-who"), "carol (annotate)");
+  await dash.waitForFunction(() => document.querySelectorAll("#tokens tbody tr").length === 3);
+  assert.deepEqual(await rows(), ["annotate:annotate live", "admin:admin live", "carol:annotate live"]);
+  await dash.screenshot({ path: join(SHOTS, "dashboard-tokens.png"), fullPage: true });
+  await axe(dash, "dashboard with a new token");
+  const as = (t) => fetch(d.base + "/v1/project", { headers: { Authorization: `Bearer ${t}` } });
+  assert.equal((await as(secret)).status, 200);
+  // a revoke asks first: dismissed, nothing happens
+  dash.once("dialog", (dlg) => dlg.dismiss());
+  await dash.click("button[aria-label='Revoke token 3 (carol)']");
+  assert.equal((await as(secret)).status, 200);
+  dash.once("dialog", (dlg) => dlg.accept());
+  await dash.click("button[aria-label='Revoke token 3 (carol)']");
+  await dash.waitForFunction(() => /Token 3 \(carol\) is revoked/.test(document.querySelector("#message").textContent));
+  assert.equal((await as(secret)).status, 401);
+  assert.deepEqual(await rows(), ["annotate:annotate live", "admin:admin live", "carol:annotate revoked"]);
+  assert.notEqual(d.sql("SELECT revoked_at FROM tokens WHERE name = 'carol'"), "");
+  // the dashboard's own admin token is the last: the API keeps it
+  dash.once("dialog", (dlg) => dlg.accept());
+  await dash.click("button[aria-label='Revoke token 2 (admin)']");
+  await dash.waitForFunction(() => /last live admin token/.test(document.querySelector("#message").textContent));
+  assert.equal((await as(d.tokens.admin)).status, 200);
+  assert.deepEqual(await rows(), ["annotate:annotate live", "admin:admin live", "carol:annotate revoked"]);
 }));
