@@ -213,15 +213,39 @@ static void fill_req(struct req *rq, struct app *a, struct MHD_Connection *c,
     rq->if_none_match = header(c, MHD_HTTP_HEADER_IF_NONE_MATCH);
 }
 
+/* Request text as the access log shows it: a byte outside visible ASCII, or
+ * a backslash, as \xNN, so that a request can neither forge a log line
+ * (%0A) nor reach an operator's terminal (%1B); cut to what fits in out,
+ * marked with "...". */
+static void log_safe(const char *s, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *s && k + 8 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c > 0x20 && c < 0x7f && c != '\\')
+            out[k++] = (char)c;
+        else
+            k += (size_t)snprintf(out + k, n - k, "\\x%02x", c);
+    }
+    snprintf(out + k, n - k, "%s", *s ? "..." : "");
+}
+
+/* One line a request: time, request id, method, path, status, time
+ * taken, and the token that made it (its id; "-" for none or a refused
+ * one), for an audit of who did what. */
 static void log_access(struct app *a, const struct req *rq, int status,
                        int64_t us)
 {
     if (!a->cfg.access_log)
         return;
-    char when[40];
+    char when[40], method[40], path[1024], who[24] = "-";
     util_iso8601(util_now_ms(), when, sizeof(when));
-    fprintf(stderr, "%s %s %s %s %d %lldus\n", when, rq->request_id, rq->method,
-            rq->path, status, (long long)us);
+    log_safe(rq->method, method, sizeof(method));
+    log_safe(rq->path, path, sizeof(path));
+    if (rq->token_id)
+        snprintf(who, sizeof(who), "%lld", (long long)rq->token_id);
+    fprintf(stderr, "%s %s %s %s %d %lldus token=%s\n", when, rq->request_id,
+            method, path, status, (long long)us, who);
 }
 
 static enum MHD_Result answer(struct app *a, struct MHD_Connection *c,

@@ -4,6 +4,7 @@ import base64
 import http.client
 import json
 import random
+import re
 import socket
 
 from harness import (Daemon, db_digest, idx_bytes, image_bytes, is_problem,
@@ -14,7 +15,8 @@ D = None
 
 def setup():
     global D
-    D = Daemon(serve_args=["--max-body", "65536", "--max-batch", "50"])
+    D = Daemon(serve_args=["--max-body", "65536", "--max-batch", "50",
+                           "--access-log"])
     r = D.request("POST", "/v1/samples", token="ingest",
                   raw=idx_bytes([image_bytes(i) for i in range(20)]),
                   headers={"Content-Type": "application/x-idx"})
@@ -396,6 +398,32 @@ def test_head_and_the_allow_header():
             (method, path, r.status, r.header("allow"))
 
 
+# An access line: time, request id, method, path, status, time taken, and
+# the token (its id, "-" for none): one line a request, never more.
+ACCESS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [0-9a-f]{8}-\d+ "
+                    r"[!-~]+ [!-~]+ \d{3} \d+us token=(-|\d+)$")
+
+
+@unchanged
+def test_a_request_cannot_forge_an_access_log_line():
+    forged = "2001-01-01T00:00:00.000Z 00000000-9 POST /v1/labels 200 1us token=1"
+    for path in ("/v1/a%0A" + forged.replace(" ", "%20"),
+                 "/v1/b%1B%5B2J%0D%00", "/v1/c%E2%80%AEd%5C", "/v1/" + "y" * 3000):
+        D.get(path)
+    D.get("/v1/project")
+    lines = [ln for ln in D.read_log().splitlines()
+             if not ln.startswith("arald")]
+    bad = [ln for ln in lines if not ACCESS.match(ln)]
+    assert lines and not bad, bad[:3]
+    assert not any(ln.startswith("2001-") for ln in lines)
+    assert any(" GET /v1/a\\x0a2001-01-01T" in ln for ln in lines)
+    assert any(" GET /v1/c\\xe2\\x80\\xaed\\x5c 404 " in ln for ln in lines)
+    assert any(" GET /v1/yyy" in ln and "yyy... 404 " in ln for ln in lines)
+    # who made it: the admin's token is the first
+    assert re.search(r" GET /v1/project 200 \d+us token=1$", "\n".join(lines),
+                     re.M)
+
+
 @unchanged
 def test_path_tricks():
     for trick in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
@@ -556,6 +584,7 @@ try:
          test_bad_queries_and_tokens,
          test_authorization_scheme_and_spacing,
          test_head_and_the_allow_header,
-         test_path_tricks, test_random_mutations_of_valid_requests])
+         test_path_tricks, test_a_request_cannot_forge_an_access_log_line,
+         test_random_mutations_of_valid_requests])
 finally:
     teardown()
