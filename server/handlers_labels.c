@@ -361,6 +361,8 @@ typedef struct export_stream {
     struct app *app;
     bool csv, header_done, finished, failed;
     int64_t after;
+    export_changes changes; /* with ?since= only */
+    bool changed_only;
     char *buf;
     size_t len, pos, cap;
     fault_plan fault;
@@ -411,10 +413,13 @@ static void export_json_row(export_stream *e, const export_row *r,
     json_set_int(o, "sample_id", r->sample_id);
     json_set_str(o, "external_id", r->has_external_id ? r->external_id : NULL);
     json_set_str(o, "label", label);
-    json_set_int(o, "label_id", r->label_id);
-    json_set_str(o, "annotator", r->annotator);
-    json_set_str(o, "created_at", when);
-    set_version(o, r->model_version);
+    if (r->has_label)
+        json_set_int(o, "label_id", r->label_id);
+    else
+        json_set_null(o, "label_id");
+    json_set_str(o, "annotator", r->has_label ? r->annotator : NULL);
+    json_set_str(o, "created_at", r->has_label ? when : NULL);
+    set_version(o, r->has_label ? r->model_version : -1);
     char *s = json_print(o);
     json_free(o);
     if (!s) {
@@ -426,15 +431,30 @@ static void export_json_row(export_stream *e, const export_row *r,
     free(s);
 }
 
+/* A sample of a ?since= export that has no label in force now (its
+ * label was undone): a CSV line with the sample's fields alone. */
+static void csv_unlabeled(export_stream *e, const export_row *r)
+{
+    char line[40];
+    snprintf(line, sizeof(line), "%lld,", (long long)r->sample_id);
+    append(e, line, strlen(line));
+    csv_field(e, r->has_external_id ? r->external_id : "");
+    append(e, ",,,,,\n", 6);
+}
+
 static void export_row_out(void *ctx, const export_row *r)
 {
     export_stream *e = ctx;
-    const char *label = e->app->project.classes[r->label];
+    const char *label = r->has_label ? e->app->project.classes[r->label] : NULL;
     char when[40], line[160];
     util_iso8601(r->created_at, when, sizeof(when));
     e->after = r->sample_id;
     if (!e->csv) {
         export_json_row(e, r, label, when);
+        return;
+    }
+    if (!label) {
+        csv_unlabeled(e, r);
         return;
     }
     snprintf(line, sizeof(line), "%lld,", (long long)r->sample_id);
@@ -466,7 +486,9 @@ static bool export_fill(export_stream *e)
         e->header_done = true;
     }
     if (fault_take(&e->fault, "export") || !st ||
-        store_export_page(st, e->after, EXPORT_PAGE, export_row_out, e))
+        store_export_page(st, e->after, EXPORT_PAGE,
+                          e->changed_only ? &e->changes : NULL, export_row_out,
+                          e))
         e->failed = true;
     e->finished = e->after == before;
     return !e->failed;
@@ -495,11 +517,20 @@ static void export_free(void *ctx)
     free(e);
 }
 
+/* Every export names, in X-Export-Cursor, the newest label or undo it
+ * covers; ?since= that cursor exports only what changed after it: each
+ * sample a later label or undo touched, as it stands now (label null when
+ * none is in force), so that a pipeline keeps a copy in step without
+ * reading every label again. */
 void handle_export(const struct req *rq, struct resp *rs)
 {
-    const char *fmt = req_query(rq, "format");
-    if (fmt && strcmp(fmt, "jsonl") && strcmp(fmt, "csv")) {
-        resp_problem(rs, rq, 400, "bad_query", "format is jsonl or csv");
+    const char *fmt = req_query(rq, "format"), *since = req_query(rq, "since");
+    int64_t from = -1;
+    if ((fmt && strcmp(fmt, "jsonl") && strcmp(fmt, "csv")) ||
+        (since && util_parse_i64(since, 0, (int64_t)1 << 53, &from))) {
+        resp_problem(rs, rq, 400, "bad_query",
+                     "format is jsonl or csv; since is a previous "
+                     "X-Export-Cursor");
         return;
     }
     export_stream *e = calloc(1, sizeof(*e));
@@ -507,8 +538,10 @@ void handle_export(const struct req *rq, struct resp *rs)
         e->app = rq->app;
         e->csv = fmt && !strcmp(fmt, "csv");
         e->fault = fault_current();
+        e->changed_only = from >= 0;
+        e->changes.since = from;
     }
-    if (!e || !export_fill(e)) {
+    if (!e || store_label_max_id(rq->st, &e->changes.upto) || !export_fill(e)) {
         resp_problem(rs, rq, 503, "export_failed",
                      "the export could not be read; try again");
         resp_header(rs, "Retry-After", "1");
@@ -516,6 +549,9 @@ void handle_export(const struct req *rq, struct resp *rs)
             export_free(e);
         return;
     }
+    char cursor[24];
+    snprintf(cursor, sizeof(cursor), "%lld", (long long)e->changes.upto);
+    resp_header(rs, "X-Export-Cursor", cursor);
     rs->status = 200;
     rs->content_type =
         e->csv ? "text/csv; charset=utf-8" : "application/x-ndjson";

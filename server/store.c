@@ -51,6 +51,8 @@ enum stmt_id {
     S_LABEL_RETRACTED,
     S_LABEL_CURRENT,
     S_EXPORT,
+    S_EXPORT_CHANGED,
+    S_LABEL_MAX_ID,
     S_HISTORY,
     S_HISTORY_COUNT,
     S_STATS_CLASSES,
@@ -149,6 +151,15 @@ static const char *const SQL[S_COUNT] = {
         "SELECT s.id, s.external_id, l.id, l.label, l.annotator, l.created_at,"
         " l.model_version FROM samples s JOIN labels l ON l.id = s.label_id"
         " WHERE s.id > ?1 AND s.label IS NOT NULL ORDER BY s.id LIMIT ?2",
+    /* The samples that a label or an undo with an id in (?3, ?4] touched,
+     * each with its label in force now, or nulls for none. */
+    [S_EXPORT_CHANGED] =
+        "SELECT s.id, s.external_id, l.id, l.label, l.annotator, l.created_at,"
+        " l.model_version FROM samples s LEFT JOIN labels l"
+        " ON l.id = s.label_id AND s.label IS NOT NULL"
+        " WHERE s.id > ?1 AND s.id IN (SELECT sample_id FROM labels"
+        " WHERE id > ?3 AND id <= ?4) ORDER BY s.id LIMIT ?2",
+    [S_LABEL_MAX_ID] = "SELECT coalesce(max(id), 0) FROM labels",
     /* Without an index on annotator: the page and its count scan the
      * labels, a median of 8-18 ms a request at 100,000 labels on this
      * machine (bench/run_history.sh). */
@@ -311,6 +322,16 @@ static int64_t col_int(sqlite3_stmt *s, int col, int64_t if_null)
     if (sqlite3_column_type(s, col) == SQLITE_NULL)
         return if_null;
     return sqlite3_column_int64(s, col);
+}
+
+/* A statement without parameters that answers one integer (a count). */
+static int count_of(store *st, enum stmt_id id, int64_t *out)
+{
+    sqlite3_stmt *s = stmt(st, id);
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    done(s);
+    return rc == SQLITE_ROW ? 0 : map_rc(rc);
 }
 
 /* ---- open, migrate, close. */
@@ -1033,12 +1054,22 @@ int store_label_undo(store *st, int64_t label_id, const char *annotator,
     return rc;
 }
 
+int store_label_max_id(store *st, int64_t *out)
+{
+    return count_of(st, S_LABEL_MAX_ID, out);
+}
+
 int store_export_page(store *st, int64_t after, int limit,
+                      const export_changes *ch,
                       void (*fn)(void *ctx, const export_row *r), void *ctx)
 {
-    sqlite3_stmt *s = stmt(st, S_EXPORT);
+    sqlite3_stmt *s = stmt(st, ch ? S_EXPORT_CHANGED : S_EXPORT);
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int(s, 2, limit);
+    if (ch) {
+        sqlite3_bind_int64(s, 3, ch->since);
+        sqlite3_bind_int64(s, 4, ch->upto);
+    }
     int rc;
     export_row r;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1046,6 +1077,7 @@ int store_export_page(store *st, int64_t after, int limit,
         r.sample_id = sqlite3_column_int64(s, 0);
         r.has_external_id = sqlite3_column_type(s, 1) != SQLITE_NULL;
         copy_text(r.external_id, sizeof(r.external_id), s, 1);
+        r.has_label = sqlite3_column_type(s, 2) != SQLITE_NULL;
         r.label_id = sqlite3_column_int64(s, 2);
         r.label = sqlite3_column_int(s, 3);
         copy_text(r.annotator, sizeof(r.annotator), s, 4);
@@ -1257,16 +1289,6 @@ int store_token_page(store *st, int64_t after, int limit,
     }
     done(s);
     return rc == SQLITE_DONE ? 0 : map_rc(rc);
-}
-
-/* A count(*) statement without parameters. */
-static int count_of(store *st, enum stmt_id id, int64_t *out)
-{
-    sqlite3_stmt *s = stmt(st, id);
-    int rc = sqlite3_step(s);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    done(s);
-    return rc == SQLITE_ROW ? 0 : map_rc(rc);
 }
 
 int store_token_count(store *st, int64_t *n)

@@ -84,6 +84,7 @@ typedef struct export_row {
     int label;
     char external_id[256];
     bool has_external_id;
+    bool has_label; /* false: no label in force (export_changes only) */
     char annotator[STORE_NAME_MAX];
 } export_row;
 
@@ -169,8 +170,18 @@ int store_label_get(store *st, int64_t label_id, label_row *out);
 int store_label_undo(store *st, int64_t label_id, const char *annotator,
                      int64_t now, int64_t *retraction_id, int *current);
 /* Current labels of samples with id > after, ascending, up to limit. */
+/* An export of what changed: the samples that labels and undos with ids
+ * in (since, upto] touched, each as it stands now. */
+typedef struct export_changes {
+    int64_t since, upto;
+} export_changes;
+/* The labels in force (ch NULL) or the changes ch, of samples with ids
+ * above after, in id order, limit of them. */
 int store_export_page(store *st, int64_t after, int limit,
+                      const export_changes *ch,
                       void (*fn)(void *ctx, const export_row *r), void *ctx);
+/* The newest label or undo's id (0 when there is none). */
+int store_label_max_id(store *st, int64_t *out);
 
 typedef struct history_row {
     int64_t label_id, sample_id, created_at, model_version; /* -1: none */

@@ -64,6 +64,61 @@ def test_round_trip_export_holds_exactly_acknowledged_labels():
         assert len(set(ids)) == 50
 
 
+def export_of(d, query=""):
+    """The JSONL export as {sample_id: line}, and its X-Export-Cursor."""
+    r = d.get("/v1/export?format=jsonl" + query, token="ingest")
+    assert r.status == 200, r.body
+    lines = [json.loads(x) for x in r.body.decode().splitlines()]
+    return {x["sample_id"]: x for x in lines}, int(r.header("x-export-cursor"))
+
+
+def test_an_export_since_a_cursor_holds_what_changed_after_it():
+    # a pipeline keeps a copy: one full export, then only the changes,
+    # applied in order, give what a full export gives now
+    with Daemon(dim=4, classes=["cat", "dog"]) as d:
+        ids = import_vectors(d, 8)
+        lab = lambda sid, label, who="annotate": d.post(
+            "/v1/labels", {"sample_id": sid, "label": label},
+            token=who).json["items"][0]["label_id"]
+        first = [lab(ids[i], "cat") for i in range(4)]
+        copy, cursor = export_of(d)
+        assert sorted(copy) == ids[:4] and cursor == first[-1]
+        assert export_of(d, f"&since={cursor}") == ({}, cursor)
+        # a new label, an undo with nothing left in force, a relabel by
+        # someone else, and an undo that brings an earlier label back
+        lab(ids[5], "dog")
+        d.post(f"/v1/labels/{first[0]}/undo")
+        lab(ids[1], "dog", "admin")
+        again = lab(ids[2], "dog")
+        d.post(f"/v1/labels/{again}/undo")
+        changes, newer = export_of(d, f"&since={cursor}")
+        assert sorted(changes) == [ids[0], ids[1], ids[2], ids[5]]
+        assert newer > cursor
+        assert changes[ids[0]] == {
+            "sample_id": ids[0], "external_id": "v1-0", "label": None,
+            "label_id": None, "annotator": None, "created_at": None,
+            "model_version": None}
+        assert changes[ids[1]]["label"] == "dog"
+        assert changes[ids[1]]["annotator"] == "admin"
+        assert changes[ids[2]]["label_id"] == first[2]
+        for sid, line in changes.items():
+            if line["label"] is None:
+                copy.pop(sid, None)
+            else:
+                copy[sid] = line
+        assert copy == export_of(d)[0]
+        assert export_of(d, f"&since={newer}") == ({}, newer)
+        # the CSV says the same; an undone sample has its id alone
+        text = d.get(f"/v1/export?format=csv&since={cursor}", token="ingest")
+        rows = list(csv.DictReader(io.StringIO(text.body.decode())))
+        assert [(int(r["sample_id"]), r["label"]) for r in rows] == [
+            (ids[0], ""), (ids[1], "dog"), (ids[2], "cat"), (ids[5], "dog")]
+        assert text.header("x-export-cursor") == str(newer)
+        for bad in ("-1", "x", "1.5", str(2**60), ""):
+            is_problem(d.get(f"/v1/export?since={bad}", token="ingest"), 400,
+                       "bad_query")
+
+
 def test_csv_export_keeps_formulas_from_running_in_a_spreadsheet():
     """An annotator names themselves, and an importer picks external ids:
     a cell that starts like a formula would run in the spreadsheet of
@@ -458,6 +513,7 @@ def test_static_page_and_path_tricks():
 
 
 run([test_round_trip_export_holds_exactly_acknowledged_labels,
+     test_an_export_since_a_cursor_holds_what_changed_after_it,
      test_export_streams_many_pages,
      test_csv_export_keeps_formulas_from_running_in_a_spreadsheet,
      test_stats_count_labels_in_force_per_class_and_recent_annotator,

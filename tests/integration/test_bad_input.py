@@ -514,7 +514,7 @@ def random_request(r, valid, ids):
                      f"/v1/rounds/{r.choice(odd)}"])
     values = ["", "0", "-1", "7", "1000000", "labeled", "csv", "%00",
               "9" * 30, "%ff"]
-    keys = ["state", "cursor", "limit", "format", "annotator"]
+    keys = ["state", "cursor", "limit", "format", "annotator", "since"]
     query = "&".join(f"{r.choice(keys)}={r.choice(values)}"
                      for _ in range(r.randint(0, 3)))
     return r.choice(["GET"] * 5 + ["PUT", "DELETE"]), \
