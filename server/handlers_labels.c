@@ -448,7 +448,7 @@ static void export_row_out(void *ctx, const export_row *r)
     const char *label = r->has_label ? e->app->project.classes[r->label] : NULL;
     char when[40], line[160];
     util_iso8601(r->created_at, when, sizeof(when));
-    e->after = r->sample_id;
+    e->after = r->key;
     if (!e->csv) {
         export_json_row(e, r, label, when);
         return;
@@ -498,8 +498,8 @@ static long export_read(void *ctx, char *out, size_t max)
 {
     export_stream *e = ctx;
     if (e->pos == e->len && !e->finished && !export_fill(e)) {
-        fprintf(stderr, "arald: export cut short after sample %lld\n",
-                (long long)e->after);
+        fprintf(stderr, "arald: export cut short after %s %lld\n",
+                e->changed_only ? "label" : "sample", (long long)e->after);
         return STREAM_ERROR;
     }
     if (e->pos == e->len)
@@ -540,6 +540,7 @@ void handle_export(const struct req *rq, struct resp *rs)
         e->fault = fault_current();
         e->changed_only = from >= 0;
         e->changes.since = from;
+        e->after = from > 0 ? from : 0;
     }
     if (!e || store_label_max_id(rq->st, &e->changes.upto) || !export_fill(e)) {
         resp_problem(rs, rq, 503, "export_failed",

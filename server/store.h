@@ -85,6 +85,7 @@ typedef struct export_row {
     char external_id[256];
     bool has_external_id;
     bool has_label; /* false: no label in force (export_changes only) */
+    int64_t key;    /* what the next page starts after */
     char annotator[STORE_NAME_MAX];
 } export_row;
 
@@ -175,8 +176,9 @@ int store_label_undo(store *st, int64_t label_id, const char *annotator,
 typedef struct export_changes {
     int64_t since, upto;
 } export_changes;
-/* The labels in force (ch NULL) or the changes ch, of samples with ids
- * above after, in id order, limit of them. */
+/* The labels in force (ch NULL), by sample id, or the changes ch, in the
+ * order of each sample's last change; limit rows with keys above after
+ * (0 or ch->since to start). */
 int store_export_page(store *st, int64_t after, int limit,
                       const export_changes *ch,
                       void (*fn)(void *ctx, const export_row *r), void *ctx);

@@ -108,11 +108,12 @@ def test_an_export_since_a_cursor_holds_what_changed_after_it():
                 copy[sid] = line
         assert copy == export_of(d)[0]
         assert export_of(d, f"&since={newer}") == ({}, newer)
-        # the CSV says the same; an undone sample has its id alone
+        # the CSV says the same, in the order of the last changes; an
+        # undone sample has its id alone
         text = d.get(f"/v1/export?format=csv&since={cursor}", token="ingest")
         rows = list(csv.DictReader(io.StringIO(text.body.decode())))
         assert [(int(r["sample_id"]), r["label"]) for r in rows] == [
-            (ids[0], ""), (ids[1], "dog"), (ids[2], "cat"), (ids[5], "dog")]
+            (ids[5], "dog"), (ids[0], ""), (ids[1], "dog"), (ids[2], "cat")]
         assert text.header("x-export-cursor") == str(newer)
         for bad in ("-1", "x", "1.5", str(2**60), ""):
             is_problem(d.get(f"/v1/export?since={bad}", token="ingest"), 400,
@@ -220,6 +221,16 @@ def test_export_streams_many_pages():
         body = d.get("/v1/export").body.decode().splitlines()
         assert len(body) == 1500
         assert sorted(json.loads(x)["sample_id"] for x in body) == sorted(ids)
+        # the changes since 0 are every labeled sample too, over 3 pages
+        assert export_of(d, "&since=0")[0] == export_of(d)[0]
+        # a relabel of every sample: each comes once, at its last change
+        items = [{"sample_id": i, "label": "ba"[i % 2]} for i in ids]
+        for k in (0, 1000):
+            assert d.post("/v1/labels", {"items": items[k:k + 1000]}).status \
+                == 200
+        changes = d.get("/v1/export?since=1").body.decode().splitlines()
+        assert [json.loads(x)["sample_id"] for x in changes] == ids
+        assert export_of(d, "&since=1")[0] == export_of(d)[0]
 
 
 def test_undo_appends_and_returns_sample_to_queue():
