@@ -11,7 +11,9 @@
 3. then, for each of --rounds rounds, leases --batch samples from the
    newest ranking, labels them (under one Idempotency-Key per batch) and
    waits for the next round;
-4. exports the labels as JSON lines to --out.
+4. exports the labels as JSON lines to --out, and keeps --out in step on
+   later runs: the export's X-Export-Cursor goes to --out.cursor, and the
+   next run fetches only what changed since (GET /v1/export?since=).
 
 Every call is retried on 503 (after Retry-After) and on connection errors
 with the same Idempotency-Key, so a retry never labels twice.
@@ -153,13 +155,50 @@ def main():
         print(f"labeled {len(got)} samples of {got[0]['strategy']} order, "
               f"model {got[0]['model_version']}", flush=True)
         model = wait_for_model(api, model["model_version"] + 1)
-    c = http.client.HTTPConnection(api.host, api.port, timeout=60)
-    c.request("GET", "/v1/export?format=jsonl",
-              headers={"Authorization": "Bearer " + api.token})
-    body = c.getresponse().read()  # a cut transfer raises IncompleteRead
-    open(a.out, "wb").write(body)
-    print(f"exported {len(body.splitlines())} labels to {a.out}", flush=True)
+    sync_export(api, a.out)
     return 0
+
+
+def export(api, since=None):
+    """The export's lines as {sample_id: line}, and its cursor."""
+    c = http.client.HTTPConnection(api.host, api.port, timeout=60)
+    query = "" if since is None else f"&since={since}"
+    c.request("GET", "/v1/export?format=jsonl" + query,
+              headers={"Authorization": "Bearer " + api.token})
+    r = c.getresponse()
+    body = r.read()  # a cut transfer raises IncompleteRead
+    if r.status != 200:
+        raise RuntimeError(f"export: {r.status} {body[:200]!r}")
+    lines = [json.loads(x) for x in body.splitlines()]
+    return {x["sample_id"]: x for x in lines}, int(r.getheader("X-Export-Cursor"))
+
+
+def sync_export(api, out):
+    """Writes every label in force to out. With out and out.cursor from an
+    earlier run, reads only what changed since then: a line replaces the
+    sample's line, and one with label null (undone) drops it."""
+    mark = out + ".cursor"
+    if os.path.exists(out) and os.path.exists(mark):
+        copy = {x["sample_id"]: x for x in map(json.loads, open(out))}
+        changes, cursor = export(api, int(open(mark).read()))
+        for sid, line in changes.items():
+            if line["label"] is None:
+                copy.pop(sid, None)
+            else:
+                copy[sid] = line
+        how = f"{len(changes)} changed since the last run"
+    else:
+        copy, cursor = export(api)
+        how = "all"
+    # the new copy, then its cursor: a run cut between the two fetches
+    # again from the old cursor, and applying a change twice is harmless
+    with open(out + ".tmp", "w") as f:
+        f.writelines(json.dumps(x) + "\n" for x in copy.values())
+    os.replace(out + ".tmp", out)
+    with open(mark + ".tmp", "w") as f:
+        f.write(str(cursor))
+    os.replace(mark + ".tmp", mark)
+    print(f"exported {len(copy)} labels to {out} ({how})", flush=True)
 
 
 if __name__ == "__main__":

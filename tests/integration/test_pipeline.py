@@ -2,6 +2,7 @@
 user would: against a real daemon, over a folder of PNGs and a labels
 file. Its output goes to the test log."""
 import csv
+import json
 import os
 import random
 import sqlite3
@@ -39,12 +40,11 @@ def test_example_pipeline_imports_labels_follows_rounds_and_exports():
                             "--round-iters", "20"]) as d:
         folder, labels = make_folder(d)
         out = os.path.join(d.dir, "export.jsonl")
-        p = subprocess.run(
-            [sys.executable, CLIENT, "--url", f"http://127.0.0.1:{d.port}",
-             "--token", d.tokens["admin"],  # imports and labels: admin
-             "--images", folder, "--labels", labels, "--rounds", "2",
-             "--batch", "20", "--first", "20", "--out", out],
-            capture_output=True, text=True, timeout=240)
+        args = [sys.executable, CLIENT, "--url", f"http://127.0.0.1:{d.port}",
+                "--token", d.tokens["admin"],  # imports and labels: admin
+                "--images", folder, "--labels", labels, "--batch", "20",
+                "--first", "20", "--rounds", "2", "--out", out]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=240)
         print(p.stdout, p.stderr, sep="\n")
         assert p.returncode == 0, p.stderr
         assert "imported 120 images" in p.stdout
@@ -65,6 +65,22 @@ def test_example_pipeline_imports_labels_follows_rounds_and_exports():
         con.close()
         assert versions == [1, 2], versions  # leases of models 1 and 2
         assert wrong == 0 and rounds == 3
+        # a label undone and one given elsewhere: the next run (its
+        # labels replayed by their keys) fetches just those two changes
+        free = d.get("/v1/samples?state=unlabeled&limit=1").json["items"][0]
+        assert d.post("/v1/labels", {"sample_id": free["sample_id"],
+                                     "label": "left"}).status == 200
+        first = json.loads(lines[0])
+        assert d.post(f"/v1/labels/{first['label_id']}/undo").status == 200
+        p = subprocess.run(args[:-4] + ["--rounds", "0", "--out", out],
+                           capture_output=True, text=True, timeout=240)
+        print(p.stdout, p.stderr, sep="\n")
+        assert p.returncode == 0, p.stderr
+        assert "exported 60 labels" in p.stdout
+        assert "(2 changed since the last run)" in p.stdout
+        now = d.get("/v1/export").body.decode().splitlines()
+        by_id = lambda lines: {x["sample_id"]: x for x in map(json.loads, lines)}
+        assert by_id(open(out).read().splitlines()) == by_id(now)
 
 
 if __name__ == "__main__":
