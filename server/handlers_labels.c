@@ -360,9 +360,9 @@ void handle_label_undo(const struct req *rq, struct resp *rs)
 typedef struct export_stream {
     struct app *app;
     bool csv, header_done, finished, failed;
-    int64_t after;
-    export_changes changes; /* with ?since= only */
-    bool changed_only;
+    int64_t after;     /* the last row's key (export_row.key) */
+    int64_t cursor;    /* the newest label id when it started */
+    bool changed_only; /* ?since=: what changed after `after` */
     char *buf;
     size_t len, pos, cap;
     fault_plan fault;
@@ -487,8 +487,7 @@ static bool export_fill(export_stream *e)
     }
     if (fault_take(&e->fault, "export") || !st ||
         store_export_page(st, e->after, EXPORT_PAGE,
-                          e->changed_only ? &e->changes : NULL, export_row_out,
-                          e))
+                          e->changed_only ? e->cursor : -1, export_row_out, e))
         e->failed = true;
     e->finished = e->after == before;
     return !e->failed;
@@ -539,10 +538,9 @@ void handle_export(const struct req *rq, struct resp *rs)
         e->csv = fmt && !strcmp(fmt, "csv");
         e->fault = fault_current();
         e->changed_only = from >= 0;
-        e->changes.since = from;
-        e->after = from > 0 ? from : 0;
+        e->after = e->changed_only ? from : 0;
     }
-    if (!e || store_label_max_id(rq->st, &e->changes.upto) || !export_fill(e)) {
+    if (!e || store_label_max_id(rq->st, &e->cursor) || !export_fill(e)) {
         resp_problem(rs, rq, 503, "export_failed",
                      "the export could not be read; try again");
         resp_header(rs, "Retry-After", "1");
@@ -551,7 +549,7 @@ void handle_export(const struct req *rq, struct resp *rs)
         return;
     }
     char cursor[24];
-    snprintf(cursor, sizeof(cursor), "%lld", (long long)e->changes.upto);
+    snprintf(cursor, sizeof(cursor), "%lld", (long long)e->cursor);
     resp_header(rs, "X-Export-Cursor", cursor);
     rs->status = 200;
     rs->content_type =

@@ -135,9 +135,9 @@ void handle_tokens_post(const struct req *rq, struct resp *rs)
     json_free(body);
 }
 
-/* Over REST an admin may revoke any token but the last live admin one:
- * that would leave the API without an admin until someone with the
- * database at hand ran `arald token create` (which may revoke it). */
+/* Over REST an admin may revoke any token but the last live admin one,
+ * which would leave the API without an admin until someone on the host
+ * ran `arald token create`. (`arald token revoke` may revoke it.) */
 static int write_revoke(const struct req *rq, struct resp *rs, struct txn *t,
                         void *ctx)
 {

@@ -1066,15 +1066,15 @@ int store_label_max_id(store *st, int64_t *out)
     return count_of(st, S_LABEL_MAX_ID, out);
 }
 
-int store_export_page(store *st, int64_t after, int limit,
-                      const export_changes *ch,
+int store_export_page(store *st, int64_t after, int limit, int64_t upto,
                       void (*fn)(void *ctx, const export_row *r), void *ctx)
 {
-    sqlite3_stmt *s = stmt(st, ch ? S_EXPORT_CHANGED : S_EXPORT);
+    bool changes = upto >= 0;
+    sqlite3_stmt *s = stmt(st, changes ? S_EXPORT_CHANGED : S_EXPORT);
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int(s, 2, limit);
-    if (ch)
-        sqlite3_bind_int64(s, 3, ch->upto);
+    if (changes)
+        sqlite3_bind_int64(s, 3, upto);
     int rc;
     export_row r;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1083,7 +1083,7 @@ int store_export_page(store *st, int64_t after, int limit,
         r.has_external_id = sqlite3_column_type(s, 1) != SQLITE_NULL;
         copy_text(r.external_id, sizeof(r.external_id), s, 1);
         r.has_label = sqlite3_column_type(s, 2) != SQLITE_NULL;
-        r.key = ch ? sqlite3_column_int64(s, 7) : r.sample_id;
+        r.key = changes ? sqlite3_column_int64(s, 7) : r.sample_id;
         r.label_id = sqlite3_column_int64(s, 2);
         r.label = sqlite3_column_int(s, 3);
         copy_text(r.annotator, sizeof(r.annotator), s, 4);

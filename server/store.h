@@ -171,16 +171,12 @@ int store_label_get(store *st, int64_t label_id, label_row *out);
 int store_label_undo(store *st, int64_t label_id, const char *annotator,
                      int64_t now, int64_t *retraction_id, int *current);
 /* Current labels of samples with id > after, ascending, up to limit. */
-/* An export of what changed: the samples that labels and undos with ids
- * in (since, upto] touched, each as it stands now. */
-typedef struct export_changes {
-    int64_t since, upto;
-} export_changes;
-/* The labels in force (ch NULL), by sample id, or the changes ch, in the
- * order of each sample's last change; limit rows with keys above after
- * (0 or ch->since to start). */
-int store_export_page(store *st, int64_t after, int limit,
-                      const export_changes *ch,
+/* A page of limit rows with keys (export_row.key) above after: with upto
+ * < 0, the labels in force, keyed by sample id (start at 0); else what
+ * changed after label id `after` up to upto: each sample that a label or
+ * an undo with an id in (after, upto] touched, as it stands now, keyed by
+ * that last change's id (start at the cursor of the last export). */
+int store_export_page(store *st, int64_t after, int limit, int64_t upto,
                       void (*fn)(void *ctx, const export_row *r), void *ctx);
 /* The newest label or undo's id (0 when there is none). */
 int store_label_max_id(store *st, int64_t *out);
