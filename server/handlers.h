@@ -34,6 +34,7 @@ void handle_rounds(const struct req *rq, struct resp *rs);
 void handle_round(const struct req *rq, struct resp *rs);
 void handle_events(const struct req *rq, struct resp *rs);
 
+void handle_me(const struct req *rq, struct resp *rs);
 void handle_tokens_list(const struct req *rq, struct resp *rs);
 void handle_tokens_post(const struct req *rq, struct resp *rs);
 void handle_token_delete(const struct req *rq, struct resp *rs);

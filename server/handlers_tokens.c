@@ -1,6 +1,6 @@
-/* handlers_tokens: bearer tokens over REST, for admins (GET and POST
- * /v1/tokens, DELETE /v1/tokens/{id}), and what `arald token` shares
- * with them (token.h). A token's secret is in the answer that creates it
+/* handlers_tokens: bearer tokens over REST: for admins GET and POST
+ * /v1/tokens and DELETE /v1/tokens/{id}, for any token GET /v1/me (the
+ * token itself), and what `arald token` shares with them (token.h). A token's secret is in the answer that creates it
  * and nowhere else: the database keeps its SHA-256, and the response an
  * Idempotency-Key replay gets has "token": null. */
 #include "token.h"
@@ -52,6 +52,20 @@ static json *render_token(const token_row *t)
         util_iso8601(t->revoked_at, when, sizeof(when));
     json_set_str(o, "revoked_at", t->revoked_at ? when : NULL);
     return o;
+}
+
+/* Who the caller is: a pipeline checks its token's role before a long
+ * job, and the annotator page takes the name from a personal token. */
+void handle_me(const struct req *rq, struct resp *rs)
+{
+    token_row t;
+    if (store_token_get(rq->st, rq->token_id, &t)) {
+        resp_problem(rs, rq, 503, "storage_busy",
+                     "the token could not be read; try again");
+        resp_header(rs, "Retry-After", "1");
+        return;
+    }
+    resp_json(rs, 200, render_token(&t));
 }
 
 static void list_one(void *ctx, const token_row *t)

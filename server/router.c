@@ -67,6 +67,7 @@ static const struct route ROUTES[] = {
     {"GET", "/v1/rounds", "rounds", handle_rounds, ROLE_TOKEN, true},
     {"GET", "/v1/rounds/:id", "round", handle_round, ROLE_TOKEN, false},
     {"GET", "/v1/events", "events", handle_events, ROLE_TOKEN, false},
+    {"GET", "/v1/me", "me", handle_me, ROLE_TOKEN, false},
     {"GET", "/v1/tokens", "tokens_list", handle_tokens_list, ROLE_ADMIN_ONLY,
      true},
     {"POST", "/v1/tokens", "tokens_post", handle_tokens_post, ROLE_ADMIN_ONLY,

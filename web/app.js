@@ -451,6 +451,24 @@ $("annotator").addEventListener("input", (e) => {
   e.target.setCustomValidity(n > 63 ? `At most 63 bytes of UTF-8: this name has ${n}.` : "");
 });
 
+// A token is checked as soon as it is entered (GET /v1/me): a refused one
+// says so before the annotator starts, and an empty name takes the
+// token's own (a personal token names its annotator).
+$("token").addEventListener("change", async (e) => {
+  const field = e.target;
+  field.setCustomValidity("");
+  let res;
+  try {
+    res = await fetch("/v1/me", { headers: { Authorization: "Bearer " + field.value.trim() } });
+  } catch { return; } // unreachable: signing in will say so
+  if (res.status === 401) {
+    field.setCustomValidity("arald does not accept this token.");
+    field.reportValidity();
+  } else if (res.ok && !$("annotator").value.trim()) {
+    $("annotator").value = (await res.json()).name;
+  }
+});
+
 $("login").addEventListener("submit", (e) => {
   e.preventDefault();
   store.token = $("token").value.trim();

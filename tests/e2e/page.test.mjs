@@ -95,9 +95,9 @@ function watch(page, name, problems, ours = /status of 409/) {
 }
 
 // A page in a browser profile of its own, watched.
-async function openPage(d, path, problems) {
+async function openPage(d, path, problems, ours = undefined) {
   const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
-  const page = watch(await ctx.newPage(), path, problems);
+  const page = watch(await ctx.newPage(), path, problems, ours);
   await page.goto(d.base + path);
   return page;
 }
@@ -568,6 +568,30 @@ test("a round shows on the status line and the dashboard's curve without a reloa
   await dash.setViewportSize({ width: 1200, height: 900 });
   assert.ok(await dash.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
             "the dashboard is wider than the window");
+}));
+
+test("the sign-in checks a token as it is entered and takes the name from it", () => withDaemon([], async (d, problems) => {
+  const page = await openPage(d, "/", problems, /status of 401/); // the refused token
+  const bob = (await d.call("POST", "/v1/tokens", { name: "bob", role: "annotate" })).token;
+  const invalid = () => page.evaluate(() => document.querySelector("#token").validationMessage);
+  await page.fill("#token", "arl_not_a_token");
+  await page.press("#token", "Tab");
+  await page.waitForFunction(() => document.querySelector("#token").validationMessage !== "");
+  assert.equal(await invalid(), "arald does not accept this token.");
+  assert.equal(await page.inputValue("#annotator"), "");
+  await page.fill("#token", bob);
+  await page.press("#token", "Tab");
+  await page.waitForFunction(() => document.querySelector("#annotator").value === "bob");
+  assert.equal(await invalid(), "");
+  // a name typed first stays
+  await page.fill("#annotator", "robert");
+  await page.fill("#token", d.tokens.annotate);
+  await page.press("#token", "Tab");
+  await page.waitForTimeout(300);
+  assert.equal(await page.inputValue("#annotator"), "robert");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
+  assert.equal(await page.textContent("#who"), "robert on project");
 }));
 
 test("an operator makes a token on the dashboard, sees its secret once, and revokes it", () => withDaemon([], async (d, problems) => {

@@ -443,7 +443,10 @@ def test_tokens_made_listed_and_revoked_over_rest():
         first = d.get("/v1/tokens?limit=3").json
         rest = d.get("/v1/tokens?limit=3&cursor=" + first["next_cursor"]).json
         assert first["items"] + rest["items"] == listed["items"]
-        # the new token works, under its name
+        # the new token works, under its name, and knows itself
+        me = {k: v for k, v in made.json.items() if k != "token"}
+        assert d.get("/v1/me", token=secret).json == me
+        assert d.get("/v1/me", token="ingest").json["role"] == "ingest"
         lease = d.post("/v1/leases", {"n": 1}, token=secret).json["items"][0]
         assert d.post("/v1/labels", {"lease_id": lease["lease_id"],
                                      "label": "a"}, token=secret).status == 200
@@ -460,6 +463,7 @@ def test_tokens_made_listed_and_revoked_over_rest():
         stream.read()
         assert time.monotonic() - t0 < 5
         is_problem(d.get("/v1/project", token=secret), 401, "unauthorized")
+        is_problem(d.get("/v1/me", token=secret), 401, "unauthorized")
         is_problem(d.request("DELETE", f"/v1/tokens/{tid}"), 409,
                    "already_revoked")
         assert d.get("/v1/tokens").json["items"][3] == gone.json
