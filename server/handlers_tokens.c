@@ -1,8 +1,9 @@
 /* handlers_tokens: bearer tokens over REST: for admins GET and POST
  * /v1/tokens and DELETE /v1/tokens/{id}, for any token GET /v1/me (the
- * token itself), and what `arald token` shares with them (token.h). A token's secret is in the answer that creates it
- * and nowhere else: the database keeps its SHA-256, and the response an
- * Idempotency-Key replay gets has "token": null. */
+ * token itself), and what `arald token` shares with them (token.h). A
+ * token's secret is in the answer that creates it and nowhere else: the
+ * database keeps its SHA-256, and the response an Idempotency-Key replay
+ * gets has "token": null. */
 #include "token.h"
 
 #include <stdio.h>

@@ -33,16 +33,19 @@ function table(id, head, rows) {
   }
 }
 
-async function allRounds() {
+// Every item of a list, page by page (path ends in "?limit=N").
+async function allPages(path) {
   const out = [];
   let cursor = null;
   do {
-    const page = await api("GET", "/v1/rounds?limit=100" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
+    const page = await api("GET", path + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
     out.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);
-  return out.reverse(); // oldest first
+  return out;
 }
+
+const allRounds = async () => (await allPages("/v1/rounds?limit=100")).reverse(); // oldest first
 
 // ---- the learning curve, as SVG
 
@@ -145,19 +148,8 @@ async function drawQueue(queue) {
 
 // ---- tokens: listed, made (the secret shown once) and revoked
 
-async function allTokens() {
-  const out = [];
-  let cursor = null;
-  do {
-    const page = await api("GET", "/v1/tokens?limit=1000" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
-    out.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return out;
-}
-
 async function drawTokens() {
-  const tokens = await allTokens();
+  const tokens = await allPages("/v1/tokens?limit=1000");
   table("tokens", ["id", "name", "role", "created (UTC)", "revoked (UTC)", ""],
         tokens.map((t) => [t.token_id, t.name, t.role, t.created_at.slice(0, 16).replace("T", " "),
                            t.revoked_at ? t.revoked_at.slice(0, 16).replace("T", " ") : "—", ""]));
