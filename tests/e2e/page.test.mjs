@@ -614,6 +614,13 @@ test("an operator makes a token on the dashboard, sees its secret once, and revo
   await axe(dash, "dashboard with a new token");
   const as = (t) => fetch(d.base + "/v1/project", { headers: { Authorization: `Bearer ${t}` } });
   assert.equal((await as(secret)).status, 200);
+  // carol labels with it; once revoked, her page says so within seconds
+  const carol = await openPage(d, "/", problems, /status of 401/);
+  await carol.fill("#token", secret);
+  await carol.press("#token", "Tab");
+  await carol.waitForFunction(() => document.querySelector("#annotator").value === "carol");
+  await carol.keyboard.press("Enter");
+  await carol.waitForFunction(() => document.querySelector("#sample")?.naturalWidth === 28);
   // a revoke asks first: dismissed, nothing happens
   dash.once("dialog", (dlg) => dlg.dismiss());
   await dash.click("button[aria-label='Revoke token 3 (carol)']");
@@ -622,6 +629,8 @@ test("an operator makes a token on the dashboard, sees its secret once, and revo
   await dash.click("button[aria-label='Revoke token 3 (carol)']");
   await dash.waitForFunction(() => /Token 3 \(carol\) is revoked/.test(document.querySelector("#message").textContent));
   assert.equal((await as(secret)).status, 401);
+  await carol.waitForFunction(() => /token was not accepted/.test(document.querySelector("#live").textContent),
+                              null, { timeout: 10000 });
   assert.deepEqual(await rows(), ["annotate:annotate live", "admin:admin live", "carol:annotate revoked"]);
   assert.notEqual(d.sql("SELECT revoked_at FROM tokens WHERE name = 'carol'"), "");
   // the dashboard's own admin token is the last: the API keeps it
