@@ -145,11 +145,12 @@ static void prune_keys(store *st)
                 aral_strerror(rc));
 }
 
-/* A revoked token's event streams end within a second, whether arald
- * revoked it (DELETE /v1/tokens/{id}) or `arald token revoke` did in
- * another process: every second the tokens revoked in the last minute
- * end theirs (a stream authorised just before a revocation committed is
- * caught by the next look; ending one twice does nothing). */
+/* A revoked token's event streams end within a second, also when
+ * `arald token revoke` revoked it in another process (DELETE
+ * /v1/tokens/{id} ends them at once as well): every second the tokens
+ * revoked in the last minute end theirs (a stream authorised just before
+ * a revocation committed is caught by the next look; ending one twice
+ * does nothing). */
 #define REVOKED_LOOK_MS 1000
 #define REVOKED_WINDOW_MS (60 * 1000LL)
 

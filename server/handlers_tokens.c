@@ -184,9 +184,12 @@ static int write_revoke(const struct req *rq, struct resp *rs, struct txn *t,
     return 0;
 }
 
+/* Its event streams end at once here; the checkpointer thread's look
+ * once a second (app.c) is for revocations by `arald token revoke`. */
 void handle_token_delete(const struct req *rq, struct resp *rs)
 {
     int64_t id;
-    if (req_param_id(rq, rs, 0, "token", &id))
-        app_write(rq, rs, write_revoke, &id);
+    if (req_param_id(rq, rs, 0, "token", &id) &&
+        app_write(rq, rs, write_revoke, &id) == 0)
+        events_end_token(rq->app->events, id);
 }
