@@ -587,9 +587,7 @@ void handle_stats(const struct req *rq, struct resp *rs)
     if (!rq->st || store_label_stats(rq->st, since, per_class, p->n_classes,
                                      stats_annotator, who)) {
         json_free(o), json_free(who);
-        resp_problem(rs, rq, 503, "storage_busy",
-                     "the counts could not be read; try again");
-        resp_header(rs, "Retry-After", "1");
+        resp_read_failed(rs, rq, "counts");
         return;
     }
     json *classes = json_new_array();
@@ -651,9 +649,7 @@ void handle_labels_list(const struct req *rq, struct resp *rs)
         rc = store_history_count(rq->st, who, &total);
     if (rc) {
         json_free(c.items);
-        resp_problem(rs, rq, 503, "storage_busy",
-                     "the labels could not be read; try again");
-        resp_header(rs, "Retry-After", "1");
+        resp_read_failed(rs, rq, "labels");
         return;
     }
     json *o = render_list(&c, limit, total);

@@ -61,9 +61,7 @@ void handle_me(const struct req *rq, struct resp *rs)
 {
     token_row t;
     if (store_token_get(rq->st, rq->token_id, &t)) {
-        resp_problem(rs, rq, 503, "storage_busy",
-                     "the token could not be read; try again");
-        resp_header(rs, "Retry-After", "1");
+        resp_read_failed(rs, rq, "token");
         return;
     }
     resp_json(rs, 200, render_token(&t));
@@ -92,9 +90,7 @@ void handle_tokens_list(const struct req *rq, struct resp *rs)
         rc = store_token_count(rq->st, &total);
     if (rc) {
         json_free(c.items);
-        resp_problem(rs, rq, 503, "storage_busy",
-                     "the tokens could not be read; try again");
-        resp_header(rs, "Retry-After", "1");
+        resp_read_failed(rs, rq, "tokens");
         return;
     }
     resp_json(rs, 200, render_list(&c, limit, total));

@@ -160,6 +160,13 @@ void resp_header(struct resp *rs, const char *name, const char *value)
     rs->n_hdr++;
 }
 
+void resp_read_failed(struct resp *rs, const struct req *rq, const char *what)
+{
+    resp_problem(rs, rq, 503, "storage_busy",
+                 "the %s could not be read; try again", what);
+    resp_header(rs, "Retry-After", "1");
+}
+
 json *req_json_object(const struct req *rq, struct resp *rs)
 {
     char err[160];

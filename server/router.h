@@ -88,6 +88,9 @@ void resp_problem(struct resp *rs, const struct req *rq, int status,
 void resp_problem_list(struct resp *rs, const struct req *rq, int status,
                        const char *code, json *errors, const char *detail);
 void resp_header(struct resp *rs, const char *name, const char *value);
+/* 503 storage_busy with Retry-After: 1, for a read that failed ("the
+ * <what> could not be read; try again"). */
+void resp_read_failed(struct resp *rs, const struct req *rq, const char *what);
 /* Parses the body as a JSON object, or answers 400 and returns NULL. */
 json *req_json_object(const struct req *rq, struct resp *rs);
 /* The same, also answering 400 bad_request for a member not in allowed

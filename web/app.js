@@ -452,11 +452,14 @@ $("annotator").addEventListener("input", (e) => {
 });
 
 // A token is checked as soon as it is entered (GET /v1/me): a refused one
-// says so before the annotator starts, and an empty name takes the
-// token's own (a personal token names its annotator).
+// says so before the annotator starts, and the name field offers the
+// token's own name (a personal token names its annotator) as its
+// placeholder, which a name left empty takes. Not as its value: the
+// answer may come while the annotator types there.
 $("token").addEventListener("change", async (e) => {
   const field = e.target;
   field.setCustomValidity("");
+  $("annotator").placeholder = "";
   let res;
   try {
     res = await fetch("/v1/me", { headers: { Authorization: "Bearer " + field.value.trim() } });
@@ -464,17 +467,20 @@ $("token").addEventListener("change", async (e) => {
   if (res.status === 401) {
     field.setCustomValidity("arald does not accept this token.");
     field.reportValidity();
-  } else if (res.ok && !$("annotator").value.trim()) {
-    $("annotator").value = (await res.json()).name;
+  } else if (res.ok) {
+    $("annotator").placeholder = (await res.json()).name;
   }
 });
 
 $("login").addEventListener("submit", (e) => {
   e.preventDefault();
   store.token = $("token").value.trim();
-  S.annotator = $("annotator").value.trim();
-  localStorage.setItem("arald.annotator", S.annotator);
-  start().catch((err) => { say(err.message, true); $("login").hidden = false; });
+  const named = async () => $("annotator").value.trim() || (await api("GET", "/v1/me")).name;
+  named().then((who) => {
+    S.annotator = who;
+    localStorage.setItem("arald.annotator", S.annotator);
+    return start();
+  }).catch((err) => { say(err.message, true); $("login").hidden = false; });
 });
 
 function askToken(why) {
