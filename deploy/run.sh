@@ -26,4 +26,6 @@ fi
 token=$("$arald" token create --db "$db" --role admin --name "demo-$(date +%s)" | awk '{print $NF}')
 echo "arald: open http://127.0.0.1:$port/ and sign in with the admin token:"
 echo "$token"
+echo "arald: give each annotator a token of their own (the dashboard's Tokens, or"
+echo "       $arald token create --db $db --role annotate --name NAME); token list shows them"
 exec "$arald" serve --db "$db" --port "$port"

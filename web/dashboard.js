@@ -171,6 +171,14 @@ async function revoke(t) {
   await drawTokens().catch((e) => say(e.message, true));
 }
 
+// arald takes names of at most 63 bytes of UTF-8 (maxlength counts
+// characters): the field says so before the request, as the annotator
+// page's name field does
+$("token-name").addEventListener("input", (e) => {
+  const n = new TextEncoder().encode(e.target.value.trim()).length;
+  e.target.setCustomValidity(n > 63 ? `At most 63 bytes of UTF-8: this name has ${n}.` : "");
+});
+
 $("new-token").addEventListener("submit", async (e) => {
   e.preventDefault();
   try {

@@ -598,6 +598,12 @@ test("an operator makes a token on the dashboard, sees its secret once, and revo
     [...tr.cells].slice(1, 3).map((c) => c.textContent).join(":") + (tr.querySelector("button") ? " live" : " revoked")));
   await dash.waitForFunction(() => document.querySelectorAll("#tokens tbody tr").length === 2);
   assert.deepEqual(await rows(), ["annotate:annotate live", "admin:admin live"]);
+  // 22 characters of 3 bytes (66) are refused before any request; 21 (63) pass
+  await dash.fill("#token-name", "名".repeat(22));
+  assert.match(await dash.evaluate(() => document.querySelector("#token-name").validationMessage),
+               /At most 63 bytes of UTF-8: this name has 66/);
+  await dash.fill("#token-name", "名".repeat(21));
+  assert.equal(await dash.evaluate(() => document.querySelector("#token-name").validationMessage), "");
   await dash.fill("#token-name", "carol");
   await dash.selectOption("#token-role", "annotate");
   await dash.click("#new-token button[type=submit]");
