@@ -66,7 +66,7 @@ static void parse_item(const struct req *rq, const json *j, int idx,
     if (it->label < 0)
         item_error(errors, idx, "unknown_class",
                    "label must be one of the project's class names");
-    const char *who = ann ? json_str(ann) : rq->who;
+    const char *who = ann ? json_str(ann) : rq->token.name;
     if (!who || !*who || strlen(who) >= STORE_NAME_MAX)
         item_error(errors, idx, "bad_annotator", "annotator is 1-63 bytes");
     else
@@ -325,7 +325,7 @@ static int write_undo(const struct req *rq, struct resp *rs, struct txn *t,
 void handle_label_undo(const struct req *rq, struct resp *rs)
 {
     static const char *const fields[] = {"lease", "annotator", NULL};
-    undo_job job = {0, rq->who, NULL};
+    undo_job job = {0, rq->token.name, NULL};
     json *body = NULL;
     if (rq->body_len) {
         if (!(body = req_json_fields(rq, rs, fields)))
@@ -641,7 +641,7 @@ void handle_labels_list(const struct req *rq, struct resp *rs)
                      STORE_NAME_MAX - 1, LIST_LIMIT_MAX);
         return;
     }
-    who = who ? who : rq->who;
+    who = who ? who : rq->token.name;
     struct list_ctx c = {rq, json_new_array(), 0, 0};
     int rc =
         store_history_page(rq->st, who, before, (int)limit, history_one, &c);

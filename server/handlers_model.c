@@ -180,7 +180,7 @@ void handle_events(const struct req *rq, struct resp *rs)
 {
     char *state = worker_event_data(rq->app->worker);
     event_sub *sub =
-        state ? events_subscribe(rq->app->events, rq->token_id, "state", state)
+        state ? events_subscribe(rq->app->events, rq->token.id, "state", state)
               : NULL;
     free(state);
     if (!sub) {

@@ -59,12 +59,7 @@ static json *render_token(const token_row *t)
  * job, and the annotator page takes the name from a personal token. */
 void handle_me(const struct req *rq, struct resp *rs)
 {
-    token_row t;
-    if (store_token_get(rq->st, rq->token_id, &t)) {
-        resp_read_failed(rs, rq, "token");
-        return;
-    }
-    resp_json(rs, 200, render_token(&t));
+    resp_json(rs, 200, render_token(&rq->token));
 }
 
 static void list_one(void *ctx, const token_row *t)

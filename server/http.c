@@ -242,8 +242,8 @@ static void log_access(struct app *a, const struct req *rq, int status,
     util_iso8601(util_now_ms(), when, sizeof(when));
     log_safe(rq->method, method, sizeof(method));
     log_safe(rq->path, path, sizeof(path));
-    if (rq->token_id)
-        snprintf(who, sizeof(who), "%lld", (long long)rq->token_id);
+    if (rq->token.id)
+        snprintf(who, sizeof(who), "%lld", (long long)rq->token.id);
     fprintf(stderr, "%s %s %s %s %d %lldus token=%s\n", when, rq->request_id,
             method, path, status, (long long)us, who);
 }

@@ -279,15 +279,11 @@ static bool authenticate(struct req *rq, struct resp *rs)
     }
     uint8_t hash[32];
     import_sha256(a, len, hash);
-    token_row t;
-    if (store_token_lookup(rq->st, hash, &t)) {
+    if (store_token_lookup(rq->st, hash, &rq->token)) {
         resp_problem(rs, rq, 401, "unauthorized", "unknown or revoked token");
         resp_header(rs, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
         return false;
     }
-    snprintf(rq->role, sizeof(rq->role), "%s", t.role);
-    snprintf(rq->who, sizeof(rq->who), "%s", t.name);
-    rq->token_id = t.id;
     return true;
 }
 
@@ -327,7 +323,8 @@ static bool replay(const struct req *rq, struct resp *rs, const uint8_t h[32])
     uint8_t stored[32];
     int status;
     char *body;
-    if (store_idem_get(rq->st, rq->who, rq->idem_key, stored, &status, &body))
+    if (store_idem_get(rq->st, rq->token.name, rq->idem_key, stored, &status,
+                       &body))
         return false;
     if (memcmp(stored, h, 32)) {
         free(body);
@@ -359,7 +356,7 @@ static int idempotent_write(const struct req *rq, struct resp *rs,
     bool ok = rs->status >= 200 && rs->status < 300 && rs->body && !rs->stream;
     if (!ok)
         return WRITE_UNDO;
-    return store_idem_put(rq->st, rq->who, rq->idem_key, h, rs->status,
+    return store_idem_put(rq->st, rq->token.name, rq->idem_key, h, rs->status,
                           rs->replay_body ? rs->replay_body : rs->body,
                           rq->now);
 }
@@ -419,9 +416,9 @@ static void dispatch(struct req *rq, struct resp *rs)
         rq->route = i;
         if (!(ROUTES[i].roles & ROLE_PUBLIC) && !authenticate(rq, rs))
             return;
-        if (!role_allows(rq->role, ROUTES[i].roles)) {
+        if (!role_allows(rq->token.role, ROUTES[i].roles)) {
             resp_problem(rs, rq, 403, "forbidden", "role %s may not call %s %s",
-                         rq->role, rq->method, ROUTES[i].pattern);
+                         rq->token.role, rq->method, ROUTES[i].pattern);
             return;
         }
         if (rq->query_overflow) {
@@ -452,7 +449,7 @@ const char *req_annotator(const struct req *rq, const json *body,
 {
     const json *a = json_get(body, "annotator");
     if (!a)
-        return rq->who;
+        return rq->token.name;
     const char *s = json_str(a);
     if (!s || !*s || strlen(s) >= STORE_NAME_MAX) {
         resp_problem(rs, rq, 422, "bad_annotator",

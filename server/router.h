@@ -29,9 +29,8 @@ struct req {
     const char *body; /* NUL-terminated, body_len bytes */
     size_t body_len;
     char request_id[24];
-    int64_t now;                        /* unix ms at arrival */
-    char role[16], who[STORE_NAME_MAX]; /* the authenticated principal */
-    int64_t token_id;                   /* and its token's id */
+    int64_t now;       /* unix ms at arrival */
+    token_row token;   /* the authenticated principal (id 0: none) */
     int route;         /* index in the route table, -1 if none */
     const char *fault; /* X-Arald-Fault (tests; see fault.h) */
     struct txn *txn;   /* the open write transaction (txn.h) */
@@ -107,8 +106,9 @@ int app_class_index(const struct app *a, const char *name);
  * "unknown_<what>" and returns false otherwise. */
 bool req_param_id(const struct req *rq, struct resp *rs, int i,
                   const char *what, int64_t *out);
-/* A keyset page being filled (GET /v1/samples, /v1/labels): its items,
- * how many, and the key of the last, which the next page starts after. */
+/* A keyset page being filled (GET /v1/samples, /v1/labels, /v1/tokens): its
+ * items, how many, and the key of the last, which the next page starts after.
+ */
 #define LIST_LIMIT_MAX 1000
 struct list_ctx {
     const struct req *rq;
