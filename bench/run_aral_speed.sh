@@ -14,9 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-6}
 threads=${2:-2}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+. bench/lib.sh
+bench_build
 ref=${ARAL_REF:-../shared/bench/ref_speed.py}
 data=/usr/share/datasets/fashion-mnist
 out=$(mktemp)

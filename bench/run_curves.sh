@@ -19,9 +19,8 @@ fi
 iters=${1:-600}
 seeds=${2:-0 1 2}
 strategies=${3:-aral random entropy aral-joint}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+. bench/lib.sh
+bench_build
 mkdir -p bench/results
 data=/usr/share/datasets/fashion-mnist
 for seed in $seeds; do

@@ -16,12 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 reps=${2:-20}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
-arald=$PWD/build/server/arald
-tmp=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+. bench/lib.sh
+bench_daemon_dir
 python3 - "$tmp/img.gz" "$n" <<'PY'
 import gzip, random, struct, sys
 n = int(sys.argv[2])

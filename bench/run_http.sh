@@ -12,12 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
-arald=$PWD/build/server/arald
-tmp=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+. bench/lib.sh
+bench_daemon_dir
 data=/usr/share/datasets/fashion-mnist
 "$arald" init --db "$tmp/b.db" --shape 28x28x1 \
   --classes "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot" >/dev/null

@@ -11,9 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-3000}
 seeds=${2:-0}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+. bench/lib.sh
+bench_build
 jobs=()
 for seed in $seeds; do
   for t in reference trained; do

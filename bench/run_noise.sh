@@ -19,9 +19,8 @@ iters=${1:-600}
 seeds=${2:-0 1 2 3 4}
 settings=${3:-0.3,0.5 0.5,0.5 0.3,0.7 0.2,0.5 0.3,0.3 0.2,0.3 0.1,0.3 \
   0.1,0.2 0.05,0.1 0,0}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+. bench/lib.sh
+bench_build
 mkdir -p bench/results
 
 jobs=()

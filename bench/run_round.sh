@@ -20,13 +20,9 @@ cd "$(dirname "$0")/.."
 iters=${1:-600}
 secs=${2:-10}
 start=${3:-typical}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
-arald=$PWD/build/server/arald
+. bench/lib.sh
+bench_daemon_dir
 data=/usr/share/datasets/fashion-mnist
-tmp=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 "$arald" init --db "$tmp/r.db" --shape 28x28x1 \
   --classes "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot" >/dev/null
 "$arald" import --db "$tmp/r.db" --idx "$data/train-images-idx3-ubyte.gz" >/dev/null

@@ -89,9 +89,8 @@ configs=${3:-random random-tr typical typical-tr typical-mass-tr \
   typical-mass-tr-tw-n12-u30 typical-mass-tr-n12-u30 \
   imb-typical-mass-tr-tw-n12-u30 typical-mass-tr-n12-u30-pw \
   imb-typical-mass-tr-n12-u30-pw}
-deploy/install.sh bench >/dev/null
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+. bench/lib.sh
+bench_build
 mkdir -p bench/results
 
 args_of() {
