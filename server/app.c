@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "err.h"
+#include "txn.h"
 #include "util.h"
 
 #define MAX_STORES 256
@@ -145,24 +146,52 @@ static void prune_keys(store *st)
                 aral_strerror(rc));
 }
 
-/* A revoked token's event streams end within a second, also when
- * `arald token revoke` revoked it in another process (DELETE
- * /v1/tokens/{id} ends them at once as well): every second the tokens
- * revoked in the last minute end theirs (a stream authorised just before
- * a revocation committed is caught by the next look; ending one twice
- * does nothing). */
+/* A revoked token's event streams end, and its leases' samples are
+ * served again, within a second, also when `arald token revoke` revoked
+ * it in another process (DELETE /v1/tokens/{id} does both at once):
+ * every second the tokens revoked in the last minute end theirs (a
+ * stream authorised just before a revocation committed is caught by the
+ * next look; ending one twice does nothing). */
 #define REVOKED_LOOK_MS 1000
 #define REVOKED_WINDOW_MS (60 * 1000LL)
 
+typedef struct revoked_look {
+    struct app *a;
+    int n;
+} revoked_look;
+
 static void end_stream(void *ctx, int64_t token_id)
 {
-    events_end_token(ctx, token_id);
+    revoked_look *look = ctx;
+    events_end_token(look->a->events, token_id);
+    look->n++;
 }
 
-static void end_revoked_streams(struct app *a, store *st)
+/* The lease table learns of the samples another process's revocation
+ * gave back: their states as the database has them, applied in the
+ * order of writes as a request's are (txn.c). */
+static int serve_given_back(struct app *a, store *st, int64_t since)
 {
-    int rc = store_tokens_revoked_since(st, util_now_ms() - REVOKED_WINDOW_MS,
-                                        end_stream, a->events);
+    struct txn t = {0};
+    if (store_begin(st))
+        return ARAL_EBUSY; /* the next look tries again */
+    int rc = store_revoked_leases(st, since, util_now_ms(), txn_note_sample_fn,
+                                  &(txn_on){&t, st});
+    if (rc)
+        store_rollback(st);
+    else if ((rc = store_commit(st)) == 0)
+        lease_apply(a->leases, store_write_seq(st), t.changes, t.n);
+    free(t.changes);
+    return rc;
+}
+
+static void look_at_revoked(struct app *a, store *st)
+{
+    int64_t since = util_now_ms() - REVOKED_WINDOW_MS;
+    revoked_look look = {a, 0};
+    int rc = store_tokens_revoked_since(st, since, end_stream, &look);
+    if (!rc && look.n)
+        rc = serve_given_back(a, st, since);
     if (rc && rc != ARAL_EBUSY)
         fprintf(stderr, "arald: revoked tokens not read (%s)\n",
                 aral_strerror(rc));
@@ -193,7 +222,7 @@ static void *checkpointer(void *arg)
         }
         if (now >= next_look) {
             next_look = now + REVOKED_LOOK_MS;
-            end_revoked_streams(a, st);
+            look_at_revoked(a, st);
         }
         /* Copy outside the write lock first, so that the restart (which
          * holds it) has only the last few frames left to copy. */

@@ -7,7 +7,9 @@
  * - MHD pool threads (`threads`, at least 2): HTTP only. Each opens its own
  *   store connection on first use (thread-local). Never call BLAS.
  * - arald-ckpt: WAL checkpoints on its own connection (app.c); it also
- *   prunes old idempotency keys and ends revoked tokens' event streams.
+ *   prunes old idempotency keys, ends revoked tokens' event streams and
+ *   serves again the samples their leases held (another process may
+ *   have revoked them: `arald token revoke`).
  * - arald-worker: the retrain worker (worker.h), started after the pool
  *   is published and before HTTP, stopped after HTTP. The only thread
  *   that calls BLAS (train_threads OpenBLAS threads); its own store.
@@ -73,8 +75,9 @@ void app_stores_close(void);
 /* Starts and stops the checkpointer thread ("arald-ckpt"): a PASSIVE WAL
  * checkpoint every 100 ms on its own connection, so that HTTP threads
  * (whose connections have autocheckpoint off) never pay for one, and a
- * RESTART one when the WAL passes ~64 MiB. It also ends the event
- * streams of tokens revoked in the last minute, once a second. */
+ * RESTART one when the WAL passes ~64 MiB. Once a second it also ends
+ * the event streams of tokens revoked in the last minute and applies to
+ * the lease table the leases their revocation gave back. */
 int app_checkpointer_start(struct app *a);
 void app_checkpointer_stop(void);
 /* The single publish point: r (the caller's reference, taken over)

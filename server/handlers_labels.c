@@ -266,7 +266,8 @@ static int lease_undone(const struct req *rq, struct txn *t, int64_t sample,
     ranking *r = lease_table_ranking(rq->app->leases);
     lease_grant g = {0, sample, rq->now + rq->app->cfg.lease_ttl_s * 1000LL,
                      r ? ranking_pos(r, sample) : -1};
-    int rc = store_lease_insert(rq->st, sample, who, rq->now, g.expires_at,
+    lease_holder holder = {who, rq->token.id};
+    int rc = store_lease_insert(rq->st, sample, &holder, rq->now, g.expires_at,
                                 r ? r->model_version : -1, &g.lease_id);
     *out = NULL;
     if (!rc) { /* shown as POST /v1/leases shows a lease */

@@ -23,7 +23,8 @@ static int write_leases(const struct req *rq, struct resp *rs, struct txn *t,
     lease_grant g[LEASE_MAX_N];
     int got = 0;
     ranking *r;
-    int rc = lease_take(rq->app->leases, rq->st, job->who, job->n, rq->now,
+    lease_holder who = {job->who, rq->token.id};
+    int rc = lease_take(rq->app->leases, rq->st, &who, job->n, rq->now,
                         rq->app->cfg.lease_ttl_s * 1000LL, g, &got, &r);
     for (int i = 0; !rc && i < got; i++)
         rc = txn_note(t, (lease_change){g[i].sample_id, false, g[i].lease_id,

@@ -143,13 +143,15 @@ void handle_tokens_post(const struct req *rq, struct resp *rs)
 
 /* Over REST an admin may revoke any token but the last live admin one,
  * which would leave the API without an admin until someone on the host
- * ran `arald token create`. (`arald token revoke` may revoke it.) */
+ * ran `arald token create`. (`arald token revoke` may revoke it.) The
+ * token's live leases go back to the pool in the same transaction: the
+ * samples it held are the next ones anyone should label. */
 static int write_revoke(const struct req *rq, struct resp *rs, struct txn *t,
                         void *ctx)
 {
-    (void)t;
     int64_t id = *(int64_t *)ctx, admins = 0;
     token_row row;
+    int released = 0;
     int rc = store_token_get(rq->st, id, &row);
     if (!rc && !row.revoked_at && !strcmp(row.role, "admin"))
         rc = store_token_live_admins(rq->st, &admins);
@@ -162,6 +164,9 @@ static int write_revoke(const struct req *rq, struct resp *rs, struct txn *t,
     }
     if (!rc)
         rc = store_token_revoke(rq->st, id, rq->now);
+    if (!rc)
+        rc = store_token_leases_release(rq->st, id, rq->now, txn_note_sample_fn,
+                                        &(txn_on){t, rq->st}, &released);
     if (rc == ARAL_ENOTFOUND)
         resp_problem(rs, rq, 404, "unknown_token", "no token %lld",
                      (long long)id);
@@ -171,7 +176,9 @@ static int write_revoke(const struct req *rq, struct resp *rs, struct txn *t,
     if (rc)
         return rc;
     row.revoked_at = rq->now;
-    resp_json(rs, 200, render_token(&row));
+    json *o = render_token(&row);
+    json_set_int(o, "leases_released", released);
+    resp_json(rs, 200, o);
     return 0;
 }
 

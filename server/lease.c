@@ -366,7 +366,7 @@ static void lease_gap(lease_table *lt, const ranking *r)
     ranking_release(other);
 }
 
-int lease_take(lease_table *lt, store *st, const char *annotator, int n,
+int lease_take(lease_table *lt, store *st, const lease_holder *who, int n,
                int64_t now, int64_t ttl_ms, lease_grant *out, int *got,
                ranking **served)
 {
@@ -399,7 +399,7 @@ int lease_take(lease_table *lt, store *st, const char *annotator, int n,
             /* The database has the last word: a write earlier in this
              * transaction, or committed but not applied yet, may have
              * labeled or leased the sample. */
-            rc = store_lease_insert(st, id, annotator, now, now + ttl_ms,
+            rc = store_lease_insert(st, id, who, now, now + ttl_ms,
                                     r->model_version, &lease_id);
             if (rc == ARAL_ECONFLICT) {
                 rc = 0;

@@ -61,11 +61,11 @@ ranking *lease_table_ranking(lease_table *lt);
 #define LEASE_TAKE_MAX 100 /* samples in one lease_take */
 
 /* Inside a write transaction: writes leases on up to n free samples to
- * annotator, in ranking order, passing over those annotator skipped
+ * who, in ranking order, passing over those who's annotator skipped
  * (the database knows them: store_lease_insert); *served is a reference to the
  * ranking the positions are of (release it). The table is not changed: the
  * caller applies the grants after its commit. */
-int lease_take(lease_table *lt, store *st, const char *annotator, int n,
+int lease_take(lease_table *lt, store *st, const lease_holder *who, int n,
                int64_t now, int64_t ttl_ms, lease_grant *out, int *got,
                ranking **served);
 

@@ -522,9 +522,20 @@ static int cmd_token_list(const args *a)
     return 0;
 }
 
+typedef struct revoke_job {
+    int64_t id;
+    int released; /* live leases given back to the pool */
+} revoke_job;
+
+/* A running arald sees the leases given back within a second (app.c). */
 static int revoke_token(store *st, void *ctx)
 {
-    return store_token_revoke(st, *(int64_t *)ctx, util_now_ms());
+    revoke_job *job = ctx;
+    int64_t now = util_now_ms();
+    int rc = store_token_revoke(st, job->id, now);
+    return rc ? rc
+              : store_token_leases_release(st, job->id, now, NULL, NULL,
+                                           &job->released);
 }
 
 /* Unlike DELETE /v1/tokens/{id}, this may revoke the last admin token:
@@ -533,6 +544,7 @@ static int cmd_token_revoke(const args *a)
 {
     only_known(a, "--db --id");
     const char *db = need(a, "--db"), *ids = need(a, "--id");
+    revoke_job job = {0};
     int64_t id;
     if (util_parse_i64(ids, 1, (int64_t)1 << 53, &id))
         die("--id is a token id (see arald token list), not %s", ids);
@@ -543,11 +555,18 @@ static int cmd_token_revoke(const args *a)
         store_close(st);
         die("no token %lld (%s)", (long long)id, aral_strerror(rc));
     }
+    job.id = id;
     if (!t.revoked_at)
-        in_txn(st, revoke_token, &id, "revoke the token");
+        in_txn(st, revoke_token, &job, "revoke the token");
     store_close(st);
-    printf("token %lld (%s, %s) is revoked%s\n", (long long)id, t.role, t.name,
-           t.revoked_at ? " (already)" : "");
+    if (t.revoked_at)
+        printf("token %lld (%s, %s) is revoked (already)\n", (long long)id,
+               t.role, t.name);
+    else
+        printf("token %lld (%s, %s) is revoked; %d lease%s went back to the "
+               "pool\n",
+               (long long)id, t.role, t.name, job.released,
+               job.released == 1 ? "" : "s");
     return 0;
 }
 

@@ -67,6 +67,8 @@ enum stmt_id {
     S_TOKEN_REVOKE,
     S_TOKEN_LIVE_ADMINS,
     S_TOKEN_REVOKED_SINCE,
+    S_TOKEN_LEASES_RELEASE,
+    S_REVOKED_LEASES,
     S_COUNT
 };
 
@@ -117,8 +119,8 @@ static const char *const SQL[S_COUNT] = {
     [S_SAMPLES_COUNT] = "SELECT count(*) FROM samples WHERE" STATE_FILTER,
     /* Only on a sample that is free at ?3 (now). */
     [S_LEASE_INSERT] = "INSERT INTO leases(sample_id, annotator, created_at,"
-                       " expires_at, model_version)"
-                       " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS"
+                       " expires_at, model_version, token_id)"
+                       " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS"
                        " (SELECT 1 FROM samples WHERE id = ?1 AND label IS"
                        " NULL AND (lease_expires IS NULL OR"
                        " lease_expires <= ?3)) AND NOT EXISTS"
@@ -203,6 +205,13 @@ static const char *const SQL[S_COUNT] = {
     [S_TOKEN_LIVE_ADMINS] = "SELECT count(*) FROM tokens"
                             " WHERE role = 'admin' AND revoked_at IS NULL",
     [S_TOKEN_REVOKED_SINCE] = "SELECT id FROM tokens WHERE revoked_at >= ?1",
+    /* RETURNING: the rows are all changed at the first step. */
+    [S_TOKEN_LEASES_RELEASE] = "UPDATE leases SET state = 'released'"
+                               " WHERE token_id = ?1 AND expires_at > ?2"
+                               " AND state = 'active' RETURNING id, sample_id",
+    [S_REVOKED_LEASES] = "SELECT l.sample_id FROM tokens t JOIN leases l"
+                         " ON l.token_id = t.id WHERE t.revoked_at >= ?1"
+                         " AND l.expires_at > ?2 AND l.state = 'released'",
 };
 
 typedef struct conn {
@@ -890,16 +899,17 @@ int store_samples_count(store *st, const char *state, const char *split,
 
 /* ---- leases. */
 
-int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
+int store_lease_insert(store *st, int64_t sample_id, const lease_holder *who,
                        int64_t now, int64_t expires, int64_t model_version,
                        int64_t *lease_id)
 {
     sqlite3_stmt *s = stmt(st, S_LEASE_INSERT);
     sqlite3_bind_int64(s, 1, sample_id);
-    sqlite3_bind_text(s, 2, annotator, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, who->annotator, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 3, now);
     sqlite3_bind_int64(s, 4, expires);
     bind_int_or_null(s, 5, model_version, model_version < 0);
+    bind_int_or_null(s, 6, who->token_id, who->token_id <= 0);
     int rc = exec(s);
     if (rc)
         return rc;
@@ -1330,6 +1340,42 @@ int store_tokens_revoked_since(store *st, int64_t since,
         fn(ctx, sqlite3_column_int64(s, 0));
     done(s);
     return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+int store_token_leases_release(store *st, int64_t token_id, int64_t now,
+                               int (*fn)(void *ctx, int64_t sample_id),
+                               void *ctx, int *released)
+{
+    sqlite3_stmt *s = stmt(st, S_TOKEN_LEASES_RELEASE);
+    sqlite3_bind_int64(s, 1, token_id);
+    sqlite3_bind_int64(s, 2, now);
+    int rc = SQLITE_DONE, err = 0;
+    *released = 0;
+    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t sample = sqlite3_column_int64(s, 1);
+        sqlite3_stmt *c = stmt(st, S_SAMPLE_CLEAR_LEASE);
+        sqlite3_bind_int64(c, 1, sqlite3_column_int64(s, 0));
+        sqlite3_bind_int64(c, 2, sample);
+        err = exec(c);
+        if (!err && fn)
+            err = fn(ctx, sample);
+        (*released)++;
+    }
+    done(s);
+    return err ? err : rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+int store_revoked_leases(store *st, int64_t since, int64_t now,
+                         int (*fn)(void *ctx, int64_t sample_id), void *ctx)
+{
+    sqlite3_stmt *s = stmt(st, S_REVOKED_LEASES);
+    sqlite3_bind_int64(s, 1, since);
+    sqlite3_bind_int64(s, 2, now);
+    int rc = SQLITE_DONE, err = 0;
+    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        err = fn(ctx, sqlite3_column_int64(s, 0));
+    done(s);
+    return err ? err : rc == SQLITE_DONE ? 0 : map_rc(rc);
 }
 
 int store_backup(store *st, const char *to, char *err, size_t n)

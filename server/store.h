@@ -149,7 +149,12 @@ int store_samples_count(store *st, const char *state, const char *split,
 /* Leases a sample that is free at now (in the pool or not: the caller
  * picks pool samples); ARAL_ECONFLICT, and nothing written, if it is
  * labeled or under a live lease, or if annotator skipped it before. */
-int store_lease_insert(store *st, int64_t sample_id, const char *annotator,
+typedef struct lease_holder {
+    const char *annotator; /* who labels (skips are kept per annotator) */
+    int64_t token_id;      /* the token that asked (0: none) */
+} lease_holder;
+
+int store_lease_insert(store *st, int64_t sample_id, const lease_holder *who,
                        int64_t now, int64_t expires, int64_t model_version,
                        int64_t *lease_id);
 int store_lease_get(store *st, int64_t lease_id, lease_row *out);
@@ -238,6 +243,15 @@ int store_token_live_admins(store *st, int64_t *n);
 /* Revokes a live token: ARAL_ENOTFOUND for no such id, ARAL_ECONFLICT
  * when it is revoked already. */
 int store_token_revoke(store *st, int64_t id, int64_t now);
+/* Releases the live leases token_id took (not as skips), calling fn
+ * (may be NULL) with each one's sample; *released counts them. */
+int store_token_leases_release(store *st, int64_t token_id, int64_t now,
+                               int (*fn)(void *ctx, int64_t sample_id),
+                               void *ctx, int *released);
+/* The samples of unexpired leases released of tokens revoked at or after
+ * since: what a revocation by another process may have given back. */
+int store_revoked_leases(store *st, int64_t since, int64_t now,
+                         int (*fn)(void *ctx, int64_t sample_id), void *ctx);
 /* The ids of tokens revoked at or after since (unix ms). */
 int store_tokens_revoked_since(store *st, int64_t since,
                                void (*fn)(void *ctx, int64_t id), void *ctx);

@@ -29,6 +29,12 @@ int txn_note_sample(struct txn *t, store *st, int64_t sample_id)
         t, (lease_change){s.id, s.label >= 0, s.lease_id, s.lease_expires});
 }
 
+int txn_note_sample_fn(void *ctx, int64_t sample_id)
+{
+    const txn_on *on = ctx;
+    return txn_note_sample(on->t, on->st, sample_id);
+}
+
 static void fail(const struct req *rq, struct resp *rs, const char *code,
                  const char *detail)
 {

@@ -41,3 +41,10 @@ int app_write(const struct req *rq, struct resp *rs, write_fn fn, void *ctx);
 int txn_note(struct txn *t, lease_change c);
 /* Notes a sample's state as the transaction now holds it. */
 int txn_note_sample(struct txn *t, store *st, int64_t sample_id);
+
+/* txn_note_sample as a store callback (ctx: a txn_on). */
+typedef struct txn_on {
+    struct txn *t;
+    store *st;
+} txn_on;
+int txn_note_sample_fn(void *ctx, int64_t sample_id);

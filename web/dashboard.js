@@ -165,8 +165,9 @@ async function drawTokens() {
 async function revoke(t) {
   if (!confirm(`Revoke token ${t.token_id} (${t.role}, ${t.name})? It stops working at once.`)) return;
   try {
-    await api("DELETE", `/v1/tokens/${t.token_id}`);
-    say(`Token ${t.token_id} (${t.name}) is revoked.`);
+    const r = await api("DELETE", `/v1/tokens/${t.token_id}`);
+    const n = r.leases_released;
+    say(`Token ${t.token_id} (${t.name}) is revoked; ${n} sample${n === 1 ? "" : "s"} it held ${n === 1 ? "is" : "are"} back in the queue.`);
   } catch (e) { say(e.message, true); }
   await drawTokens().catch((e) => say(e.message, true));
 }

@@ -627,9 +627,14 @@ test("an operator makes a token on the dashboard, sees its secret once, and revo
   dash.once("dialog", (dlg) => dlg.dismiss());
   await dash.click("button[aria-label='Revoke token 3 (carol)']");
   assert.equal((await as(secret)).status, 200);
+  // the samples her page held go back to the queue with the revocation
+  const held = Number(d.sql("SELECT count(*) FROM leases WHERE annotator = 'carol' AND state = 'active'"));
+  assert.ok(held >= 1, `carol holds ${held} leases`);
   dash.once("dialog", (dlg) => dlg.accept());
   await dash.click("button[aria-label='Revoke token 3 (carol)']");
-  await dash.waitForFunction(() => /Token 3 \(carol\) is revoked/.test(document.querySelector("#message").textContent));
+  await dash.waitForFunction(() => /Token 3 \(carol\) is revoked;/.test(document.querySelector("#message").textContent));
+  assert.match(await dash.textContent("#message"), new RegExp(`; ${held} samples? it held (is|are) back in the queue`));
+  assert.equal(d.sql("SELECT count(*) FROM leases WHERE annotator = 'carol' AND state = 'active'"), "0");
   assert.equal((await as(secret)).status, 401);
   await carol.waitForFunction(() => /token was not accepted/.test(document.querySelector("#live").textContent),
                               null, { timeout: 10000 });

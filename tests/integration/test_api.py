@@ -466,7 +466,9 @@ def test_tokens_made_listed_and_revoked_over_rest():
         is_problem(d.get("/v1/me", token=secret), 401, "unauthorized")
         is_problem(d.request("DELETE", f"/v1/tokens/{tid}"), 409,
                    "already_revoked")
-        assert d.get("/v1/tokens").json["items"][3] == gone.json
+        assert gone.json["leases_released"] == 0  # its lease was labeled
+        listed_now = d.get("/v1/tokens").json["items"][3]
+        assert dict(listed_now, leases_released=0) == gone.json
         # the API keeps an admin: the last live one cannot go over REST
         before = db_digest(d.db)
         admin_id = listed["items"][0]["token_id"]
@@ -477,6 +479,38 @@ def test_tokens_made_listed_and_revoked_over_rest():
         assert d.request("DELETE", f"/v1/tokens/{admin_id}").status == 200
         is_problem(d.get("/v1/tokens"), 401, "unauthorized")
         assert d.get("/v1/tokens", token=ops["token"]).json["total"] == 5
+
+
+def test_revoking_a_token_gives_its_leases_back_at_once():
+    """An annotator who left held the samples that rank first: revoking
+    their token serves those samples to the next annotator, not after
+    their leases ran out."""
+    with Daemon(dim=4, classes=["a", "b"],
+                serve_args=["--start-strategy", "random"]) as d:
+        import_vectors(d, 12)
+        alice = d.post("/v1/tokens", {"name": "alice",
+                                      "role": "annotate"}).json
+        held = d.post("/v1/leases", {"n": 4}, token=alice["token"]).json
+        ids = [it["sample_id"] for it in held["items"]]
+        assert d.post("/v1/labels", {"lease_id": held["items"][0]["lease_id"],
+                                     "label": "a"},
+                      token=alice["token"]).status == 200
+        queue = [it["sample_id"] for it in d.get("/v1/queue?limit=20").json["items"]]
+        assert not set(ids) & set(queue) and len(queue) == 8
+        gone = d.request("DELETE", f"/v1/tokens/{alice['token_id']}")
+        assert gone.status == 200 and gone.json["leases_released"] == 3
+        queue = [it["sample_id"] for it in d.get("/v1/queue?limit=20").json["items"]]
+        assert queue[:3] == ids[1:] and len(queue) == 11
+        bob = d.post("/v1/leases", {"annotator": "bob", "n": 3},
+                     token="annotate").json
+        assert [it["sample_id"] for it in bob["items"]] == ids[1:]
+        con = sqlite3.connect(d.db)
+        rows = con.execute("SELECT state, skipped, token_id FROM leases"
+                           " WHERE annotator = 'alice' ORDER BY id").fetchall()
+        con.close()
+        assert rows == [("done", 0, alice["token_id"])] + \
+            [("released", 0, alice["token_id"])] * 3, rows
+        assert d.get("/v1/project", token=alice["token"]).status == 401
 
 
 def test_project_version_metrics_queue():
@@ -490,7 +524,7 @@ def test_project_version_metrics_queue():
         assert p["input"] == {"kind": "image", "height": 28, "width": 28,
                               "channels": 1}
         v = d.get("/v1/version").json
-        assert v["schema_version"] == 7 and v["model_version"] is None
+        assert v["schema_version"] == 8 and v["model_version"] is None
         d.request("POST", "/v1/samples", token="ingest",
                   raw=idx_bytes([image_bytes(i) for i in range(30)]),
                   headers={"Content-Type": "application/x-idx"})
@@ -541,5 +575,6 @@ run([test_round_trip_export_holds_exactly_acknowledged_labels,
      test_idempotency_keys_are_kept_a_day,
      test_auth_roles,
      test_tokens_made_listed_and_revoked_over_rest,
+     test_revoking_a_token_gives_its_leases_back_at_once,
      test_project_version_metrics_queue,
      test_static_page_and_path_tricks])

@@ -8,7 +8,7 @@ import tempfile
 import time
 
 from harness import (Daemon, arald, db_digest, events_stream, idx_bytes,
-                     image_bytes, integrity, png_bytes, run)
+                     image_bytes, integrity, png_bytes, run, vectors)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 README = os.path.join(HERE, "../../README.md")
@@ -101,7 +101,9 @@ def test_argument_errors_are_one_line():
 
 
 def test_tokens_listed_and_revoked_on_a_live_database():
-    with Daemon(dim=4, classes=["a", "b"]) as d:
+    # the random order: the queue does not change under the test
+    with Daemon(dim=4, classes=["a", "b"],
+                serve_args=["--start-strategy", "random"]) as d:
         out = arald("token", "create", "--db", d.db, "--role", "annotate",
                     "--name", "bob")[1]
         bob = out.split()[-1]
@@ -114,15 +116,26 @@ def test_tokens_listed_and_revoked_on_a_live_database():
             ("3", "ingest", "-", "ingest"), ("4", "annotate", "-", "bob")]
         assert "arl_" not in arald("token", "list", "--db", d.db)[1]
         # revoked from another process: the running daemon refuses the
-        # token from the next request on and ends its stream
+        # token from the next request on, ends its stream and serves the
+        # samples bob held again
+        assert d.post("/v1/samples", {"items": vectors(6, 4)},
+                      token="ingest").status == 200
+        held = [it["sample_id"] for it in
+                d.post("/v1/leases", {"n": 2}, token=bob).json["items"]]
         stream = events_stream(d, bob)
         assert d.get("/v1/project", token=bob).status == 200
         out = arald("token", "revoke", "--db", d.db, "--id", "4")[1]
-        assert out == "token 4 (annotate, bob) is revoked\n", out
+        assert out == ("token 4 (annotate, bob) is revoked; 2 leases went "
+                       "back to the pool\n"), out
         t0 = time.monotonic()
         stream.read()
         assert time.monotonic() - t0 < 5
         assert d.get("/v1/project", token=bob).status == 401
+        queue = lambda: [it["sample_id"] for it in
+                         d.get("/v1/queue?limit=6").json["items"]]
+        while queue()[:2] != held and time.monotonic() - t0 < 5:
+            time.sleep(0.05)
+        assert queue()[:2] == held and len(queue()) == 6
         rows = arald("token", "list", "--db", d.db)[1].splitlines()
         assert rows[4].split()[3].endswith("Z"), rows
         out = arald("token", "revoke", "--db", d.db, "--id", "4")[1]

@@ -43,8 +43,11 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         before = first_model(d)
         assert d.stop() == 0
         # the database as schema 2 left it: no S(z) column in rankings,
-        # no skips in leases, no order rule, embedding or fit in rounds
+        # no skips or tokens in leases, no order rule, embedding or fit in
+        # rounds
         con = sqlite3.connect(d.db)
+        con.execute("DROP INDEX leases_token")
+        con.execute("ALTER TABLE leases DROP COLUMN token_id")
         for col in ("average_wrong", "last_step_wrong", "kept_last_step"):
             con.execute(f"ALTER TABLE rounds DROP COLUMN {col}")
         con.execute("ALTER TABLE rounds DROP COLUMN joined_components")
@@ -56,7 +59,7 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         con.commit()
         con.close()
         d.start()
-        assert d.get("/v1/version").json["schema_version"] == 7
+        assert d.get("/v1/version").json["schema_version"] == 8
         r = d.get("/v1/rounds/1").json
         assert r["uncertain_first"] is None and r["joined_components"] is None
         assert r["classifier"] is None and r["labeled_wrong"] is None, r
