@@ -13,23 +13,53 @@
 # With start random (start_strategy = random) the round's typical-mass
 # joins D's features with the pool's whitened components (score.h), which
 # the worker computes in that round: "components_s" (arald's log).
+# A pool larger than 60,000 (the 4th argument) repeats the training images,
+# each copy with 20 pixels moved by one grey level (so that none is a
+# duplicate), to see how the service holds up at scale: it then also
+# prints the import's time, the database's size and the label-free
+# start's time.
 #   usage: bench/run_round.sh [iterations, default 600] [wrk seconds, 10]
 #                             [start: typical (default) or random]
+#                             [pool size, default 60000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-600}
 secs=${2:-10}
 start=${3:-typical}
+pool=${4:-60000}
 . bench/lib.sh
 bench_daemon_dir
 data=/usr/share/datasets/fashion-mnist
 "$arald" init --db "$tmp/r.db" --shape 28x28x1 \
   --classes "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot" >/dev/null
-"$arald" import --db "$tmp/r.db" --idx "$data/train-images-idx3-ubyte.gz" >/dev/null
+images=$data/train-images-idx3-ubyte.gz
+if [ "$pool" != 60000 ]; then
+  images=$tmp/pool.idx
+  /usr/bin/python3 - "$data/train-images-idx3-ubyte.gz" "$pool" "$images" <<'PY'
+import gzip, sys
+import numpy as np
+src, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+base = np.frombuffer(gzip.open(src).read()[16:], np.uint8).reshape(-1, 784)
+rng = np.random.default_rng(0)
+x = np.resize(base, (n, 784)).astype(np.int16)
+rows = np.repeat(np.arange(len(base), n), 20)
+cols = rng.integers(0, 784, rows.size)
+x[rows, cols] += rng.choice(np.array([-1, 1], np.int16), rows.size)
+with open(out, "wb") as f:
+    f.write(bytes([0, 0, 8, 3]) + np.array([n, 28, 28], ">u4").tobytes())
+    f.write(np.clip(x, 0, 255).astype(np.uint8).tobytes())
+PY
+fi
+t0=$(date +%s%N)
+"$arald" import --db "$tmp/r.db" --idx "$images" >/dev/null
+import_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+rm -f "$tmp/pool.idx"
 "$arald" import --db "$tmp/r.db" --idx "$data/t10k-images-idx3-ubyte.gz" \
   --labels "$data/t10k-labels-idx1-ubyte.gz" --split eval >/dev/null
 export ARALD_TOKEN=$("$arald" token create --db "$tmp/r.db" --role admin --name bench | awk '{print $NF}')
-export WRK_DIR=$PWD/bench/wrk POOL=60000
+export WRK_DIR=$PWD/bench/wrk POOL=$pool
+db_mib=$(du -m "$tmp/r.db" | cut -f1)
+t0=$(date +%s%N)
 "$arald" serve --db "$tmp/r.db" --port 0 --port-file "$tmp/port" --lease-ttl 3 \
   --start-strategy "$start" \
   --min-labels 100 --retrain-every 1000000 --round-iters "$iters" 2>"$tmp/log" & pid=$!
@@ -39,6 +69,8 @@ url=http://127.0.0.1:$(cat "$tmp/port")
 # 60k): the idle run waits for it, so the worker is idle indeed
 until curl -s -H "Authorization: Bearer $ARALD_TOKEN" "$url/v1/queue?limit=1" |
   grep -q "\"strategy\":\"$start\""; do sleep 0.2; done
+ordered_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+rss_ordered=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 lease_wrk() { wrk -t1 -c8 -d"${secs}s" --timeout 2s -s bench/wrk/leases.lua "$url" | tail -n 1; }
 
 idle=$(lease_wrk)
@@ -62,9 +94,11 @@ during=$(model)
 until model | grep -q '"model_version":1'; do sleep 0.5; done
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 round=$(curl -s -H "Authorization: Bearer $ARALD_TOKEN" "$url/v1/rounds/1")
-python3 - "$idle" "$busy" "$during" "$round" "$rss" "$tmp/log" <<'PY'
+python3 - "$idle" "$busy" "$during" "$round" "$rss" "$tmp/log" "$pool" \
+  "$import_ms" "$db_mib" "$ordered_ms" "$rss_ordered" <<'PY'
 import json, re, sys
 idle, busy, during, rnd = (json.loads(a) for a in sys.argv[1:5])
+pool, import_ms, db_mib, ordered_ms, rss_ordered = sys.argv[7:12]
 pcs = re.search(r"whitened components \(\d+ samples, ([\d.]+) s\)",
                 open(sys.argv[6]).read())
 s = rnd["seconds"]
@@ -81,6 +115,11 @@ out = {
     "eval_accuracy": rnd["eval_accuracy"],
     "peak_rss_mib": round(int(sys.argv[5]) / 1024, 1),
     "components_s": float(pcs.group(1)) if pcs else None,
+    "pool": int(pool),
+    "import_s": round(int(import_ms) / 1000, 1),
+    "db_mib": int(db_mib),
+    "serving_in_start_order_s": round(int(ordered_ms) / 1000, 1),
+    "rss_in_start_order_mib": round(int(rss_ordered) / 1024, 1),
 }
 for k, v in out.items():
     print(f"{k:32} {v}", file=sys.stderr)
