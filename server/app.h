@@ -44,15 +44,16 @@ typedef struct app_config {
     bool open;         /* allow binding beyond loopback */
     bool durable_full; /* synchronous=FULL */
     bool access_log;
-    uint64_t seed;       /* of the random order and the models */
-    char strategy[16];   /* a model's order: a name of core/score.h */
-    bool start_typical;  /* before a model: typical picks of the inputs
-                          * (their whitened principal components) */
-    int retrain_every;   /* new labels that start a round */
-    int min_labels;      /* labels (2 classes at least) for a first one */
-    int round_iters;     /* training iterations a round */
-    int train_threads;   /* OpenBLAS threads of the worker */
-    char port_file[512]; /* write the bound port here (tests) */
+    uint64_t seed;        /* of the random order and the models */
+    char strategy[16];    /* a model's order: a name of core/score.h */
+    bool start_typical;   /* before a model: typical picks of the inputs
+                           * (their whitened principal components) */
+    int retrain_every;    /* new labels that start a round */
+    int min_labels;       /* labels (2 classes at least) for a first one */
+    int round_iters;      /* training iterations a round */
+    int round_candidates; /* unlabeled samples a round reads at most */
+    int train_threads;    /* OpenBLAS threads of the worker */
+    char port_file[512];  /* write the bound port here (tests) */
 } app_config;
 
 struct app {

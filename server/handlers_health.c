@@ -99,6 +99,7 @@ void handle_project(const struct req *rq, struct resp *rs)
     json_set_int(policy, "retrain_every", cfg->retrain_every);
     json_set_int(policy, "min_labels", cfg->min_labels);
     json_set_int(policy, "round_iters", cfg->round_iters);
+    json_set_int(policy, "round_candidates", cfg->round_candidates);
     json_set(o, "retrain_policy", policy);
     json_set_str(o, "strategy_setting", cfg->strategy);
     json_set_int(o, "retrain_every", cfg->retrain_every);

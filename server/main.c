@@ -47,7 +47,7 @@ static const char USAGE[] =
     "         [--port-file FILE] [--strategy NAME]\n"
     "         [--start-strategy typical|random]\n"
     "         [--retrain-every N] [--min-labels N] [--round-iters N]\n"
-    "         [--train-threads N]\n"
+    "         [--round-candidates N] [--train-threads N]\n"
     "         run the HTTP daemon until SIGTERM or SIGINT\n"
     "  token create --db FILE --role admin|ingest|annotate --name NAME\n"
     "         print a new bearer token (shown once; stored as a hash)\n"
@@ -61,7 +61,11 @@ static const char USAGE[] =
     "         write a consistent copy of a live database\n"
     "  check  --db FILE\n"
     "         run PRAGMA integrity_check\n"
-    "\n"
+    "\n";
+
+/* A second string: C11 compilers need take string literals of only
+ * 4095 bytes. */
+static const char USAGE_SERVE[] =
     "serve options (each also a config-file key, as key = value):\n"
     "  --bind ADDR           bind (IPv4), default 127.0.0.1; anything\n"
     "                        else needs --open (key: open = true)\n"
@@ -97,11 +101,14 @@ static const char USAGE[] =
     "  --min-labels N        labels (of 2 classes at least) before the\n"
     "                        first round, default 20\n"
     "  --round-iters N       training iterations a round, default 600\n"
+    "  --round-candidates N  unlabeled samples a round reads, scores and\n"
+    "                        ranks at most, drawn at random from a larger\n"
+    "                        pool each round, default 100000\n"
     "  --train-threads N     OpenBLAS threads of the worker, default 1\n"
     "config keys: db bind port open threads lease_ttl max_body max_batch\n"
     "             timeout max_connections durability access_log seed\n"
     "             strategy start_strategy retrain_every min_labels\n"
-    "             round_iters train_threads\n"
+    "             round_iters round_candidates train_threads\n"
     "Flags override the config file; an option given twice takes the last.\n";
 
 /* ---- argument access. */
@@ -631,6 +638,7 @@ static void config_defaults(app_config *c)
     c->retrain_every = 100;
     c->min_labels = 20;
     c->round_iters = 600;
+    c->round_candidates = 100000;
     c->train_threads = 1;
 }
 
@@ -668,6 +676,7 @@ static const char *set_option(app_config *c, const char *k, const char *v)
     INT_OPT("retrain_every", retrain_every, 1, 1000000)
     INT_OPT("min_labels", min_labels, 2, 1000000)
     INT_OPT("round_iters", round_iters, 1, 1000000)
+    INT_OPT("round_candidates", round_candidates, 10, 100000000)
     INT_OPT("train_threads", train_threads, 1, 64)
     INT_OPT("seed", seed, 0, INT64_MAX)
 #undef INT_OPT
@@ -745,13 +754,25 @@ static void load_config(app_config *c, const char *path)
 /* Applies --flag VALUE options over the config (flag = key with - for _). */
 static void apply_flags(app_config *c, const args *a)
 {
-    static const char *const with_value[] = {
-        "db",         "bind",           "port",
-        "threads",    "lease-ttl",      "max-body",
-        "max-batch",  "timeout",        "max-connections",
-        "durability", "seed",           "port-file",
-        "strategy",   "start-strategy", "retrain-every",
-        "min-labels", "round-iters",    "train-threads"};
+    static const char *const with_value[] = {"db",
+                                             "bind",
+                                             "port",
+                                             "threads",
+                                             "lease-ttl",
+                                             "max-body",
+                                             "max-batch",
+                                             "timeout",
+                                             "max-connections",
+                                             "durability",
+                                             "seed",
+                                             "port-file",
+                                             "strategy",
+                                             "start-strategy",
+                                             "retrain-every",
+                                             "min-labels",
+                                             "round-iters",
+                                             "train-threads",
+                                             "round-candidates"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(*with_value); i++) {
         char flag_name[40], key[40];
         snprintf(flag_name, sizeof(flag_name), "--%s", with_value[i]);
@@ -829,7 +850,7 @@ static int cmd_serve(const args *a)
                   "--max-body --max-batch --timeout --max-connections "
                   "--durability --access-log --seed --port-file "
                   "--strategy --start-strategy --retrain-every --min-labels "
-                  "--round-iters --train-threads");
+                  "--round-iters --round-candidates --train-threads");
     static struct app app;
     config_defaults(&app.cfg);
     if (arg(a, "--config"))
@@ -881,6 +902,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
+        fputs(USAGE_SERVE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {

@@ -1458,29 +1458,90 @@ static int pool_alloc(store_pool *p, int n, size_t each)
     p->eval = malloc(m * sizeof(bool));
     p->label = malloc(m * sizeof(int));
     p->known = malloc(m * sizeof(int));
-    p->data = malloc(m * each);
-    bool ok = p->ids && p->eval && p->label && p->known && p->data;
+    bool ok = p->ids && p->eval && p->label && p->known;
     return ok ? 0 : ARAL_ENOMEM;
 }
 
-static int pool_row(sqlite3_stmt *s, store_pool *p, int64_t cap)
+/* Every row's id, split and labels, without its bytes. */
+static int pool_meta(store *st, store_pool *p, int64_t cap)
 {
-    int i = p->n;
-    const void *blob = sqlite3_column_blob(s, 4);
-    if (i >= cap || !blob || (size_t)sqlite3_column_bytes(s, 4) != p->each)
-        return ARAL_EIO; /* rows of another size: a damaged file */
-    p->ids[i] = sqlite3_column_int64(s, 0);
-    p->eval[i] = sqlite3_column_int(s, 1) != 0;
-    p->label[i] = (int)col_int(s, 2, -1);
-    p->known[i] = (int)col_int(s, 3, -1);
-    memcpy(p->data + (size_t)i * p->each, blob, p->each);
-    p->n++;
-    return 0;
+    sqlite3_stmt *s;
+    int rc = prepare(st,
+                     "SELECT id, split = 'eval', label, known_label"
+                     " FROM samples ORDER BY id",
+                     &s);
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        int i = p->n++;
+        if (i >= cap) /* cannot be in one snapshot */
+            rc = ARAL_EIO;
+        else {
+            p->ids[i] = sqlite3_column_int64(s, 0);
+            p->eval[i] = sqlite3_column_int(s, 1) != 0;
+            p->label[i] = (int)col_int(s, 2, -1);
+            p->known[i] = (int)col_int(s, 3, -1);
+        }
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = map_rc(step);
+    if (s)
+        sqlite3_finalize(s);
+    return rc;
 }
 
-int store_pool_read(store *st, size_t each, store_pool *out)
+/* Row i's bytes into row m (m <= i), its other columns with them. */
+static int pool_bytes(sqlite3_stmt *s, store_pool *p, int i, int m)
 {
+    sqlite3_bind_int64(s, 1, p->ids[i]);
+    int step = sqlite3_step(s);
+    const void *blob = step == SQLITE_ROW ? sqlite3_column_blob(s, 0) : NULL;
+    int rc = 0;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = map_rc(step);
+    else if (!blob || (size_t)sqlite3_column_bytes(s, 0) != p->each)
+        rc = ARAL_EIO; /* no bytes, or of another size: a damaged file */
+    else {
+        memcpy(p->data + (size_t)m * p->each, blob, p->each);
+        p->ids[m] = p->ids[i], p->eval[m] = p->eval[i];
+        p->label[m] = p->label[i], p->known[m] = p->known[i];
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* The bytes of the rows choose keeps; the rows left out close up. */
+static int pool_keep(store *st, store_pool *p, store_pool_choose choose,
+                     void *ctx)
+{
+    size_t n = p->n ? (size_t)p->n : 1;
+    bool *keep = malloc(n);
+    if (!keep)
+        return ARAL_ENOMEM;
+    memset(keep, 1, n);
+    if (choose)
+        choose(ctx, p, keep);
+    size_t m = 0;
+    for (int i = 0; i < p->n; i++)
+        m += keep[i];
     sqlite3_stmt *s = NULL;
+    p->data = malloc((m ? m : 1) * p->each);
+    int rc = p->data
+                 ? prepare(st, "SELECT data FROM sample_data WHERE id = ?1", &s)
+                 : ARAL_ENOMEM;
+    int kept = 0;
+    for (int i = 0; !rc && i < p->n; i++)
+        if (keep[i] && (rc = pool_bytes(s, p, i, kept)) == 0)
+            kept++;
+    p->n = kept;
+    if (s)
+        sqlite3_finalize(s);
+    free(keep);
+    return rc;
+}
+
+int store_pool_read(store *st, size_t each, store_pool_choose choose, void *ctx,
+                    store_pool *out)
+{
     int64_t n = 0;
     memset(out, 0, sizeof(*out));
     if (st->depth > 0 || read_begin(st))
@@ -1490,17 +1551,9 @@ int store_pool_read(store *st, size_t each, store_pool *out)
     if (!rc)
         rc = pool_alloc(out, (int)n, each);
     if (!rc)
-        rc = prepare(st,
-                     "SELECT s.id, s.split = 'eval', s.label,"
-                     " s.known_label, d.data FROM samples s JOIN"
-                     " sample_data d ON d.id = s.id ORDER BY s.id",
-                     &s);
-    int step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
-        rc = pool_row(s, out, n);
-    if (!rc && step != SQLITE_DONE)
-        rc = map_rc(step);
-    sqlite3_finalize(s);
+        rc = pool_meta(st, out, n);
+    if (!rc)
+        rc = pool_keep(st, out, choose, ctx);
     read_end(st);
     if (rc)
         store_pool_free(out);

@@ -272,9 +272,9 @@ bool store_integrity_ok(store *st);
 
 /* ---- the retrain worker's reads and writes. */
 
-/* Every sample in bulk, for a round: one SELECT (one snapshot) on the
- * store's own connection, no write lock. Rows in id order; data holds
- * n * each bytes. Free with store_pool_free. */
+/* The samples in bulk, for a round: one read transaction (one snapshot)
+ * on the store's own connection, no write lock. Rows in id order; data
+ * holds n * each bytes. Free with store_pool_free. */
 typedef struct store_pool {
     int n;
     size_t each;
@@ -284,7 +284,12 @@ typedef struct store_pool {
     int *known; /* label that came with the import, -1: none */
     uint8_t *data;
 } store_pool;
-int store_pool_read(store *st, size_t each, store_pool *out);
+/* Called with every sample's row but its bytes (data NULL) and keep[]
+ * all true: clears keep[i] for the rows whose bytes are not wanted. */
+typedef void (*store_pool_choose)(void *ctx, const store_pool *all, bool *keep);
+/* The rows choose keeps (NULL: every row), with their bytes. */
+int store_pool_read(store *st, size_t each, store_pool_choose choose, void *ctx,
+                    store_pool *out);
 void store_pool_free(store_pool *p);
 
 /* Models: the engine's checkpoint and its SHA-256 (hex). */

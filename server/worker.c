@@ -17,6 +17,7 @@
 #include "import.h"
 #include "json.h"
 #include "pca.h"
+#include "rng.h"
 #include "score.h"
 #include "select.h"
 #include "util.h"
@@ -228,11 +229,58 @@ static int split_rows(round_data *d, int classes)
     return 0;
 }
 
-static int read_data(worker *w, round_data *d)
+/* A pool with more unlabeled samples than round_candidates is read as
+ * its labeled and eval rows and that many of its unlabeled rows, drawn
+ * at random, a new draw each round: a round's memory and its scoring
+ * time stay bounded however large the pool grows. The rest of the pool
+ * is served after the ranked samples (app_publish_read), which
+ * annotators do not reach before the next round. */
+typedef struct draw {
+    int max;
+    uint64_t seed;
+    int unlabeled; /* in the snapshot */
+} draw;
+
+static bool unlabeled_row(const store_pool *all, int i)
+{
+    return !all->eval[i] && all->label[i] < 0;
+}
+
+/* Without memory for the draw every row is read, as before there was
+ * one. */
+static void draw_rows(void *ctx, const store_pool *all, bool *keep)
+{
+    draw *c = ctx;
+    uint32_t u = 0;
+    for (int i = 0; i < all->n; i++)
+        u += unlabeled_row(all, i);
+    c->unlabeled = (int)u;
+    if (u <= (uint32_t)c->max)
+        return;
+    uint32_t *rows = malloc(sizeof(uint32_t) * u);
+    uint32_t *perm = malloc(sizeof(uint32_t) * u);
+    if (rows && perm) {
+        u = 0;
+        for (int i = 0; i < all->n; i++)
+            if (unlabeled_row(all, i))
+                rows[u++] = (uint32_t)i;
+        rng g;
+        rng_seed(&g, c->seed);
+        rng_permutation(&g, perm, u);
+        for (uint32_t j = (uint32_t)c->max; j < u; j++)
+            keep[rows[perm[j]]] = false;
+    }
+    free(rows), free(perm);
+}
+
+/* draw_seed: which of a large pool's unlabeled samples are read. */
+static int read_data(worker *w, round_data *d, uint64_t draw_seed)
 {
     const project_info *p = &w->a->project;
     memset(d, 0, sizeof(*d));
-    int rc = store_pool_read(w->st, project_sample_bytes(p), &d->pool);
+    draw c = {w->a->cfg.round_candidates, draw_seed, 0};
+    int rc = store_pool_read(w->st, project_sample_bytes(p), draw_rows, &c,
+                             &d->pool);
     int dim = p->dim > 0 ? p->dim : p->height * p->width * p->channels;
     d->x = (aral_data){d->pool.n, dim, NULL, NULL};
     if (p->dim > 0)
@@ -249,6 +297,11 @@ static int read_data(worker *w, round_data *d)
                 d->n_out, (long long)d->first_out);
     if (!rc)
         w->logged_out = d->n_out;
+    if (!rc && c.unlabeled > c.max)
+        fprintf(stderr,
+                "arald: worker: %d of the pool's %d unlabeled samples "
+                "drawn (round_candidates)\n",
+                c.max, c.unlabeled);
     return rc;
 }
 
@@ -903,7 +956,8 @@ static void maybe_start(worker *w)
     w->start_pool = c.pool; /* tried once per size, even if it fails */
     w->waiting_since = -1;
     round_data d;
-    ranking *r = read_data(w, &d) == 0 ? start_ranking(w, &d) : NULL;
+    ranking *r =
+        read_data(w, &d, w->a->cfg.seed) == 0 ? start_ranking(w, &d) : NULL;
     data_free(&d);
     w->start_took_ms = util_now_ms() - now;
     if (r) { /* only this thread publishes a model: none came meanwhile */
@@ -941,7 +995,8 @@ static bool due(worker *w)
 static bool trainable(worker *w, round_row *row, round_data *d)
 {
     int64_t t = util_mono_us();
-    int rc = read_data(w, d);
+    /* a new draw each round (the seed of round n is seed + n) */
+    int rc = read_data(w, d, w->a->cfg.seed + (uint64_t)w->s.round + 1);
     row->seconds[0] = secs_since(t);
     bool ok = !rc && d->n_lab >= w->a->cfg.min_labels && d->classes_seen >= 2 &&
               d->n_unl >= 1;

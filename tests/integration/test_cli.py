@@ -16,11 +16,13 @@ SERVE_FLAGS = ["--db", "--config", "--bind", "--port", "--open", "--threads",
                "--lease-ttl", "--max-body", "--max-batch", "--timeout",
                "--max-connections", "--durability", "--access-log", "--seed",
                "--port-file", "--strategy", "--retrain-every",
-               "--min-labels", "--round-iters", "--train-threads"]
+               "--min-labels", "--round-iters", "--round-candidates",
+               "--train-threads"]
 CONFIG_KEYS = ["db", "bind", "port", "open", "threads", "lease_ttl",
                "max_body", "max_batch", "timeout", "max_connections",
                "durability", "access_log", "seed", "strategy",
-               "retrain_every", "min_labels", "round_iters", "train_threads"]
+               "retrain_every", "min_labels", "round_iters", "round_candidates",
+               "train_threads"]
 
 
 def new_db(shape="28x28x1"):

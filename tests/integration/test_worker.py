@@ -276,6 +276,39 @@ def test_samples_imported_during_a_round_are_served_after_it():
         assert set(served[-30:]) == new, sorted(new - set(served))
 
 
+def test_a_pool_over_round_candidates_is_drawn_anew_each_round():
+    """A pool larger than round_candidates: the start and every round
+    read, score and rank that many of its unlabeled samples, drawn at
+    random and anew each round, with every label, and serve the rest
+    after them, unscored."""
+    with daemon(["--round-candidates", "100"]) as d:
+        policy = d.get("/v1/project").json["retrain_policy"]
+        assert policy["round_candidates"] == 100, policy
+
+        def ranked(free):
+            q = d.get("/v1/queue?limit=1000").json["items"]
+            n = sum(i["score"] is not None for i in q)
+            assert len(q) == free and n == 100, (len(q), n)
+            assert all(i["score"] is None for i in q[n:]), q[n:n + 3]
+            return {i["sample_id"] for i in q[:n]}
+        wait_start(d)
+        start = ranked(400)
+        label_leased(d, 20)
+        wait_model(d, 1)
+        one = ranked(380)
+        label_leased(d, 20)
+        m, _ = wait_model(d, 2)
+        two = ranked(360)
+        assert len({frozenset(start), frozenset(one), frozenset(two)}) == 3
+        assert d.get("/v1/rounds/2").json["labels_used"] == 40
+        assert 0.25 < m["eval_accuracy"] <= 1.0, m
+        log = d.read_log()
+        for line in ("100 of the pool's 400 unlabeled samples drawn",
+                     "100 of the pool's 380 unlabeled samples drawn",
+                     "100 of the pool's 360 unlabeled samples drawn"):
+            assert line in log, log
+
+
 def test_other_strategies_serve_in_their_order():
     # Each strategy's key, as leases carry it in "score": minus the entropy
     # for entropy, S(z) for aral, the rank in the order for typical-aral
@@ -485,6 +518,7 @@ if __name__ == "__main__":
          test_a_pool_imported_without_pause_is_ordered_meanwhile,
          test_sigterm_while_the_start_orders_a_large_pool_exits_at_once,
          test_samples_imported_during_a_round_are_served_after_it,
+         test_a_pool_over_round_candidates_is_drawn_anew_each_round,
          test_other_strategies_serve_in_their_order,
          test_rounds_say_when_typical_mass_goes_most_uncertain_first,
          test_after_a_random_start_typical_mass_joins_the_whitened_components,
