@@ -13,9 +13,8 @@
 # With start random (start_strategy = random) the round's typical-mass
 # joins D's features with the pool's whitened components (score.h), which
 # the worker computes in that round: "components_s" (arald's log).
-# A pool larger than 60,000 (the 4th argument) repeats the training images,
-# each copy with 20 pixels moved by one grey level (so that none is a
-# duplicate), to see how the service holds up at scale: it then also
+# A pool larger than 60,000 (the 4th argument) repeats the training images
+# (bench/make_pool.py), to see how the service holds up at scale: it then also
 # prints the import's time, the database's size and the label-free
 # start's time.
 #   usage: bench/run_round.sh [iterations, default 600] [wrk seconds, 10]
@@ -35,20 +34,7 @@ data=/usr/share/datasets/fashion-mnist
 images=$data/train-images-idx3-ubyte.gz
 if [ "$pool" != 60000 ]; then
   images=$tmp/pool.idx
-  /usr/bin/python3 - "$data/train-images-idx3-ubyte.gz" "$pool" "$images" <<'PY'
-import gzip, sys
-import numpy as np
-src, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-base = np.frombuffer(gzip.open(src).read()[16:], np.uint8).reshape(-1, 784)
-rng = np.random.default_rng(0)
-x = np.resize(base, (n, 784)).astype(np.int16)
-rows = np.repeat(np.arange(len(base), n), 20)
-cols = rng.integers(0, 784, rows.size)
-x[rows, cols] += rng.choice(np.array([-1, 1], np.int16), rows.size)
-with open(out, "wb") as f:
-    f.write(bytes([0, 0, 8, 3]) + np.array([n, 28, 28], ">u4").tobytes())
-    f.write(np.clip(x, 0, 255).astype(np.uint8).tobytes())
-PY
+  /usr/bin/python3 bench/make_pool.py "$pool" "$images"
 fi
 t0=$(date +%s%N)
 "$arald" import --db "$tmp/r.db" --idx "$images" >/dev/null

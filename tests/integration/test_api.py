@@ -524,7 +524,7 @@ def test_project_version_metrics_queue():
         assert p["input"] == {"kind": "image", "height": 28, "width": 28,
                               "channels": 1}
         v = d.get("/v1/version").json
-        assert v["schema_version"] == 8 and v["model_version"] is None
+        assert v["schema_version"] == 9 and v["model_version"] is None
         d.request("POST", "/v1/samples", token="ingest",
                   raw=idx_bytes([image_bytes(i) for i in range(30)]),
                   headers={"Content-Type": "application/x-idx"})

@@ -44,8 +44,9 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         assert d.stop() == 0
         # the database as schema 2 left it: no S(z) column in rankings,
         # no skips or tokens in leases, no order rule, embedding or fit in
-        # rounds
+        # rounds, no index of the labeled samples
         con = sqlite3.connect(d.db)
+        con.execute("DROP INDEX samples_labeled")
         con.execute("DROP INDEX leases_token")
         con.execute("ALTER TABLE leases DROP COLUMN token_id")
         for col in ("average_wrong", "last_step_wrong", "kept_last_step"):
@@ -59,7 +60,7 @@ def test_a_ranking_stored_before_schema_3_serves_without_s():
         con.commit()
         con.close()
         d.start()
-        assert d.get("/v1/version").json["schema_version"] == 8
+        assert d.get("/v1/version").json["schema_version"] == 9
         r = d.get("/v1/rounds/1").json
         assert r["uncertain_first"] is None and r["joined_components"] is None
         assert r["classifier"] is None and r["labeled_wrong"] is None, r
