@@ -152,7 +152,7 @@ static void prune_keys(store *st)
  * every second the tokens revoked in the last minute end theirs (a
  * stream authorised just before a revocation committed is caught by the
  * next look; ending one twice does nothing). */
-#define REVOKED_LOOK_MS 1000
+#define LOOK_EVERY_MS 1000 /* at other processes' revocations and imports */
 #define REVOKED_WINDOW_MS (60 * 1000LL)
 
 typedef struct revoked_look {
@@ -197,6 +197,18 @@ static void look_at_revoked(struct app *a, store *st)
                 aral_strerror(rc));
 }
 
+/* `arald import` into a live database: its samples are served within a
+ * second, as an import over REST's are at once (its commit reloads the
+ * pool). Ids only grow, so a pool id above the table's largest is one it
+ * has not read. */
+static void look_for_imports(struct app *a, store *st)
+{
+    int64_t max_id;
+    if (store_pool_max_id(st, &max_id) == 0 &&
+        max_id > lease_table_max_id(a->leases))
+        app_publish_pool(a, st, NULL); /* says so if it fails */
+}
+
 static pthread_t ckpt_thread;
 static atomic_bool ckpt_stop;
 static bool ckpt_running;
@@ -221,8 +233,9 @@ static void *checkpointer(void *arg)
             prune_keys(st);
         }
         if (now >= next_look) {
-            next_look = now + REVOKED_LOOK_MS;
+            next_look = now + LOOK_EVERY_MS;
             look_at_revoked(a, st);
+            look_for_imports(a, st);
         }
         /* Copy outside the write lock first, so that the restart (which
          * holds it) has only the last few frames left to copy. */

@@ -9,7 +9,8 @@
  * - arald-ckpt: WAL checkpoints on its own connection (app.c); it also
  *   prunes old idempotency keys, ends revoked tokens' event streams and
  *   serves again the samples their leases held (another process may
- *   have revoked them: `arald token revoke`).
+ *   have revoked them: `arald token revoke`), and reloads the pool when
+ *   `arald import` added to it.
  * - arald-worker: the retrain worker (worker.h), started after the pool
  *   is published and before HTTP, stopped after HTTP. The only thread
  *   that calls BLAS (train_threads OpenBLAS threads); its own store.
@@ -77,8 +78,9 @@ void app_stores_close(void);
  * checkpoint every 100 ms on its own connection, so that HTTP threads
  * (whose connections have autocheckpoint off) never pay for one, and a
  * RESTART one when the WAL passes ~64 MiB. Once a second it also ends
- * the event streams of tokens revoked in the last minute and applies to
- * the lease table the leases their revocation gave back. */
+ * the event streams of tokens revoked in the last minute, applies to
+ * the lease table the leases their revocation gave back, and reloads
+ * the pool when another process (`arald import`) added to it. */
 int app_checkpointer_start(struct app *a);
 void app_checkpointer_stop(void);
 /* The single publish point: r (the caller's reference, taken over)

@@ -493,6 +493,14 @@ int lease_table_pool_ids(lease_table *lt, int64_t **ids, size_t *n)
     return out ? 0 : ARAL_ENOMEM;
 }
 
+int64_t lease_table_max_id(lease_table *lt)
+{
+    pthread_mutex_lock(&lt->mu);
+    int64_t id = lt->s.max_id;
+    pthread_mutex_unlock(&lt->mu);
+    return id;
+}
+
 void lease_counts(lease_table *lt, int64_t now, lease_counts_t *out)
 {
     pthread_mutex_lock(&lt->mu);

@@ -82,6 +82,8 @@ typedef struct lease_counts_t {
     int64_t pool, labeled, leased, free;
 } lease_counts_t;
 void lease_counts(lease_table *lt, int64_t now, lease_counts_t *out);
+/* The largest pool id the table knows (its last reload read it). */
+int64_t lease_table_max_id(lease_table *lt);
 /* The pool samples the table knows, ascending, into *ids (caller frees):
  * 0 or ARAL_ENOMEM. */
 int lease_table_pool_ids(lease_table *lt, int64_t **ids, size_t *n);

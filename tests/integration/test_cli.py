@@ -182,6 +182,34 @@ def test_idx_import_cli_and_truncated_file():
     assert db_digest(db) == before
 
 
+def test_an_import_into_a_live_database_is_served_within_seconds():
+    """An operator adds images with `arald import` while arald serves:
+    they are counted, queued and leased without a restart."""
+    with Daemon(serve_args=["--start-strategy", "random"]) as d:
+        first = write(os.path.join(d.dir, "a.gz"),
+                      idx_bytes([image_bytes(i) for i in range(20)]))
+        more = write(os.path.join(d.dir, "b.gz"),
+                     idx_bytes([image_bytes(i) for i in range(20, 50)]))
+        arald("import", "--db", d.db, "--idx", first)
+        pool = lambda: d.get("/v1/project").json["counts"]["pool"]
+        t0 = time.monotonic()
+        while pool() != 20 and time.monotonic() - t0 < 5:
+            time.sleep(0.05)
+        assert pool() == 20
+        taken = d.post("/v1/leases", {"n": 100}).json["items"]
+        assert len(taken) == 20
+        arald("import", "--db", d.db, "--idx", more)
+        t0 = time.monotonic()
+        while pool() != 50 and time.monotonic() - t0 < 5:
+            time.sleep(0.05)
+        assert pool() == 50
+        queue = d.get("/v1/queue?limit=100").json["items"]
+        assert len(queue) == 30
+        again = d.post("/v1/leases", {"n": 100}).json["items"]
+        assert sorted(i["sample_id"] for i in again) == list(range(21, 51))
+        assert d.get("/v1/project").json["counts"]["leased"] == 50
+
+
 def test_images_dir_import_all_or_nothing():
     from PIL import Image
     d, db = new_db()
@@ -245,5 +273,6 @@ def test_config_file_and_flags():
 run([test_help_names_every_flag_and_key, test_argument_errors_are_one_line,
      test_tokens_listed_and_revoked_on_a_live_database,
      test_newer_schema_is_refused, test_idx_import_cli_and_truncated_file,
+     test_an_import_into_a_live_database_is_served_within_seconds,
      test_images_dir_import_all_or_nothing, test_backup_and_check,
      test_config_file_and_flags])
