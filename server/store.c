@@ -40,6 +40,7 @@ enum stmt_id {
     S_POOL_STATES,
     S_SAMPLES_LIST,
     S_SAMPLES_COUNT,
+    S_EVAL_COUNT,
     S_LEASE_INSERT,
     S_SAMPLE_SET_LEASE,
     S_LEASE_GET,
@@ -117,6 +118,7 @@ static const char *const SQL[S_COUNT] = {
     [S_SAMPLES_LIST] = "SELECT " SAMPLE_COLS " FROM samples WHERE id > ?4"
                        " AND" STATE_FILTER " ORDER BY id LIMIT ?5",
     [S_SAMPLES_COUNT] = "SELECT count(*) FROM samples WHERE" STATE_FILTER,
+    [S_EVAL_COUNT] = "SELECT count(*) FROM samples WHERE split = 'eval'",
     /* Only on a sample that is free at ?3 (now). */
     [S_LEASE_INSERT] = "INSERT INTO leases(sample_id, annotator, created_at,"
                        " expires_at, model_version, token_id)"
@@ -895,6 +897,11 @@ int store_samples_count(store *st, const char *state, const char *split,
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     done(s);
     return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+int store_eval_count(store *st, int64_t *n)
+{
+    return count_of(st, S_EVAL_COUNT, n);
 }
 
 /* ---- leases. */

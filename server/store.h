@@ -145,6 +145,9 @@ int store_samples_list(store *st, const char *state, const char *split,
                        void (*fn)(void *ctx, const sample_row *r), void *ctx);
 int store_samples_count(store *st, const char *state, const char *split,
                         int64_t now, int64_t *out);
+/* The eval split's samples (an index range: their number, not the
+ * pool's). */
+int store_eval_count(store *st, int64_t *n);
 
 /* Leases a sample that is free at now (in the pool or not: the caller
  * picks pool samples); ARAL_ECONFLICT, and nothing written, if it is

@@ -315,6 +315,13 @@ def test_samples_list_states_and_cursor():
         assert count("state=leased") == 3
         assert count("state=unlabeled&split=pool") == 23
         assert count("split=eval") == 5
+        # every total is the number of samples its listing holds
+        for state in (None, "unlabeled", "leased", "labeled"):
+            for split in (None, "pool", "eval"):
+                q = "&".join(f"{k}={v}" for k, v in (
+                    ("state", state), ("split", split), ("limit", 1000)) if v)
+                page = d.get("/v1/samples?" + q).json
+                assert page["total"] == len(page["items"]), (q, page["total"])
         seen, cursor = [], None
         while True:
             q = "/v1/samples?limit=7" + (f"&cursor={cursor}" if cursor else "")
