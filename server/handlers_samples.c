@@ -33,7 +33,7 @@ static bool valid_filter(const char *state, const char *split)
  * counts them (it follows every commit, and another process's import
  * within a second), and the eval split's, which are never leased or
  * labeled, from its index. Counting them in SQLite scanned the whole
- * pool for every page: 90 ms at 1,000,000 samples
+ * pool for every page: 70-235 ms a page at 1,000,000 samples
  * (bench/run_pool_reads.sh). */
 static int list_total(const struct req *rq, const char *state,
                       const char *split, int64_t *total)

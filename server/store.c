@@ -1472,7 +1472,7 @@ static int pool_alloc(store_pool *p, int n, size_t each)
 /* Every row's id, split and labels, without its bytes. */
 static int pool_meta(store *st, store_pool *p, int64_t cap)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int rc = prepare(st,
                      "SELECT id, split = 'eval', label, known_label"
                      " FROM samples ORDER BY id",
