@@ -98,6 +98,11 @@ args_of() {
     random|typical|aral|entropy) echo "--strategy $1" ;;
     typical-aral) echo "--strategy typical-aral --joint-bn 1" ;;
     typical-entropy) echo "--strategy typical-entropy" ;;
+    # a config with only N thousand unlabeled samples in play a cycle,
+    # drawn anew each time (aral-sim --candidates), as arald reads a pool
+    # of more than round_candidates: -c5k keeps 5,000 of about 55,000,
+    # near the share (a tenth) that arald's 100,000 are of a million
+    *-c[0-9]*k) n=${1##*-c}; echo "$(args_of "${1%-c*}") --candidates ${n%k}000" ;;
     random-tr|typical-tr|typical-mass-tr) echo "--strategy ${1%-tr} $TRAIN" ;;
     # typical-tr-s1 (labeled rows moved by up to a pixel, --shift 1),
     # typical-tr-pl (self-training at 0.95, --pseudo 0.95) and

@@ -44,6 +44,10 @@
  * joined with the pool's whitened principal components (score.h); by
  * default as the daemon, score_joins_components: typical-mass after a
  * random start.
+ * --candidates N: only N of the unlabeled samples, drawn at random anew
+ * for the start and each cycle, are trained on and ranked, as arald reads
+ * a pool of more than round_candidates unlabeled samples; the lines add
+ * "candidates" and "ranked".
  * --dump DIR writes, after each cycle's training, D's feature layer and
  * logits for every training and test row and each training row's state
  * (raw float32: DIR/c<cycle>_train_feat, _train_logits, _test_feat,
@@ -76,6 +80,7 @@ typedef struct opts {
     int k_factor;
     int uncertain_from; /* --uncertain-from */
     int join;           /* --join-components; -1: score_joins_components */
+    int candidates;     /* --candidates; 0: every unlabeled sample */
 } opts;
 
 static double now(void)
@@ -96,7 +101,7 @@ static _Noreturn void usage(const char *why)
             "[--decay 0|1] [--ema SPAN] [--noise IN,HIDDEN] "
             "[--eval-every K] "
             "[--k-factor F] [--uncertain-from N] [--join-components 0|1] "
-            "[--dump DIR]\n",
+            "[--candidates N] [--dump DIR]\n",
             why, strategy_names());
     exit(2);
 }
@@ -200,6 +205,8 @@ static opts parse(int argc, char **argv)
             o.join = int_arg(v, 0, 1, k);
         else if (!strcmp(k, "--uncertain-from"))
             o.uncertain_from = int_arg(v, 0, 1 << 24, k);
+        else if (!strcmp(k, "--candidates"))
+            o.candidates = int_arg(v, 1, 1 << 24, k);
         else if (!strcmp(k, "--strategy")) {
             if (strategy_parse(v, &o.strat))
                 usage("unknown --strategy");
@@ -414,11 +421,30 @@ static void join_setup(pool *p)
     free(f);
 }
 
+/* --candidates N: as arald reads a pool of more than round_candidates
+ * unlabeled samples (server/worker.c), only N of them, drawn at random,
+ * anew for each cycle (draw 0: the start), are in play: trained on as
+ * the unlabeled set and ranked. */
+static void draw_candidates(pool *p, const opts *o, int draw)
+{
+    if (!o->candidates || p->n_unl <= o->candidates)
+        return;
+    rng r;
+    rng_seed(&r, (uint64_t)o->seed * 1000 + 500 + (uint64_t)draw);
+    for (int i = 0; i < o->candidates; i++) {
+        int j = i + (int)rng_below(&r, (uint32_t)(p->n_unl - i));
+        int t = p->unl[i];
+        p->unl[i] = p->unl[j], p->unl[j] = t;
+    }
+    p->n_unl = o->candidates;
+}
+
 /* The label-free start: typical members of clusters of the pool (nothing
  * trained yet, no label known). */
 static void typical_initial(pool *p, const opts *o, int *order)
 {
     split(p);
+    draw_candidates(p, o, 0);
     int dim;
     float *f = start_features(p, o, &dim);
     score_in in = {
@@ -516,6 +542,8 @@ static void print_line(const pool *p, const opts *o, int c, accuracy t,
         printf("\"uncertain_from\": %d, ", o->uncertain_from);
     if (o->join && strategy_needs_features(o->strat)) /* only when on: */
         printf("\"join_components\": 1, ");           /* older lines stay */
+    if (o->candidates)                                /* likewise */
+        printf("\"candidates\": %d, \"ranked\": %d, ", o->candidates, p->n_unl);
     print_recall("class_recall", &t);
     if (p->n_valid) {
         printf("\"valid_acc\": %.4f, \"valid_balanced_acc\": %.4f, ", v.all,
@@ -576,6 +604,7 @@ static void dump_cycle(aral *m, pool *p, const opts *o, int c)
 static void cycle(aral *m, pool *p, const opts *o, int c, int *order, int *pred)
 {
     split(p);
+    draw_candidates(p, o, c);
     aral_set set = {p->px, p->lab, p->lab_y, p->n_lab, p->unl, p->n_unl};
     double t0 = now();
     watch w = {m, p, o->eval_every, c, pred};

@@ -268,6 +268,8 @@ def test_bad_flags_are_refused():
                             "bad value for --uncertain-from"),
                            (("--join-components", "2"),
                             "bad value for --join-components"),
+                           (("--candidates", "0"),
+                            "bad value for --candidates"),
                            (("--dump", "/nonexistent/dir"),
                             "exists and is writable"),
                            (("--cycles",), "takes a value"),
@@ -311,6 +313,34 @@ def test_uncertain_from_changes_the_late_picks():
             shutil.rmtree(path)
 
 
+def test_candidates_limit_what_a_cycle_trains_on_and_ranks():
+    """--candidates N: as arald with round_candidates, only N unlabeled
+    samples, drawn anew for the start and each cycle, are in play; with N
+    at least the pool, the lines are those of a run without it."""
+    d = dataset()
+    try:
+        base = ["--initial", "20", "--budget", "15", "--cycles", "2",
+                "--iters", "4", "--seed", "1", "--initial-strategy", "typical"]
+        code, whole, err = sim(d, *base)
+        assert code == 0, err
+        code, out, err = sim(d, *base, "--candidates", "1000")
+        assert code == 0, err
+        rows = lines(out)
+        assert [(r.pop("candidates"), r.pop("ranked")) for r in rows] == [
+            (1000, 280), (1000, 265)], rows
+        drop = ("train_seconds", "iters_per_sec", "query_seconds")
+        same = [{k: v for k, v in r.items() if k not in drop} for r in rows]
+        assert same == [{k: v for k, v in r.items() if k not in drop}
+                        for r in lines(whole)]
+        code, out, err = sim(d, *base, "--candidates", "100")
+        assert code == 0, err
+        rows = lines(out)
+        assert [r["ranked"] for r in rows] == [100, 100], rows
+        assert all(sum(r["picked"]) == 15 for r in rows), rows
+    finally:
+        shutil.rmtree(d)
+
+
 def test_after_a_random_start_typical_mass_joins_the_components():
     """As the daemon: after a random start typical-mass clusters D's
     features joined with the pool's whitened components (score.h), after
@@ -348,4 +378,5 @@ run([test_cycles_print_json_lines_and_learn, test_same_seed_same_lines,
      test_files_that_do_not_fit_are_refused, test_bad_flags_are_refused,
      test_dump_holds_what_the_cycle_measured,
      test_uncertain_from_changes_the_late_picks,
+     test_candidates_limit_what_a_cycle_trains_on_and_ranks,
      test_after_a_random_start_typical_mass_joins_the_components])
