@@ -20,12 +20,14 @@
 #   usage: bench/run_round.sh [iterations, default 600] [wrk seconds, 10]
 #                             [start: typical (default) or random]
 #                             [pool size, default 60000]
+#                             [round_candidates, default arald's]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-600}
 secs=${2:-10}
 start=${3:-typical}
 pool=${4:-60000}
+cands=${5:-}
 . bench/lib.sh
 bench_daemon_dir
 data=/usr/share/datasets/fashion-mnist
@@ -47,7 +49,7 @@ export WRK_DIR=$PWD/bench/wrk POOL=$pool
 db_mib=$(du -m "$tmp/r.db" | cut -f1)
 t0=$(date +%s%N)
 "$arald" serve --db "$tmp/r.db" --port 0 --port-file "$tmp/port" --lease-ttl 3 \
-  --start-strategy "$start" \
+  --start-strategy "$start" ${cands:+--round-candidates "$cands"} \
   --min-labels 100 --retrain-every 1000000 --round-iters "$iters" 2>"$tmp/log" & pid=$!
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 url=http://127.0.0.1:$(cat "$tmp/port")

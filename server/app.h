@@ -52,7 +52,7 @@ typedef struct app_config {
     int retrain_every;    /* new labels that start a round */
     int min_labels;       /* labels (2 classes at least) for a first one */
     int round_iters;      /* training iterations a round */
-    int round_candidates; /* unlabeled samples a round reads at most */
+    int round_candidates; /* unlabeled samples a round reads at most; 0 all */
     int train_threads;    /* OpenBLAS threads of the worker */
     char port_file[512];  /* write the bound port here (tests) */
 } app_config;

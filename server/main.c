@@ -103,7 +103,7 @@ static const char USAGE_SERVE[] =
     "  --round-iters N       training iterations a round, default 600\n"
     "  --round-candidates N  unlabeled samples a round reads, scores and\n"
     "                        ranks at most, drawn at random from a larger\n"
-    "                        pool each round, default 100000\n"
+    "                        pool each round; 0 (default): every one\n"
     "  --train-threads N     OpenBLAS threads of the worker, default 1\n"
     "config keys: db bind port open threads lease_ttl max_body max_batch\n"
     "             timeout max_connections durability access_log seed\n"
@@ -638,7 +638,7 @@ static void config_defaults(app_config *c)
     c->retrain_every = 100;
     c->min_labels = 20;
     c->round_iters = 600;
-    c->round_candidates = 100000;
+    c->round_candidates = 0; /* every one: a draw costs the picks */
     c->train_threads = 1;
 }
 
@@ -676,7 +676,7 @@ static const char *set_option(app_config *c, const char *k, const char *v)
     INT_OPT("retrain_every", retrain_every, 1, 1000000)
     INT_OPT("min_labels", min_labels, 2, 1000000)
     INT_OPT("round_iters", round_iters, 1, 1000000)
-    INT_OPT("round_candidates", round_candidates, 10, 100000000)
+    INT_OPT("round_candidates", round_candidates, 0, 100000000)
     INT_OPT("train_threads", train_threads, 1, 64)
     INT_OPT("seed", seed, 0, INT64_MAX)
 #undef INT_OPT

@@ -229,12 +229,14 @@ static int split_rows(round_data *d, int classes)
     return 0;
 }
 
-/* A pool with more unlabeled samples than round_candidates is read as
- * its labeled and eval rows and that many of its unlabeled rows, drawn
- * at random, a new draw each round: a round's memory and its scoring
- * time stay bounded however large the pool grows. The rest of the pool
- * is served after the ranked samples (app_publish_read), which
- * annotators do not reach before the next round. */
+/* With round_candidates set, a pool with more unlabeled samples than
+ * that is read as its labeled and eval rows and that many of its
+ * unlabeled rows, drawn at random, a new draw each round: a round's
+ * memory and its scoring time stay bounded however large the pool
+ * grows. The rest of the pool is served after the ranked samples
+ * (app_publish_read), which annotators do not reach before the next
+ * round. Off by default: the draw costs the picks (aral-sim
+ * --candidates; operations.md). */
 typedef struct draw {
     int max;
     uint64_t seed;
@@ -255,7 +257,7 @@ static void draw_rows(void *ctx, const store_pool *all, bool *keep)
     for (int i = 0; i < all->n; i++)
         u += unlabeled_row(all, i);
     c->unlabeled = (int)u;
-    if (u <= (uint32_t)c->max)
+    if (c->max <= 0 || u <= (uint32_t)c->max)
         return;
     uint32_t *rows = malloc(sizeof(uint32_t) * u);
     uint32_t *perm = malloc(sizeof(uint32_t) * u);
@@ -297,7 +299,7 @@ static int read_data(worker *w, round_data *d, uint64_t draw_seed)
                 d->n_out, (long long)d->first_out);
     if (!rc)
         w->logged_out = d->n_out;
-    if (!rc && c.unlabeled > c.max)
+    if (!rc && c.max > 0 && c.unlabeled > c.max)
         fprintf(stderr,
                 "arald: worker: %d of the pool's %d unlabeled samples "
                 "drawn (round_candidates)\n",
