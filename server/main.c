@@ -552,9 +552,9 @@ static int cmd_token_revoke(const args *a)
     only_known(a, "--db --id");
     const char *db = need(a, "--db"), *ids = need(a, "--id");
     revoke_job job = {0};
-    int64_t id;
-    if (util_parse_i64(ids, 1, (int64_t)1 << 53, &id))
+    if (util_parse_i64(ids, 1, (int64_t)1 << 53, &job.id))
         die("--id is a token id (see arald token list), not %s", ids);
+    int64_t id = job.id;
     store *st = open_db(db, false);
     token_row t;
     int rc = store_token_get(st, id, &t);
@@ -562,7 +562,6 @@ static int cmd_token_revoke(const args *a)
         store_close(st);
         die("no token %lld (%s)", (long long)id, aral_strerror(rc));
     }
-    job.id = id;
     if (!t.revoked_at)
         in_txn(st, revoke_token, &job, "revoke the token");
     store_close(st);

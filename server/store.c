@@ -1366,7 +1366,7 @@ int store_token_leases_release(store *st, int64_t token_id, int64_t now,
         err = exec(c);
         if (!err && fn)
             err = fn(ctx, sample);
-        (*released)++;
+        *released += !err;
     }
     done(s);
     return err ? err : rc == SQLITE_DONE ? 0 : map_rc(rc);
